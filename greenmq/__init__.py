@@ -1,0 +1,87 @@
+"""greenmq: ZeroMQ in pure Python on gevent, with pyzmq's API.
+
+``import greenmq as zmq`` is meant to be the only change a pyzmq or
+``zmq.green`` program needs. Sockets block cooperatively on the gevent hub and
+speak ZMTP 3.x on the wire, so they talk to libzmq (pyzmq, czmq, JeroMQ, NetMQ)
+peers over tcp and ipc, and to each other over inproc as well.
+"""
+
+from . import constants
+from .constants import MODULE_NAMES as _MODULE_NAMES
+from .constants import (
+    ContextOption,
+    DeviceType,
+    Errno,
+    Event,
+    Flag,
+    MessageOption,
+    PollEvent,
+    ProtocolError,
+    ReconnectStop,
+    RouterNotify,
+    SecurityMechanism,
+    SocketOption,
+    SocketType,
+)
+from .context import Context
+from .error import (
+    Again,
+    ContextTerminated,
+    InterruptedSystemCall,
+    NotDone,
+    ZMQBaseError,
+    ZMQBindError,
+    ZMQError,
+    ZMQVersionError,
+    strerror,
+)
+from .frame import Frame, Message, MessageTracker
+from .socket import Socket, SocketContext
+
+globals().update(_MODULE_NAMES)
+
+__version__ = "0.1.0"
+_LIBZMQ_VERSION = (4, 3, 6)
+_PYZMQ_API_VERSION = (27, 0, 0)
+
+
+def zmq_version_info():
+    """The libzmq version whose behaviour greenmq follows, as a tuple."""
+    return _LIBZMQ_VERSION
+
+
+def zmq_version():
+    """The libzmq version whose behaviour greenmq follows, as a string."""
+    return "%i.%i.%i" % _LIBZMQ_VERSION
+
+
+def pyzmq_version_info():
+    """The pyzmq API level greenmq mirrors."""
+    return _PYZMQ_API_VERSION
+
+
+def pyzmq_version():
+    return "%i.%i.%i" % _PYZMQ_API_VERSION
+
+
+def zmq_errno():
+    """libzmq's errno of the last call; greenmq raises instead, so this is always 0."""
+    return 0
+
+
+_CAPABILITIES = {"ipc": True}
+
+
+def has(capability):
+    """Whether a transport or mechanism is available (``zmq_has``): ``"ipc"``, ``"curve"`` ..."""
+    return _CAPABILITIES.get(capability, False)
+
+
+__all__ = [
+    "Again", "Context", "ContextOption", "ContextTerminated", "DeviceType", "Errno", "Event",
+    "Flag", "Frame", "InterruptedSystemCall", "Message", "MessageOption", "MessageTracker",
+    "NotDone", "PollEvent", "ProtocolError", "ReconnectStop", "RouterNotify", "SecurityMechanism",
+    "Socket", "SocketContext", "SocketOption", "SocketType", "ZMQBaseError", "ZMQBindError",
+    "ZMQError", "ZMQVersionError", "constants", "has", "pyzmq_version", "pyzmq_version_info",
+    "strerror", "zmq_errno", "zmq_version", "zmq_version_info",
+] + sorted(_MODULE_NAMES)

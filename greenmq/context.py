@@ -1,0 +1,208 @@
+"""``Context``: the owner of sockets, the inproc namespace, and termination.
+
+There is no I/O thread: the gevent hub does that work, so ``io_threads`` is
+accepted and ignored. ``term()`` follows libzmq: every blocked call on the
+context's sockets raises :class:`ContextTerminated`, and ``term()`` returns
+once every socket has been closed and its lingering messages are sent (or its
+linger period is over).
+"""
+
+import errno
+import os
+import threading
+
+import gevent
+from gevent.event import Event
+
+from .constants import ContextOption, Errno, SocketOption
+from .error import zmq_error
+from .socket import Socket
+from .transport.inproc import InprocRegistry
+
+_CONTEXT_DEFAULTS = {
+    ContextOption.IO_THREADS: 1,
+    ContextOption.MAX_SOCKETS: 1023,
+    ContextOption.SOCKET_LIMIT: 65535,
+    ContextOption.THREAD_SCHED_POLICY: -1,
+    ContextOption.MAX_MSGSZ: 2**31 - 1,
+    ContextOption.MSG_T_SIZE: 64,
+    ContextOption.THREAD_NAME_PREFIX: 0,
+}
+_READ_ONLY = (ContextOption.SOCKET_LIMIT, ContextOption.MSG_T_SIZE)
+
+
+class Context:
+    """A greenmq context: creates sockets with :meth:`socket`; ``with Context() as ctx:`` destroys it at exit.
+
+    Socket options set on the context (``ctx.linger = 0`` or
+    ``ctx.setsockopt(zmq.LINGER, 0)``) become defaults of the sockets it creates
+    afterwards, as in pyzmq.
+    """
+
+    _instance = None
+    _instance_pid = None
+    _instance_lock = threading.Lock()
+    _socket_class = Socket
+
+    def __init__(self, io_threads=1, **kwargs):
+        if not isinstance(io_threads, int):
+            raise TypeError(f"io_threads must be an int, got {io_threads!r}")
+        self._options = dict(_CONTEXT_DEFAULTS)
+        self._options[ContextOption.IO_THREADS] = io_threads
+        self._sockets = set()
+        self._lingering = []
+        self._no_sockets = Event()
+        self._no_sockets.set()
+        self._terminating = False
+        self._closed = False
+        self._inproc = InprocRegistry()
+        self.sockopts = {}
+
+    def __repr__(self):
+        closed = " closed" if self._closed else ""
+        return f"<greenmq.Context() at {id(self):#x}{closed}>"
+
+    @classmethod
+    def instance(cls, io_threads=1):
+        """The process-wide shared context (a new one after a fork or once it is closed)."""
+        if cls._instance is None or cls._instance_pid != os.getpid() or cls._instance.closed:
+            with cls._instance_lock:
+                if cls._instance is None or cls._instance_pid != os.getpid() or cls._instance.closed:
+                    cls._instance = cls(io_threads=io_threads)
+                    cls._instance_pid = os.getpid()
+        return cls._instance
+
+    @property
+    def closed(self):
+        return self._closed
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *args):
+        self.destroy()
+
+    # -- sockets -----------------------------------------------------------------
+
+    def socket(self, socket_type, socket_class=None, **kwargs):
+        """Create a socket of ``socket_type`` (``zmq.PUSH`` ...) in this context."""
+        self._check_open()
+        if len(self._sockets) >= self._options[ContextOption.MAX_SOCKETS]:
+            raise zmq_error(errno.EMFILE)
+        cls = socket_class or self._socket_class
+        sock = cls(self, socket_type, **kwargs)
+        for option, value in self.sockopts.items():
+            try:
+                sock.setsockopt(option, value)
+            except Exception:
+                # Defaults that do not apply to this socket type are skipped, like pyzmq.
+                pass
+        return sock
+
+    def _check_open(self):
+        if self._closed or self._terminating:
+            raise zmq_error(Errno.ETERM)
+
+    def _socket_opened(self, sock):
+        self._sockets.add(sock)
+        self._no_sockets.clear()
+
+    def _socket_closed(self, sock, lingering):
+        self._sockets.discard(sock)
+        self._linger(lingering)
+        if not self._sockets:
+            self._no_sockets.set()
+
+    def _linger(self, greenlets):
+        self._lingering = [g for g in self._lingering if not g.dead]
+        self._lingering.extend(greenlets)
+
+    # -- options -----------------------------------------------------------------
+
+    def set(self, option, value):
+        """Set a context option (``zmq_ctx_set``)."""
+        self._check_open()
+        if option not in _CONTEXT_DEFAULTS or option in _READ_ONLY:
+            raise zmq_error(Errno.EINVAL)
+        if not isinstance(value, int) or value < -1:
+            raise zmq_error(Errno.EINVAL)
+        self._options[option] = value
+
+    def get(self, option):
+        """Get a context option (``zmq_ctx_get``)."""
+        if self._closed:
+            raise zmq_error(Errno.EFAULT)
+        if option not in _CONTEXT_DEFAULTS:
+            raise zmq_error(Errno.EINVAL)
+        return self._options[option]
+
+    def setsockopt(self, option, value):
+        """Set a default option for sockets created later."""
+        self.sockopts[option] = value
+
+    def getsockopt(self, option):
+        """The default set with :meth:`setsockopt`."""
+        return self.sockopts[option]
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        upper = name.upper()
+        if upper in ContextOption.__members__:
+            return self.get(ContextOption[upper])
+        if upper in SocketOption.__members__:
+            try:
+                return self.sockopts[SocketOption[upper]]
+            except KeyError:
+                raise AttributeError(name) from None
+        raise AttributeError(f"Context has no such option: {upper}")
+
+    def __setattr__(self, name, value):
+        if name.startswith("_") or name in ("sockopts",) or hasattr(type(self), name):
+            object.__setattr__(self, name, value)
+            return
+        upper = name.upper()
+        if upper in ContextOption.__members__:
+            self.set(ContextOption[upper], value)
+        elif upper in SocketOption.__members__:
+            self.sockopts[SocketOption[upper]] = value
+        else:
+            raise AttributeError(f"Context has no such option: {upper}")
+
+    def __delattr__(self, name):
+        upper = name.upper()
+        if upper in SocketOption.__members__:
+            self.sockopts.pop(SocketOption[upper], None)
+        else:
+            object.__delattr__(self, name)
+
+    # -- termination ---------------------------------------------------------------
+
+    def shutdown(self):
+        """Make every blocking call on this context's sockets raise ContextTerminated, without waiting."""
+        if self._closed:
+            return
+        self._terminating = True
+        for sock in list(self._sockets):
+            sock._context_terminated()
+
+    def term(self):
+        """Terminate: interrupt blocked calls, wait for every socket to be closed and for lingering messages."""
+        if self._closed:
+            return
+        self.shutdown()
+        self._no_sockets.wait()
+        lingering = [g for g in self._lingering if not g.dead]
+        if lingering:
+            gevent.joinall(lingering)
+        self._lingering = []
+        self._closed = True
+
+    def destroy(self, linger=None):
+        """Close every socket of the context (with ``linger`` if given), then :meth:`term`."""
+        if self._closed:
+            return
+        for sock in list(self._sockets):
+            if not sock.closed:
+                sock.close(linger=linger)
+        self.term()

@@ -1,0 +1,272 @@
+"""One peer connection over a stream socket (tcp or ipc), speaking ZMTP.
+
+:meth:`StreamEngine.run` is the connection's life: greeting and handshake
+(bounded by ``HANDSHAKE_IVL``), then a read loop in the calling greenlet and a
+write loop in a second greenlet. Reads go into the sans-I/O
+:class:`~greenmq.zmtp.ZmtpConnection`; completed messages go into the peer's
+inbound pipe in one batch per read. The writer sleeps until the outbound pipe
+goes non-empty, then takes every queued message at once and writes them with
+as few system calls as it can (frames of 64 KiB and more are written from
+their own buffer, never copied into a joined one).
+
+Whatever ends the connection -- the peer closing, a protocol error, the
+handshake timing out, the socket closing -- ends in :meth:`_finish`, which
+closes the OS socket, stops the writer and tells the session.
+"""
+
+import logging
+
+import gevent
+from gevent.event import Event
+
+from .constants import Event as MonitorEvent, ProtocolError
+from .zmtp import READY, ZmtpConnection, ZmtpError, ZmtpPeerError
+
+log = logging.getLogger("greenmq")
+
+READ_SIZE = 262144
+_LARGE_READ = 65536
+_JOIN_LIMIT = 1 << 20
+
+
+class PeerClosed(Exception):
+    """The peer closed the connection (EOF)."""
+
+
+class HandshakeTimeout(Exception):
+    """The peer did not complete the handshake within HANDSHAKE_IVL."""
+
+
+class StreamEngine:
+    """ZMTP over one connected stream socket, on behalf of a session."""
+
+    def __init__(self, session, sock, endpoint, peer_address):
+        self.session = session
+        self.socket = session.socket
+        self.sock = sock
+        self.endpoint = endpoint
+        self.peer_address = peer_address
+        self.peer = None
+        self.conn = None
+        self.closing = False
+        self._wake_writer = Event()
+        self._room = Event()
+        self._writer = None
+        self._greenlet = None
+
+    # -- lifetime -------------------------------------------------------
+
+    def run(self):
+        """Run the connection in the calling greenlet until it ends."""
+        self._greenlet = gevent.getcurrent()
+        stage = "handshake"
+        try:
+            messages = self._handshake()
+            stage = "traffic"
+            self.peer = self.session.engine_ready(self, self.conn.peer_metadata)
+            if self.peer is None:
+                log.info("greenmq: %s refused a second peer on %s", self.socket, self.endpoint)
+                return
+            self._connect_pipes()
+            if messages and self.peer.inbound is not None:
+                self.peer.inbound.write_many(messages)
+            self._writer = gevent.spawn(self._write_loop)
+            self._read_loop()
+        except PeerClosed:
+            pass
+        except HandshakeTimeout:
+            log.info("greenmq: handshake with %s timed out", self.endpoint)
+            self.socket._event(MonitorEvent.HANDSHAKE_FAILED_NO_DETAIL, 0, self.endpoint)
+        except ZmtpPeerError as error:
+            log.info("greenmq: peer %s refused the connection: %s", self.endpoint, error.reason)
+            self._report_failure(stage, error)
+        except ZmtpError as error:
+            log.warning("greenmq: closing %s: %s", self.endpoint, error.reason)
+            self._flush_quietly()
+            self._report_failure(stage, error)
+        except OSError as error:
+            log.debug("greenmq: connection %s ended: %s", self.endpoint, error)
+        finally:
+            self._finish()
+
+    def close(self, linger):
+        """Stop the connection: at once for ``linger == 0``, else after flushing (up to linger ms)."""
+        self.closing = True
+        peer = self.peer or self.session.peer
+        pending = peer is not None and peer.outbound is not None and bool(peer.outbound.queue)
+        if linger == 0 or not pending:
+            self._kill()
+            return
+        self._wake_writer.set()
+        if linger > 0:
+            gevent.spawn_later(linger / 1000.0, self._kill)
+
+    def _kill(self):
+        greenlet = self._greenlet
+        if greenlet is not None and greenlet is not gevent.getcurrent():
+            greenlet.kill(block=False)
+        elif greenlet is None:
+            self._finish()
+
+    def _finish(self):
+        writer, self._writer = self._writer, None
+        if writer is not None and writer is not gevent.getcurrent():
+            writer.kill(block=False)
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        peer, self.peer = self.peer, None
+        if peer is not None:
+            if peer.outbound is not None:
+                peer.outbound.wake_reader = _ignore
+            if peer.inbound is not None:
+                peer.inbound.wake_writer = _ignore
+        self.session.engine_closed(self, peer)
+
+    def _report_failure(self, stage, error):
+        if stage != "handshake":
+            return
+        if isinstance(error, ZmtpPeerError) and error.reason[:1] in ("3", "4", "5"):
+            self.socket._event(MonitorEvent.HANDSHAKE_FAILED_AUTH, 0, self.endpoint)
+        else:
+            code = error.code if error.code else ProtocolError.ZMTP_UNSPECIFIED
+            self.socket._event(MonitorEvent.HANDSHAKE_FAILED_PROTOCOL, int(code), self.endpoint)
+
+    def _flush_quietly(self):
+        """Best effort: send what the protocol queued (an ERROR command) before closing."""
+        if self.conn is None:
+            return
+        data = self.conn.data_to_send()
+        if data:
+            try:
+                self.sock.send(data)
+            except OSError:
+                pass
+
+    # -- handshake ------------------------------------------------------
+
+    def _handshake(self):
+        options = self.socket._handshake_options()
+        self.conn = conn = ZmtpConnection(**options)
+        timeout_ms = self.socket._options_get_int("HANDSHAKE_IVL")
+        timer = gevent.Timeout(timeout_ms / 1000.0, HandshakeTimeout) if timeout_ms > 0 else None
+        if timer is not None:
+            timer.start()
+        try:
+            self.sock.sendall(conn.data_to_send())
+            messages = []
+            while conn.state is not READY:
+                data = self.sock.recv(READ_SIZE)
+                if not data:
+                    raise PeerClosed()
+                messages = conn.receive(data)
+                out = conn.data_to_send()
+                if out:
+                    self.sock.sendall(out)
+        finally:
+            if timer is not None:
+                timer.close()
+        if self.peer_address is not None:
+            conn.peer_metadata.set("Peer-Address", self.peer_address.encode())
+        self.socket._event(MonitorEvent.HANDSHAKE_SUCCEEDED, 0, self.endpoint)
+        return messages
+
+    def _connect_pipes(self):
+        peer = self.peer
+        if peer.outbound is not None:
+            peer.outbound.wake_reader = self._wake_writer.set
+        if peer.inbound is not None:
+            peer.inbound.wake_writer = self._room.set
+
+    # -- traffic --------------------------------------------------------
+
+    def _read_loop(self):
+        sock = self.sock
+        recv = sock.recv
+        recv_into = sock.recv_into
+        conn = self.conn
+        decoder = conn.decoder
+        inbound = self.peer.inbound
+        while True:
+            view = decoder.body_buffer()
+            if view is not None and len(view) >= _LARGE_READ:
+                count = recv_into(view)
+                if not count:
+                    raise PeerClosed()
+                messages = conn.body_written(count)
+            else:
+                data = recv(READ_SIZE)
+                if not data:
+                    raise PeerClosed()
+                messages = conn.receive(data)
+            if conn.has_output:
+                self._wake_writer.set()
+            if conn.subscriptions:
+                self.socket._peer_subscriptions(self.peer, conn.subscriptions)
+                conn.subscriptions = []
+            if messages and inbound is not None and not inbound.reader_closed:
+                inbound.write_many(messages)
+                if not inbound.can_write():
+                    self._wait_for_room(inbound)
+
+    def _wait_for_room(self, inbound):
+        room = self._room
+        while not inbound.reader_closed and not inbound.can_write():
+            room.clear()
+            if inbound.can_write():
+                return
+            room.wait()
+
+    def _write_loop(self):
+        conn = self.conn
+        sock = self.sock
+        outbound = self.peer.outbound
+        wake = self._wake_writer
+        try:
+            while True:
+                if conn.has_output:
+                    sock.sendall(conn.data_to_send())
+                if outbound is None or not outbound.queue:
+                    if self.closing:
+                        break
+                    wake.clear()
+                    if (outbound is None or not outbound.queue) and not conn.has_output:
+                        wake.wait()
+                    continue
+                self._write_batch(outbound.read_all())
+        except OSError:
+            pass
+        # The writer ends when the connection ends or, while closing, once flushed.
+        if self.closing:
+            self._kill()
+
+    def _write_batch(self, batch):
+        chunks = []
+        total, large_count = self.conn.encode_messages(batch, chunks)
+        sendall = self.sock.sendall
+        if total <= _JOIN_LIMIT and not large_count:
+            sendall(b"".join(chunks))
+            return
+        pending = []
+        pending_size = 0
+        for chunk in chunks:
+            if type(chunk) is memoryview:
+                if pending:
+                    sendall(b"".join(pending))
+                    pending = []
+                    pending_size = 0
+                sendall(chunk)
+                continue
+            pending.append(chunk)
+            pending_size += len(chunk)
+            if pending_size >= _JOIN_LIMIT:
+                sendall(b"".join(pending))
+                pending = []
+                pending_size = 0
+        if pending:
+            sendall(b"".join(pending))
+
+
+def _ignore():
+    pass

@@ -1,0 +1,116 @@
+"""``Frame`` and ``MessageTracker``: pyzmq's message objects for ``copy=False``."""
+
+from .constants import MessageOption
+from .error import NotDone
+
+
+class Frame:
+    """One message frame, as returned by ``recv(copy=False)`` and accepted by ``send``.
+
+    ``bytes`` gives the content as ``bytes`` (copied once, then cached),
+    ``buffer`` a memoryview without copying, ``more`` whether more frames of
+    the same message follow, and :meth:`get` the connection properties of the
+    peer the frame came from (``"Socket-Type"``, ``"Peer-Address"`` ...).
+    """
+
+    __slots__ = ("_data", "_bytes", "more", "tracker", "_metadata", "routing_id", "group")
+
+    def __init__(self, data=b"", track=False, copy=None, copy_threshold=None):
+        if isinstance(data, str):
+            raise TypeError("Str objects not allowed. Only: bytes, buffer interfaces.")
+        if isinstance(data, Frame):
+            data = data._data
+        elif not isinstance(data, (bytes, bytearray)):
+            data = memoryview(data).cast("B")
+        self._data = data
+        self._bytes = data if type(data) is bytes else None
+        self.more = False
+        self.tracker = MessageTracker() if track else None
+        self._metadata = None
+        self.routing_id = None
+        self.group = None
+
+    @classmethod
+    def _received(cls, data, more, metadata):
+        frame = cls.__new__(cls)
+        frame._data = data
+        frame._bytes = data if type(data) is bytes else None
+        frame.more = more
+        frame.tracker = None
+        frame._metadata = metadata
+        frame.routing_id = None
+        frame.group = None
+        return frame
+
+    @property
+    def bytes(self):
+        if self._bytes is None:
+            self._bytes = bytes(self._data)
+        return self._bytes
+
+    @property
+    def buffer(self):
+        return memoryview(self._data)
+
+    def __bytes__(self):
+        return self.bytes
+
+    def __len__(self):
+        return len(self._data)
+
+    def __buffer__(self, flags):
+        return memoryview(self._data)
+
+    def __eq__(self, other):
+        if isinstance(other, Frame):
+            return self.bytes == other.bytes
+        return NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self):
+        data = self.bytes
+        shown = data if len(data) <= 32 else data[:32] + b"..."
+        return f"<greenmq.Frame({shown!r}{', more' if self.more else ''})>"
+
+    def get(self, option):
+        """``MORE`` as an int, or a connection property by name (str)."""
+        if isinstance(option, str):
+            if self._metadata is None:
+                raise KeyError(option)
+            value = self._metadata.get(option)
+            if value is None:
+                raise KeyError(option)
+            return value.decode("utf-8", "replace")
+        if option == MessageOption.MORE:
+            return int(self.more)
+        raise ValueError(f"unsupported Frame option {option!r}")
+
+    def set(self, option, value):
+        if option == MessageOption.MORE:
+            self.more = bool(value)
+            return
+        raise ValueError(f"unsupported Frame option {option!r}")
+
+
+Message = Frame
+
+
+class MessageTracker:
+    """Tells when greenmq no longer needs a message's buffer.
+
+    greenmq copies nothing it does not own, and the buffer of a ``copy=True``
+    send is already a private ``bytes``, so a tracker is done as soon as the
+    message has been queued.
+    """
+
+    def __init__(self, *towatch):
+        self._done = True
+
+    @property
+    def done(self):
+        return self._done
+
+    def wait(self, timeout=-1):
+        if not self._done:
+            raise NotDone()

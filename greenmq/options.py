@@ -1,0 +1,144 @@
+"""The socket option table: one row per option, serving get/set, attributes and docs.
+
+A row names the option (libzmq's number), its value kind (``int``, ``int64``,
+``bytes``), its default, how a value is checked, and whether it can be read or
+written. Values are validated the way pyzmq + libzmq do it: a value of the
+wrong Python type raises ``TypeError`` with pyzmq's message, an out-of-range
+value raises ``ZMQError(EINVAL)``.
+"""
+
+from .constants import Errno, SocketOption as O
+from .error import zmq_error
+
+INT = "int"
+INT64 = "int64"
+BYTES = "bytes"
+
+
+class OptionSpec:
+    """How one socket option behaves."""
+
+    __slots__ = ("option", "kind", "default", "check", "readable", "writable", "implemented")
+
+    def __init__(self, option, kind, default, check=None, readable=True, writable=True, implemented=True):
+        self.option = option
+        self.kind = kind
+        self.default = default
+        self.check = check
+        self.readable = readable
+        self.writable = writable
+        self.implemented = implemented
+
+
+def at_least(minimum):
+    return lambda value: value >= minimum
+
+
+def boolean(value):
+    return value in (0, 1)
+
+
+def routing_id(value):
+    return 0 < len(value) <= 255 and value[0] != 0
+
+
+def max_255(value):
+    return len(value) <= 255
+
+
+def metadata_property(value):
+    name, sep, _ = value.partition(b":")
+    return bool(sep) and name[:2].upper() == b"X-" and 2 < len(name) <= 255
+
+
+_ROWS = [
+    # option, kind, default, check, readable, writable, implemented
+    (O.AFFINITY, INT64, 0, at_least(0)),
+    (O.ROUTING_ID, BYTES, b"", routing_id),
+    (O.SUBSCRIBE, BYTES, None, None, False, True),
+    (O.UNSUBSCRIBE, BYTES, None, None, False, True),
+    (O.RATE, INT, 100, at_least(1)),
+    (O.RECOVERY_IVL, INT, 10000, at_least(0)),
+    (O.SNDBUF, INT, -1, at_least(-1)),
+    (O.RCVBUF, INT, -1, at_least(-1)),
+    (O.RCVMORE, INT, 0, None, True, False),
+    (O.EVENTS, INT, 0, None, True, False),
+    (O.TYPE, INT, None, None, True, False),
+    (O.LINGER, INT, -1, at_least(-1)),
+    (O.RECONNECT_IVL, INT, 100, at_least(-1)),
+    (O.BACKLOG, INT, 100, at_least(0)),
+    (O.RECONNECT_IVL_MAX, INT, 0, at_least(0)),
+    (O.MAXMSGSIZE, INT64, -1, at_least(-1)),
+    (O.SNDHWM, INT, 1000, at_least(0)),
+    (O.RCVHWM, INT, 1000, at_least(0)),
+    (O.MULTICAST_HOPS, INT, 1, at_least(1)),
+    (O.RCVTIMEO, INT, -1, at_least(-1)),
+    (O.SNDTIMEO, INT, -1, at_least(-1)),
+    (O.IPV4ONLY, INT, 1, boolean),
+    (O.LAST_ENDPOINT, BYTES, b"", None, True, False),
+    (O.TCP_KEEPALIVE, INT, -1, lambda v: v in (-1, 0, 1)),
+    (O.TCP_KEEPALIVE_CNT, INT, -1, at_least(-1)),
+    (O.TCP_KEEPALIVE_IDLE, INT, -1, at_least(-1)),
+    (O.TCP_KEEPALIVE_INTVL, INT, -1, at_least(-1)),
+    (O.IMMEDIATE, INT, 0, boolean),
+    (O.IPV6, INT, 0, boolean),
+    (O.MECHANISM, INT, 0, None, True, False),
+    (O.HANDSHAKE_IVL, INT, 30000, at_least(0)),
+    (O.TOS, INT, 0, at_least(0)),
+    (O.HEARTBEAT_IVL, INT, 0, at_least(0)),
+    (O.HEARTBEAT_TTL, INT, 0, lambda v: 0 <= v <= 6553599),
+    (O.HEARTBEAT_TIMEOUT, INT, -1, at_least(-1)),
+    (O.CONNECT_TIMEOUT, INT, 0, at_least(0)),
+    (O.THREAD_SAFE, INT, 0, None, True, False),
+    (O.METADATA, BYTES, None, metadata_property, False, True),
+    (O.BLOCKY, INT, 1, boolean),
+    # Options of later issues: known (so their numbers are valid), refused for now.
+    (O.ROUTER_MANDATORY, INT, 0, boolean, False, True, False),
+    (O.PLAIN_SERVER, INT, 0, boolean, True, True, False),
+    (O.PLAIN_USERNAME, BYTES, b"", max_255, True, True, False),
+    (O.PLAIN_PASSWORD, BYTES, b"", max_255, True, True, False),
+    (O.CURVE_SERVER, INT, 0, boolean, True, True, False),
+    (O.CURVE_PUBLICKEY, BYTES, b"", None, True, True, False),
+    (O.CURVE_SECRETKEY, BYTES, b"", None, True, True, False),
+    (O.CURVE_SERVERKEY, BYTES, b"", None, True, True, False),
+    (O.ZAP_DOMAIN, BYTES, b"", max_255, True, True, False),
+    (O.CONFLATE, INT, 0, boolean, True, True, False),
+    (O.CONNECT_ROUTING_ID, BYTES, None, routing_id, False, True, False),
+]
+
+OPTIONS = {row[0]: OptionSpec(*row) for row in _ROWS}
+
+
+def lookup(option):
+    """The spec of a known option, else ZMQError(EINVAL) as libzmq gives for unknown numbers."""
+    spec = OPTIONS.get(option)
+    if spec is None:
+        raise zmq_error(Errno.EINVAL)
+    return spec
+
+
+def validate(spec, value):
+    """Check a value for ``setsockopt``; returns the value to store."""
+    if spec.kind == BYTES:
+        if isinstance(value, str):
+            raise TypeError("unicode not allowed, use setsockopt_string")
+        if not isinstance(value, bytes):
+            raise TypeError(f"expected bytes, got: {value!r}")
+    else:
+        if isinstance(value, str):
+            raise TypeError("unicode not allowed, use setsockopt_string")
+        if not isinstance(value, int):
+            raise TypeError(f"expected int, got: {value!r}")
+        limit = 2**63 if spec.kind == INT64 else 2**31
+        if not -limit <= value < limit:
+            raise zmq_error(Errno.EINVAL)
+        value = int(value)
+    if not spec.writable:
+        raise zmq_error(Errno.EINVAL)
+    if spec.check is not None and not spec.check(value):
+        raise zmq_error(Errno.EINVAL)
+    if not spec.implemented:
+        raise NotImplementedError(
+            f"greenmq does not implement the {spec.option.name} socket option yet"
+        )
+    return value

@@ -1,0 +1,52 @@
+"""PAIR (RFC 31): exactly one peer; blocks, never drops."""
+
+from .base import Pattern
+
+
+class Pair(Pattern):
+    """A single bidirectional link; a second peer is refused while the first is attached."""
+
+    max_peers = 1
+
+    def __init__(self, socket):
+        super().__init__(socket)
+        self.peer = None
+        self._inbound = None
+        self._outbound = None
+
+    def attach(self, peer):
+        if self.peer is not None:
+            return False
+        self.peer = peer
+        self._inbound = peer.inbound
+        self._outbound = peer.outbound
+        return True
+
+    def detach(self, peer):
+        if peer is self.peer:
+            self.peer = None
+            self._outbound = None
+            # Keep reading what the old peer already sent.
+
+    def send(self, msg):
+        pipe = self._outbound
+        if pipe is not None and pipe.can_write():
+            pipe.write(msg)
+            return True
+        return False
+
+    def recv(self):
+        pipe = self._inbound
+        if pipe is None:
+            return None
+        msg = pipe.read()
+        if msg is None and pipe.writer_closed and self.peer is None:
+            self._inbound = None
+        return msg
+
+    def can_send(self):
+        pipe = self._outbound
+        return pipe is not None and (pipe.hwm <= 0 or len(pipe) < pipe.hwm)
+
+    def can_recv(self):
+        return self._inbound is not None and bool(self._inbound.queue)

@@ -1,0 +1,737 @@
+"""``Socket``: pyzmq's socket API over greenmq's patterns, pipes and engines.
+
+Blocking is cooperative: a call that must wait sleeps on a gevent event that
+a pipe sets when it goes from empty to non-empty (``recv``) or from full to
+its low-water mark (``send``). Waiting is atomic with respect to
+interruption: a message is taken from, or put into, a pipe in one step with no
+switch in between, so a ``gevent.Timeout``, ``greenlet.kill()`` or
+``RCVTIMEO``/``SNDTIMEO`` that ends a wait has consumed or sent nothing, and
+a multipart message moves as a whole.
+"""
+
+import errno
+import json
+import logging
+import pickle
+import random
+import struct
+from time import monotonic
+
+import gevent
+from gevent.event import Event
+
+from . import options as _options
+from .constants import Errno, Event as MonitorEvent, Flag, PollEvent, SocketOption, SocketType
+from .error import Again, ZMQBindError, ZMQError, zmq_error
+from .frame import Frame, MessageTracker
+from .patterns import PATTERNS
+from .pipe import Peer, Pipe
+from .session import ConnectSession, Listener
+from .transport import endpoint as _endpoint, stream as _stream
+from .zmtp.sockettypes import WIRE_NAMES
+
+log = logging.getLogger("greenmq")
+
+DONTWAIT = Flag.DONTWAIT
+SNDMORE = Flag.SNDMORE
+# After this many send/recv calls that did not have to wait, yield to the hub
+# once, so that a tight loop cannot starve engines and other greenlets.
+_FAIRNESS_BUDGET = 512
+
+
+def _not_bytes_message(data):
+    return f"a bytes-like object is required, not '{type(data).__name__}'"
+
+
+def _frame_data(data, copy):
+    """Normalise what ``send`` was given into bytes (or a zero-copy view for ``copy=False``)."""
+    if isinstance(data, Frame):
+        return data._data
+    if isinstance(data, str):
+        raise TypeError("unicode not allowed, use send_string")
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise TypeError(_not_bytes_message(data)) from None
+    if copy or not view.c_contiguous:
+        return view.tobytes()
+    return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+
+
+class SocketContext:
+    """What ``bind``/``connect`` return: usable as a context manager that undoes the call."""
+
+    def __init__(self, socket, kind, addr):
+        self.socket = socket
+        self.kind = kind
+        self.addr = addr
+
+    def __repr__(self):
+        return f"<SocketContext({self.kind}={self.addr!r})>"
+
+    def __enter__(self):
+        return self.socket
+
+    def __exit__(self, *args):
+        if self.socket.closed:
+            return
+        if self.kind == "bind":
+            self.socket.unbind(self.addr)
+        elif self.kind == "connect":
+            self.socket.disconnect(self.addr)
+
+
+class Socket:
+    """A ZeroMQ socket, with pyzmq's API, blocking cooperatively on the gevent hub.
+
+    Create sockets with :meth:`Context.socket`. Options are read and written
+    with :meth:`getsockopt`/:meth:`setsockopt` (aliases :meth:`get`/:meth:`set`)
+    or as attributes: ``sock.linger = 0``, ``sock.rcvhwm``.
+    """
+
+    _closed = True  # until __init__ finishes
+    # Plain attributes (anything else set as an attribute is a socket option).
+    context = None
+    socket_type = None
+    _recv_index = 0
+    _monitor_socket = None
+
+    def __init__(self, context, socket_type=0, **kwargs):
+        object.__setattr__(self, "_initialising", True)
+        try:
+            socket_type = SocketType(socket_type)
+        except ValueError:
+            raise zmq_error(Errno.EINVAL) from None
+        pattern_class = PATTERNS.get(socket_type)
+        if pattern_class is None:
+            raise NotImplementedError(f"greenmq does not implement {socket_type.name} sockets yet")
+        context._check_open()
+        self.context = context
+        self.socket_type = socket_type
+        self._options = {spec.option: spec.default for spec in _options.OPTIONS.values()}
+        self._options[SocketOption.TYPE] = socket_type
+        self._rcvtimeo = -1
+        self._sndtimeo = -1
+        self._readable = Event()
+        self._writable = Event()
+        self._pattern = pattern_class(self)
+        self._pattern_send = self._pattern.send
+        self._pattern_recv = self._pattern.recv
+        self._peers = []
+        self._listeners = {}
+        self._sessions = {}
+        self._inproc_names = {}
+        self._send_parts = []
+        self._recv_parts = None
+        self._rcvmore = 0
+        self._budget = _FAIRNESS_BUDGET
+        self._monitors = []
+        self._usable = True
+        self._closed = False
+        self._terminated = False
+        self._initialising = False
+        context._socket_opened(self)
+
+    def __repr__(self):
+        state = " closed" if self._closed else ""
+        return f"<greenmq.Socket(greenmq.{self.socket_type.name}) at {id(self):#x}{state}>"
+
+    # -- pyzmq conveniences --------------------------------------------------
+
+    @property
+    def closed(self):
+        return self._closed
+
+    @property
+    def type(self):
+        return self.socket_type
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *args):
+        self.close()
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        upper = name.upper()
+        if upper == "HWM":
+            return self.get_hwm()
+        option = SocketOption.__members__.get(upper)
+        if option is None:
+            raise AttributeError(f"Socket has no such option: {upper}")
+        try:
+            return self.getsockopt(option)
+        except ZMQError as error:
+            if error.errno == Errno.EINVAL:
+                raise AttributeError(f"{name} attribute is write-only") from None
+            raise
+
+    def __setattr__(self, name, value):
+        if name.startswith("_") or name in self.__dict__ or hasattr(type(self), name):
+            object.__setattr__(self, name, value)
+            return
+        upper = name.upper()
+        if upper == "HWM":
+            self.set_hwm(value)
+            return
+        option = SocketOption.__members__.get(upper)
+        if option is None:
+            raise AttributeError(f"Socket has no such option: {upper}")
+        self.setsockopt(option, value)
+
+    def get_hwm(self):
+        """The send high-water mark (pyzmq's ``hwm`` reads SNDHWM)."""
+        return self.getsockopt(SocketOption.SNDHWM)
+
+    def set_hwm(self, value):
+        """Set both SNDHWM and RCVHWM."""
+        self.setsockopt(SocketOption.SNDHWM, value)
+        self.setsockopt(SocketOption.RCVHWM, value)
+
+    hwm = property(get_hwm, set_hwm)
+
+    # -- options ---------------------------------------------------------------
+
+    def _check_usable(self):
+        if not self._usable:
+            if self._closed:
+                raise zmq_error(Errno.ENOTSOCK)
+            raise zmq_error(Errno.ETERM)
+
+    def setsockopt(self, option, value):
+        """Set a socket option (libzmq's number); see ``zmq_setsockopt``."""
+        self._check_usable()
+        if option == SocketOption.HWM:
+            self.set_hwm(value)
+            return
+        spec = _options.lookup(option)
+        if option in (SocketOption.SUBSCRIBE, SocketOption.UNSUBSCRIBE):
+            _options.validate(spec, value)
+            self._subscription_option(option, value)
+            return
+        value = _options.validate(spec, value)
+        if option == SocketOption.IPV4ONLY:
+            self._options[SocketOption.IPV6] = 1 - value
+        elif option == SocketOption.IPV6:
+            self._options[SocketOption.IPV4ONLY] = 1 - value
+        elif option == SocketOption.RCVTIMEO:
+            self._rcvtimeo = value
+        elif option == SocketOption.SNDTIMEO:
+            self._sndtimeo = value
+        elif option == SocketOption.METADATA:
+            self._options.setdefault("metadata", []).append(value)
+            return
+        self._options[spec.option] = value
+
+    def getsockopt(self, option):
+        """Get a socket option (libzmq's number); see ``zmq_getsockopt``."""
+        self._check_usable()
+        if option == SocketOption.HWM:
+            return self.get_hwm()
+        spec = _options.lookup(option)
+        if not spec.readable:
+            raise zmq_error(Errno.EINVAL)
+        if option == SocketOption.RCVMORE:
+            return self._rcvmore
+        if option == SocketOption.EVENTS:
+            return self._events()
+        if option == SocketOption.FD:
+            raise zmq_error(Errno.EINVAL)
+        return self._options[spec.option]
+
+    set = setsockopt
+    get = getsockopt
+
+    def setsockopt_string(self, option, optval, encoding="utf-8"):
+        """Set a bytes option from a str."""
+        if not isinstance(optval, str):
+            raise TypeError(f"unicode strings only, got: {optval!r}")
+        self.setsockopt(option, optval.encode(encoding))
+
+    def getsockopt_string(self, option, encoding="utf-8"):
+        """Get a bytes option as a str."""
+        spec = _options.lookup(option)
+        if spec.kind != _options.BYTES:
+            raise TypeError(f"option {option} will not return a string to be decoded")
+        return self.getsockopt(option).decode(encoding)
+
+    set_string = setsockopt_string
+    get_string = getsockopt_string
+
+    def _options_get_int(self, name):
+        """Internal: an option's current value by name (for sessions, engines, transports)."""
+        return self._options[SocketOption[name]]
+
+    def _subscription_option(self, option, value):
+        raise zmq_error(Errno.EINVAL)
+
+    def _handshake_options(self):
+        metadata = [
+            (raw.partition(b":")[0].decode("ascii"), raw.partition(b":")[2])
+            for raw in self._options.get("metadata", ())
+        ]
+        return {
+            "socket_type": WIRE_NAMES[self.socket_type],
+            "identity": self._options[SocketOption.ROUTING_ID],
+            "metadata": metadata,
+            "max_message_size": self._options[SocketOption.MAXMSGSIZE],
+        }
+
+    def _events(self):
+        events = 0
+        if self._recv_parts is not None or self._pattern.can_recv():
+            events |= PollEvent.POLLIN
+        if self._pattern.can_send():
+            events |= PollEvent.POLLOUT
+        return events
+
+    # -- endpoints ---------------------------------------------------------------
+
+    def bind(self, addr):
+        """Accept connections on an endpoint (``tcp://``, ``ipc://``, ``inproc://``)."""
+        self._check_usable()
+        transport, address = _endpoint.split(addr)
+        if transport == "inproc":
+            self.context._inproc.bind(self, address, addr)
+            self._inproc_names[addr] = address
+            endpoint = addr
+        else:
+            listener = Listener(self, transport, address)
+            endpoint = listener.endpoint
+            self._listeners[endpoint] = listener
+        self._options[SocketOption.LAST_ENDPOINT] = endpoint.encode()
+        return SocketContext(self, "bind", addr)
+
+    def bind_to_random_port(self, addr, min_port=49152, max_port=65536, max_tries=100):
+        """Bind to a random port of ``addr`` (``tcp://host``); return the port."""
+        if min_port == 49152 and max_port == 65536:
+            self.bind(f"{addr}:*")
+            return int(self._options[SocketOption.LAST_ENDPOINT].decode().rsplit(":", 1)[1])
+        for _ in range(max_tries):
+            port = random.randrange(min_port, max_port)
+            try:
+                self.bind(f"{addr}:{port}")
+            except ZMQError as error:
+                if error.errno in (Errno.EADDRINUSE, errno.EACCES):
+                    continue
+                raise
+            return port
+        raise ZMQBindError("Could not bind socket to random port.")
+
+    def unbind(self, addr):
+        """Stop listening on an endpoint bound earlier (the concrete one from LAST_ENDPOINT)."""
+        self._check_usable()
+        transport, address = _endpoint.split(addr)
+        if transport == "inproc":
+            if self._inproc_names.pop(addr, None) is None:
+                raise zmq_error(Errno.ENOENT, addr)
+            self.context._inproc.unbind(self, address, addr)
+            return
+        listener = self._listeners.pop(addr, None)
+        if listener is None:
+            raise zmq_error(Errno.ENOENT, addr)
+        self.context._linger(listener.close(self._options[SocketOption.LINGER]))
+
+    def connect(self, addr):
+        """Connect to an endpoint; returns at once, the connection is made (and remade) in the background."""
+        self._check_usable()
+        transport, address = _endpoint.split(addr)
+        if transport == "inproc":
+            self.context._inproc.connect(self, address, addr)
+        else:
+            _stream.check_connect(transport, address, addr)
+            session = ConnectSession(self, transport, address, addr)
+            self._sessions.setdefault(addr, []).append(session)
+        self._options[SocketOption.LAST_ENDPOINT] = addr.encode()
+        return SocketContext(self, "connect", addr)
+
+    def disconnect(self, addr):
+        """Undo a ``connect``: stop reconnecting and drop the peer."""
+        self._check_usable()
+        transport, _ = _endpoint.split(addr)
+        if transport == "inproc":
+            self.context._inproc.disconnect(self, addr)
+            return
+        sessions = self._sessions.pop(addr, None)
+        if not sessions:
+            raise zmq_error(Errno.ENOENT, addr)
+        linger = self._options[SocketOption.LINGER]
+        for session in sessions:
+            self.context._linger([session.close(linger)])
+            session.detach()
+
+    # -- peers (called by sessions, engines and the inproc registry) -------------------
+
+    def _create_peer(self, endpoint):
+        pattern = self._pattern
+        inbound = outbound = None
+        if pattern.receives:
+            inbound = Pipe(self._options[SocketOption.RCVHWM], wake_reader=self._readable.set)
+        if pattern.sends:
+            outbound = Pipe(self._options[SocketOption.SNDHWM], wake_writer=self._writable.set)
+        return Peer(inbound, outbound, endpoint)
+
+    def _attach(self, peer):
+        if self._closed or not self._pattern.attach(peer):
+            return False
+        peer.attached = True
+        self._peers.append(peer)
+        self._writable.set()
+        return True
+
+    def _detach(self, peer):
+        if not peer.attached:
+            return
+        peer.attached = False
+        self._peers.remove(peer)
+        self._pattern.detach(peer)
+        if peer.outbound is not None:
+            peer.outbound.close_reader()
+        if peer.inbound is not None:
+            peer.inbound.close_writer()
+
+    def _inproc_disconnect(self, peer):
+        """Cut an inproc link from this side: the other side drains what we sent, then forgets us."""
+        remote = peer.remote
+        peer.remote = None
+        self._detach(peer)
+        if remote is not None:
+            other_socket, other_peer = remote
+            other_peer.remote = None
+            other_socket._detach(other_peer)
+
+    def _peer_subscriptions(self, peer, subscriptions):
+        """Subscriptions announced by a peer (publish-subscribe sockets override this)."""
+
+    def _event(self, event, value, endpoint):
+        """Report a monitor event to every socket monitor."""
+        if not self._monitors:
+            return
+        frames = [struct.pack("=HI", int(event), int(value) & 0xFFFFFFFF), endpoint.encode()]
+        for monitor, mask in list(self._monitors):
+            if mask & event and not monitor.closed:
+                try:
+                    monitor.send_multipart(frames, DONTWAIT)
+                except ZMQError:
+                    pass
+
+    # -- sending -------------------------------------------------------------------
+
+    def send(self, data, flags=0, copy=True, track=False, routing_id=None, group=None):
+        """Send one frame; with ``SNDMORE``, more frames of the same message follow.
+
+        Blocks while no peer can take the message, unless ``flags`` has
+        ``NOBLOCK``/``DONTWAIT`` (then raises :class:`Again`) or ``SNDTIMEO``
+        expires (also :class:`Again`). A message is sent when its last frame is.
+        """
+        self._budget -= 1
+        if self._budget < 0:
+            self._yield()
+        if not self._usable:
+            self._check_usable()
+        if data.__class__ is not bytes:
+            data = _frame_data(data, copy)
+        if flags & SNDMORE:
+            self._send_parts.append(data)
+            return MessageTracker() if track else None
+        if self._send_parts:
+            msg = self._send_parts
+            msg.append(data)
+            self._send_parts = []
+        else:
+            msg = [data]
+        if not self._pattern_send(msg):
+            try:
+                self._send_wait(msg, flags)
+            except BaseException:
+                if len(msg) > 1:
+                    self._send_parts = msg[:-1]
+                raise
+        return MessageTracker() if track else None
+
+    def send_multipart(self, msg_parts, flags=0, copy=True, track=False, **kwargs):
+        """Send a sequence of frames as one message: all of them or, on error or timeout, none."""
+        msg = []
+        for index, part in enumerate(msg_parts):
+            if part.__class__ is bytes:
+                msg.append(part)
+                continue
+            if isinstance(part, (Frame, bytearray, memoryview)):
+                msg.append(_frame_data(part, copy))
+                continue
+            try:
+                memoryview(part)
+            except TypeError:
+                raise TypeError(f"Frame {index} ({part!r:.32}) does not support the buffer interface.") from None
+            msg.append(_frame_data(part, copy))
+        if not msg:
+            raise TypeError("send_multipart needs at least one frame")
+        self._budget -= 1
+        if self._budget < 0:
+            self._yield()
+        self._check_usable()
+        if self._send_parts:
+            msg = self._send_parts + msg
+            self._send_parts = []
+        if not self._pattern_send(msg):
+            self._send_wait(msg, flags & DONTWAIT)
+        return MessageTracker() if track else None
+
+    def _send_wait(self, msg, flags):
+        if flags & DONTWAIT:
+            raise Again()
+        timeout = self._sndtimeo
+        deadline = None if timeout < 0 else monotonic() + timeout / 1000.0
+        writable = self._writable
+        send = self._pattern_send
+        while True:
+            writable.clear()
+            if send(msg):
+                return
+            self._check_usable()
+            remaining = None
+            if deadline is not None:
+                remaining = deadline - monotonic()
+                if remaining <= 0:
+                    raise Again()
+            writable.wait(remaining)
+
+    def send_string(self, u, flags=0, copy=True, encoding="utf-8", **kwargs):
+        """Send a str, encoded (utf-8 by default)."""
+        if not isinstance(u, str):
+            raise TypeError("str objects only")
+        return self.send(u.encode(encoding), flags=flags, copy=copy, **kwargs)
+
+    send_unicode = send_string
+
+    def send_json(self, obj, flags=0, **kwargs):
+        """Send a Python object as a JSON message."""
+        send_kwargs = {key: kwargs.pop(key) for key in ("routing_id", "group") if key in kwargs}
+        return self.send(json.dumps(obj, **kwargs).encode("utf8"), flags, **send_kwargs)
+
+    def send_pyobj(self, obj, flags=0, protocol=pickle.DEFAULT_PROTOCOL, **kwargs):
+        """Send a Python object pickled."""
+        return self.send(pickle.dumps(obj, protocol), flags=flags, **kwargs)
+
+    def send_serialized(self, msg, serialize, flags=0, copy=True, **kwargs):
+        """Send ``serialize(msg)`` (a list of frames) as one multipart message."""
+        return self.send_multipart(serialize(msg), flags=flags, copy=copy, **kwargs)
+
+    # -- receiving -------------------------------------------------------------------
+
+    def recv(self, flags=0, copy=True, track=False):
+        """Receive one frame: ``bytes``, or a :class:`Frame` with ``copy=False``.
+
+        Blocks until a message arrives unless ``NOBLOCK`` is given or
+        ``RCVTIMEO`` expires (both raise :class:`Again`). After a frame with
+        more to follow, ``RCVMORE`` is 1 and the next ``recv`` returns the next
+        frame of the same message.
+        """
+        if self._recv_parts is not None:
+            return self._next_part(copy)
+        self._budget -= 1
+        if self._budget < 0:
+            self._yield()
+        if not self._usable:
+            self._check_usable()
+        msg = self._pattern_recv()
+        if msg is None:
+            msg = self._recv_wait(flags)
+        if len(msg) == 1:
+            self._rcvmore = 0
+            frame = msg[0]
+            if copy:
+                return frame if frame.__class__ is bytes else bytes(frame)
+            return Frame._received(frame, False, None)
+        self._recv_parts = msg
+        self._recv_index = 0
+        return self._next_part(copy)
+
+    def _next_part(self, copy):
+        msg = self._recv_parts
+        index = self._recv_index
+        frame = msg[index]
+        more = index + 1 < len(msg)
+        if more:
+            self._recv_index = index + 1
+        else:
+            self._recv_parts = None
+        self._rcvmore = int(more)
+        if copy:
+            return frame if frame.__class__ is bytes else bytes(frame)
+        return Frame._received(frame, more, None)
+
+    def recv_multipart(self, flags=0, copy=True, track=False):
+        """Receive a whole message as a list of frames (``bytes``, or :class:`Frame` with ``copy=False``)."""
+        if self._recv_parts is not None:
+            parts = []
+            while self._recv_parts is not None:
+                parts.append(self._next_part(copy))
+            return parts
+        self._budget -= 1
+        if self._budget < 0:
+            self._yield()
+        if not self._usable:
+            self._check_usable()
+        msg = self._pattern_recv()
+        if msg is None:
+            msg = self._recv_wait(flags)
+        self._rcvmore = 0
+        if copy:
+            for frame in msg:
+                if frame.__class__ is not bytes:
+                    return [f if f.__class__ is bytes else bytes(f) for f in msg]
+            return msg
+        last = len(msg) - 1
+        return [Frame._received(frame, i < last, None) for i, frame in enumerate(msg)]
+
+    def _recv_wait(self, flags):
+        if flags & DONTWAIT:
+            raise Again()
+        timeout = self._rcvtimeo
+        deadline = None if timeout < 0 else monotonic() + timeout / 1000.0
+        readable = self._readable
+        recv = self._pattern_recv
+        while True:
+            readable.clear()
+            msg = recv()
+            if msg is not None:
+                return msg
+            self._check_usable()
+            remaining = None
+            if deadline is not None:
+                remaining = deadline - monotonic()
+                if remaining <= 0:
+                    raise Again()
+            readable.wait(remaining)
+
+    def recv_string(self, flags=0, encoding="utf-8"):
+        """Receive a frame and decode it (utf-8 by default)."""
+        return self.recv(flags=flags).decode(encoding)
+
+    recv_unicode = recv_string
+
+    def recv_json(self, flags=0, **kwargs):
+        """Receive a JSON message and return the Python object."""
+        return json.loads(self.recv(flags), **kwargs)
+
+    def recv_pyobj(self, flags=0):
+        """Receive a pickled Python object (only from peers you trust)."""
+        return pickle.loads(self.recv(flags))
+
+    def recv_serialized(self, deserialize, flags=0, copy=True):
+        """Receive a multipart message and return ``deserialize(frames)``."""
+        return deserialize(self.recv_multipart(flags, copy=copy))
+
+    def _yield(self):
+        self._budget = _FAIRNESS_BUDGET
+        gevent.sleep(0)
+
+    # -- polling ---------------------------------------------------------------------
+
+    def poll(self, timeout=None, flags=PollEvent.POLLIN):
+        """Wait until the socket can receive (``POLLIN``) and/or send (``POLLOUT``).
+
+        ``timeout`` is in milliseconds (None or -1: forever). Returns the events
+        that are ready (0 on timeout).
+        """
+        self._check_usable()
+        if timeout is not None and timeout < 0:
+            timeout = None
+        deadline = None if timeout is None else monotonic() + timeout / 1000.0
+        while True:
+            self._readable.clear()
+            self._writable.clear()
+            ready = self._events() & flags
+            if ready or (deadline is not None and deadline <= monotonic()):
+                return ready
+            remaining = None if deadline is None else deadline - monotonic()
+            events = [e for e, bit in ((self._readable, PollEvent.POLLIN), (self._writable, PollEvent.POLLOUT))
+                      if flags & bit]
+            if not events:
+                gevent.sleep(remaining)
+                return 0
+            gevent.wait(events, timeout=remaining, count=1)
+            self._check_usable()
+
+    # -- monitoring ------------------------------------------------------------------
+
+    def monitor(self, addr, events=MonitorEvent.ALL):
+        """Publish this socket's events on an inproc PAIR bound at ``addr`` (``zmq_socket_monitor``)."""
+        self._check_usable()
+        if addr is None:
+            self._stop_monitors()
+            return
+        transport, _ = _endpoint.split(addr)
+        if transport != "inproc":
+            raise zmq_error(Errno.EPROTONOSUPPORT, addr)
+        self._stop_monitors()
+        monitor = self.context.socket(SocketType.PAIR)
+        monitor.linger = 0
+        monitor.bind(addr)
+        self._monitors.append((monitor, int(events)))
+
+    def _stop_monitors(self):
+        monitors, self._monitors = self._monitors, []
+        for monitor, mask in monitors:
+            if mask & MonitorEvent.MONITOR_STOPPED and not monitor.closed:
+                try:
+                    monitor.send_multipart([struct.pack("=HI", MonitorEvent.MONITOR_STOPPED, 0), b""], DONTWAIT)
+                except ZMQError:
+                    pass
+            monitor.close()
+
+    def get_monitor_socket(self, events=None, addr=None):
+        """Start monitoring and return a connected PAIR socket that receives the events."""
+        if addr is None:
+            addr = f"inproc://monitor.s-{id(self)}"
+        self.monitor(addr, MonitorEvent.ALL if events is None else events)
+        self._monitor_socket = self.context.socket(SocketType.PAIR)
+        self._monitor_socket.connect(addr)
+        return self._monitor_socket
+
+    def disable_monitor(self):
+        """Stop monitoring."""
+        self._monitor_socket = None
+        self.monitor(None)
+
+    # -- closing -------------------------------------------------------------------
+
+    def close(self, linger=None):
+        """Close the socket. Queued outgoing messages are still sent for up to ``linger`` ms
+        (the LINGER option when not given; -1 waits forever, which makes ``Context.term`` wait too)."""
+        if self._closed:
+            return
+        if linger is not None and self._usable:
+            self.setsockopt(SocketOption.LINGER, linger)
+        linger = self._options[SocketOption.LINGER] if linger is None else linger
+        self._closed = True
+        self._usable = False
+        self._stop_monitors()
+        self._readable.set()
+        self._writable.set()
+        lingering = []
+        for listener in self._listeners.values():
+            lingering.extend(listener.close(linger))
+        self._listeners.clear()
+        for sessions in self._sessions.values():
+            for session in sessions:
+                lingering.append(session.close(linger))
+        self._sessions.clear()
+        self.context._inproc.forget(self)
+        for peer in list(self._peers):
+            if peer.remote is not None:
+                self._inproc_disconnect(peer)
+            elif peer.inbound is not None:
+                peer.inbound.close_reader()
+        self.context._socket_closed(self, lingering)
+
+    def _context_terminated(self):
+        """The context is terminating: blocked and future calls raise ContextTerminated."""
+        self._terminated = True
+        self._usable = False
+        self._readable.set()
+        self._writable.set()
+

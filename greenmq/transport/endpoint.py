@@ -1,0 +1,149 @@
+"""Parsing ``transport://address`` endpoints the way libzmq does.
+
+Errors are libzmq's: no ``://`` or a malformed address → EINVAL, an unknown
+transport → EPROTONOSUPPORT, an IPv6 address on a socket without ``IPV6`` →
+ENODEV (bind) or EINVAL (connect, libzmq rejects it at resolve time).
+"""
+
+import ipaddress
+import os
+import socket as _pysocket
+import tempfile
+
+from ..constants import ENODEV, Errno
+from ..error import zmq_error
+
+TRANSPORTS = ("tcp", "ipc", "inproc")
+_KNOWN_UNSUPPORTED = ("pgm", "epgm", "norm", "udp", "ws", "wss", "vmci", "tipc")
+
+
+def split(endpoint):
+    """``tcp://host:port`` → ("tcp", "host:port"), with libzmq's errors."""
+    if not isinstance(endpoint, str):
+        raise TypeError(f"endpoint must be str, not {type(endpoint).__name__}")
+    transport, sep, address = endpoint.partition("://")
+    if not sep or not transport:
+        raise zmq_error(Errno.EINVAL, endpoint)
+    if transport not in TRANSPORTS:
+        raise zmq_error(Errno.EPROTONOSUPPORT, endpoint)
+    if not address:
+        raise zmq_error(Errno.EINVAL, endpoint)
+    return transport, address
+
+
+class TcpAddress:
+    """A resolved tcp host/port pair: ``family``, ``host`` (literal IP), ``port``."""
+
+    __slots__ = ("family", "host", "port", "source")
+
+    def __init__(self, family, host, port, source=None):
+        self.family = family
+        self.host = host
+        self.port = port
+        self.source = source
+
+    def sockaddr(self):
+        return (self.host, self.port)
+
+    def uri(self, port=None):
+        host = f"[{self.host}]" if self.family == _pysocket.AF_INET6 else self.host
+        return f"tcp://{host}:{self.port if port is None else port}"
+
+
+def _split_host_port(address, endpoint):
+    host, sep, port = address.rpartition(":")
+    if not sep or not host:
+        raise zmq_error(Errno.EINVAL, endpoint)
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host, port
+
+
+def _parse_port(port, endpoint, wildcard_ok):
+    if port in ("*", "0"):
+        if wildcard_ok:
+            return 0
+        raise zmq_error(Errno.EINVAL, endpoint)
+    if not port.isdigit():
+        raise zmq_error(Errno.EINVAL, endpoint)
+    number = int(port)
+    if not 0 < number < 65536:
+        raise zmq_error(Errno.EINVAL, endpoint)
+    return number
+
+
+def _literal(host):
+    try:
+        return ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return None
+
+
+def _resolve(host, endpoint, ipv6, errnum, resolver):
+    literal = _literal(host)
+    if literal is not None:
+        if literal.version == 6 and not ipv6:
+            raise zmq_error(errnum, endpoint)
+        family = _pysocket.AF_INET6 if literal.version == 6 else _pysocket.AF_INET
+        return family, host
+    try:
+        infos = resolver(host, None, _pysocket.AF_UNSPEC, _pysocket.SOCK_STREAM)
+    except OSError:
+        raise zmq_error(errnum, endpoint) from None
+    for family, _, _, _, sockaddr in infos:
+        if family == _pysocket.AF_INET or (family == _pysocket.AF_INET6 and ipv6):
+            return family, sockaddr[0]
+    raise zmq_error(errnum, endpoint)
+
+
+def parse_tcp_bind(address, endpoint, ipv6, resolver=_pysocket.getaddrinfo):
+    """Resolve a bind address: ``*`` is every interface (IPv6 too when ``ipv6``), port ``*`` is ephemeral."""
+    host, port = _split_host_port(address, endpoint)
+    number = _parse_port(port, endpoint, wildcard_ok=True)
+    if host == "*":
+        if ipv6:
+            return TcpAddress(_pysocket.AF_INET6, "::", number)
+        return TcpAddress(_pysocket.AF_INET, "0.0.0.0", number)
+    family, literal = _resolve(host, endpoint, ipv6, ENODEV, resolver)
+    return TcpAddress(family, literal, number)
+
+
+def check_tcp_connect(address, endpoint):
+    """Validate a connect address syntactically (resolution happens at each attempt)."""
+    source = None
+    if ";" in address:
+        source, address = address.split(";", 1)
+    host, port = _split_host_port(address, endpoint)
+    _parse_port(port, endpoint, wildcard_ok=False)
+    if not host or host == "*":
+        raise zmq_error(Errno.EINVAL, endpoint)
+    if source is not None:
+        source_host, source_port = _split_host_port(source, endpoint)
+        _parse_port(source_port, endpoint, wildcard_ok=True)
+    return address, source
+
+
+def resolve_tcp_connect(address, endpoint, ipv6, resolver):
+    """Resolve ``host:port`` (and an optional ``source;``) for one connection attempt."""
+    address, source = check_tcp_connect(address, endpoint)
+    host, port = _split_host_port(address, endpoint)
+    family, literal = _resolve(host, endpoint, ipv6, Errno.EINVAL, resolver)
+    source_addr = None
+    if source is not None:
+        source_addr = parse_tcp_bind(source, endpoint, ipv6, resolver)
+    return TcpAddress(family, literal, int(port), source_addr)
+
+
+def ipc_path(address):
+    """The OS path for an ipc address: ``@name`` is Linux's abstract namespace."""
+    if address.startswith("@"):
+        return "\0" + address[1:]
+    return address
+
+
+def ipc_bind_path(address):
+    """For ``ipc://*`` a fresh path in a private temporary directory, else the given path."""
+    if address == "*":
+        directory = tempfile.mkdtemp(prefix="greenmq-")
+        return os.path.join(directory, "socket"), directory
+    return address, None

@@ -1,0 +1,30 @@
+"""Why a ZMTP connection failed.
+
+The protocol layer raises these; the engine catches them, writes out whatever
+the connection queued (an ERROR command, say), closes the transport and tells
+the socket's monitor. Each carries the ``ZMQ_PROTOCOL_ERROR_*`` value libzmq
+would report, so monitors see the same events from greenmq as from libzmq.
+"""
+
+from ..constants import ProtocolError
+
+
+class ZmtpError(Exception):
+    """The peer broke the protocol, or cannot talk to us; the connection must close."""
+
+    def __init__(self, reason, code=ProtocolError.ZMTP_UNSPECIFIED):
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+class ZmtpVersionError(ZmtpError):
+    """The peer speaks a ZMTP revision older than 3.0, which greenmq does not downgrade to."""
+
+
+class ZmtpPeerError(ZmtpError):
+    """The peer sent an ERROR command: it refuses the connection."""
+
+
+class MessageTooLarge(ZmtpError):
+    """A frame announced a size above ``MAXMSGSIZE`` (checked before allocating)."""
