@@ -1,0 +1,21 @@
+"""Shared fixtures: a greenmq context that is always destroyed, and temp ipc paths."""
+
+import gevent
+import pytest
+
+import greenmq as zmq
+
+
+@pytest.fixture
+def ctx():
+    """A fresh greenmq Context, destroyed (linger 0) after the test."""
+    context = zmq.Context()
+    yield context
+    with gevent.Timeout(10):
+        context.destroy(linger=0)
+
+
+@pytest.fixture
+def ipc_endpoint(tmp_path):
+    """An ipc:// endpoint in the test's temporary directory."""
+    return f"ipc://{tmp_path}/sock"
