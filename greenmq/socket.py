@@ -381,26 +381,31 @@ class Socket:
         self._writable.set()
         return True
 
-    def _detach(self, peer):
+    def _detach(self, peer, close_pipes=True):
+        """Forget a peer. For an engine's peer the pipes die with it: what we queued for
+        it is dropped, what it sent us can still be read."""
         if not peer.attached:
             return
         peer.attached = False
         self._peers.remove(peer)
         self._pattern.detach(peer)
-        if peer.outbound is not None:
-            peer.outbound.close_reader()
-        if peer.inbound is not None:
-            peer.inbound.close_writer()
+        if close_pipes:
+            if peer.outbound is not None:
+                peer.outbound.close_reader()
+            if peer.inbound is not None:
+                peer.inbound.close_writer()
 
     def _inproc_disconnect(self, peer):
-        """Cut an inproc link from this side: the other side drains what we sent, then forgets us."""
+        """Cut an inproc link from this side: the other side may still drain what we sent."""
         remote = peer.remote
         peer.remote = None
-        self._detach(peer)
+        self._detach(peer, close_pipes=False)
+        peer.outbound.close_writer()
+        peer.inbound.close_reader()
         if remote is not None:
             other_socket, other_peer = remote
             other_peer.remote = None
-            other_socket._detach(other_peer)
+            other_socket._detach(other_peer, close_pipes=False)
 
     def _peer_subscriptions(self, peer, subscriptions):
         """Subscriptions announced by a peer (publish-subscribe sockets override this)."""
