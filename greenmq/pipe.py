@@ -27,7 +27,7 @@ def low_water_mark(hwm):
 class Pipe:
     """One-way bounded message queue. ``hwm`` 0 means unlimited."""
 
-    __slots__ = ("queue", "hwm", "lwm", "wake_reader", "wake_writer", "_writer_blocked",
+    __slots__ = ("queue", "hwm", "lwm", "wake_reader", "wake_writer", "writer_blocked",
                  "writer_closed", "reader_closed")
 
     def __init__(self, hwm=1000, wake_reader=_ignore, wake_writer=_ignore):
@@ -35,7 +35,7 @@ class Pipe:
         self.set_hwm(hwm)
         self.wake_reader = wake_reader
         self.wake_writer = wake_writer
-        self._writer_blocked = False
+        self.writer_blocked = False
         self.writer_closed = False
         self.reader_closed = False
 
@@ -53,7 +53,7 @@ class Pipe:
         """Whether one more message fits; if not, the writer will be woken when it does."""
         if self.hwm <= 0 or len(self.queue) < self.hwm:
             return True
-        self._writer_blocked = True
+        self.writer_blocked = True
         return False
 
     def write(self, msg):
@@ -76,8 +76,8 @@ class Pipe:
         if not queue:
             return None
         msg = queue.popleft()
-        if self._writer_blocked and len(queue) <= self.lwm:
-            self._writer_blocked = False
+        if self.writer_blocked and len(queue) <= self.lwm:
+            self.writer_blocked = False
             self.wake_writer()
         return msg
 
@@ -85,8 +85,8 @@ class Pipe:
         """Take every queued message at once (an engine's batch)."""
         taken = self.queue
         self.queue = deque()
-        if self._writer_blocked:
-            self._writer_blocked = False
+        if self.writer_blocked:
+            self.writer_blocked = False
             self.wake_writer()
         return taken
 
@@ -99,7 +99,7 @@ class Pipe:
         """Nobody will read any more: drop what is queued and release a blocked writer."""
         self.reader_closed = True
         self.queue.clear()
-        self._writer_blocked = False
+        self.writer_blocked = False
         self.wake_writer()
 
     @property

@@ -32,8 +32,9 @@ from .zmtp.sockettypes import WIRE_NAMES
 
 log = logging.getLogger("greenmq")
 
-DONTWAIT = Flag.DONTWAIT
-SNDMORE = Flag.SNDMORE
+# Plain ints: testing bits against IntFlag members costs an enum call each time.
+DONTWAIT = int(Flag.DONTWAIT)
+SNDMORE = int(Flag.SNDMORE)
 # After this many send/recv calls that did not have to wait, yield to the hub
 # once, so that a tight loop cannot starve engines and other greenlets.
 _FAIRNESS_BUDGET = 512
@@ -86,7 +87,9 @@ class Socket:
 
     Create sockets with :meth:`Context.socket`. Options are read and written
     with :meth:`getsockopt`/:meth:`setsockopt` (aliases :meth:`get`/:meth:`set`)
-    or as attributes: ``sock.linger = 0``, ``sock.rcvhwm``.
+    or as attributes: ``sock.linger = 0``, ``sock.rcvhwm``. (The attributes are
+    properties generated from the option table rather than a ``__setattr__``
+    hook, which would tax every attribute write on the send/recv path.)
     """
 
     _closed = True  # until __init__ finishes
@@ -97,7 +100,6 @@ class Socket:
     _monitor_socket = None
 
     def __init__(self, context, socket_type=0, **kwargs):
-        object.__setattr__(self, "_initialising", True)
         try:
             socket_type = SocketType(socket_type)
         except ValueError:
@@ -123,13 +125,11 @@ class Socket:
         self._inproc_names = {}
         self._send_parts = []
         self._recv_parts = None
-        self._rcvmore = 0
         self._budget = _FAIRNESS_BUDGET
         self._monitors = []
         self._usable = True
         self._closed = False
         self._terminated = False
-        self._initialising = False
         context._socket_opened(self)
 
     def __repr__(self):
@@ -167,19 +167,6 @@ class Socket:
             if error.errno == Errno.EINVAL:
                 raise AttributeError(f"{name} attribute is write-only") from None
             raise
-
-    def __setattr__(self, name, value):
-        if name.startswith("_") or name in self.__dict__ or hasattr(type(self), name):
-            object.__setattr__(self, name, value)
-            return
-        upper = name.upper()
-        if upper == "HWM":
-            self.set_hwm(value)
-            return
-        option = SocketOption.__members__.get(upper)
-        if option is None:
-            raise AttributeError(f"Socket has no such option: {upper}")
-        self.setsockopt(option, value)
 
     def get_hwm(self):
         """The send high-water mark (pyzmq's ``hwm`` reads SNDHWM)."""
@@ -234,7 +221,7 @@ class Socket:
         if not spec.readable:
             raise zmq_error(Errno.EINVAL)
         if option == SocketOption.RCVMORE:
-            return self._rcvmore
+            return 0 if self._recv_parts is None else 1
         if option == SocketOption.EVENTS:
             return self._events()
         if option == SocketOption.FD:
@@ -445,13 +432,15 @@ class Socket:
             msg = self._send_parts
             msg.append(data)
             self._send_parts = []
+        elif data.__class__ is bytes:
+            msg = data
         else:
             msg = [data]
         if not self._pattern_send(msg):
             try:
                 self._send_wait(msg, flags)
             except BaseException:
-                if len(msg) > 1:
+                if msg.__class__ is list and len(msg) > 1:
                     self._send_parts = msg[:-1]
                 raise
         return MessageTracker() if track else None
@@ -473,12 +462,14 @@ class Socket:
             msg.append(_frame_data(part, copy))
         if not msg:
             raise TypeError("send_multipart needs at least one frame")
+        if len(msg) == 1 and msg[0].__class__ is bytes:
+            msg = msg[0]
         self._budget -= 1
         if self._budget < 0:
             self._yield()
         self._check_usable()
         if self._send_parts:
-            msg = self._send_parts + msg
+            msg = self._send_parts + (msg if msg.__class__ is list else [msg])
             self._send_parts = []
         if not self._pattern_send(msg):
             self._send_wait(msg, flags & DONTWAIT)
@@ -544,8 +535,9 @@ class Socket:
         msg = self._pattern_recv()
         if msg is None:
             msg = self._recv_wait(flags)
+        if msg.__class__ is bytes:
+            return msg if copy else Frame._received(msg, False, None)
         if len(msg) == 1:
-            self._rcvmore = 0
             frame = msg[0]
             if copy:
                 return frame if frame.__class__ is bytes else bytes(frame)
@@ -563,7 +555,6 @@ class Socket:
             self._recv_index = index + 1
         else:
             self._recv_parts = None
-        self._rcvmore = int(more)
         if copy:
             return frame if frame.__class__ is bytes else bytes(frame)
         return Frame._received(frame, more, None)
@@ -583,7 +574,8 @@ class Socket:
         msg = self._pattern_recv()
         if msg is None:
             msg = self._recv_wait(flags)
-        self._rcvmore = 0
+        if msg.__class__ is bytes:
+            return [msg] if copy else [Frame._received(msg, False, None)]
         if copy:
             for frame in msg:
                 if frame.__class__ is not bytes:
@@ -740,3 +732,25 @@ class Socket:
         self._readable.set()
         self._writable.set()
 
+
+
+def _option_property(option):
+    def getter(self):
+        try:
+            return self.getsockopt(option)
+        except ZMQError as error:
+            if error.errno == Errno.EINVAL:
+                raise AttributeError(f"{option.name.lower()} attribute is write-only") from None
+            raise
+
+    def setter(self, value):
+        self.setsockopt(option, value)
+
+    return property(getter, setter, doc=f"The {option.name} socket option.")
+
+
+for _name, _option in SocketOption.__members__.items():
+    for _attr in (_name.lower(), _name):
+        if not hasattr(Socket, _attr):
+            setattr(Socket, _attr, _option_property(_option))
+del _name, _option, _attr

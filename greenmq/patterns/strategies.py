@@ -30,17 +30,27 @@ class LoadBalancer:
             self._next = 0
 
     def send(self, msg):
-        """Queue ``msg`` on the next pipe with room; False if every pipe is full (or none exists)."""
+        """Queue ``msg`` on the next pipe with room; False if every pipe is full (or none exists).
+
+        The pipe's ``can_write``/``write`` are inlined: this runs once per message.
+        """
         pipes = self.pipes
         count = len(pipes)
-        start = self._next
-        for offset in range(count):
-            index = (start + offset) % count
+        index = self._next
+        for _ in range(count):
             pipe = pipes[index]
-            if pipe.can_write():
-                pipe.write(msg)
-                self._next = index + 1 if index + 1 < count else 0
+            queue = pipe.queue
+            hwm = pipe.hwm
+            index += 1
+            if index == count:
+                index = 0
+            if hwm <= 0 or len(queue) < hwm:
+                queue.append(msg)
+                if len(queue) == 1:
+                    pipe.wake_reader()
+                self._next = index
                 return True
+            pipe.writer_blocked = True
         return False
 
     def can_send(self):
@@ -75,31 +85,36 @@ class FairQueue:
             self._next = 0
 
     def recv(self):
-        """The next message in fair order, or None."""
+        """The next message in fair order, or None. (Pipe.read is inlined: once per message.)"""
         pipes = self.pipes
         count = len(pipes)
-        if count == 1:
-            pipe = pipes[0]
-            msg = pipe.read()
-            if msg is None and pipe.writer_closed:
-                self.detach(pipe)
-            return msg
-        start = self._next
+        index = self._next
         finished = None
-        for offset in range(count):
-            index = (start + offset) % count
+        for _ in range(count):
             pipe = pipes[index]
-            msg = pipe.read()
-            if msg is not None:
-                self._next = index + 1 if index + 1 < count else 0
+            queue = pipe.queue
+            index += 1
+            if index == count:
+                index = 0
+            if queue:
+                msg = queue.popleft()
+                if pipe.writer_blocked and len(queue) <= pipe.lwm:
+                    pipe.writer_blocked = False
+                    pipe.wake_writer()
+                self._next = index
+                if finished:
+                    self._drop(finished)
                 return msg
             if pipe.writer_closed:
                 finished = finished or []
                 finished.append(pipe)
         if finished:
-            for pipe in finished:
-                self.detach(pipe)
+            self._drop(finished)
         return None
+
+    def _drop(self, finished):
+        for pipe in finished:
+            self.detach(pipe)
 
     def can_recv(self):
         return any(pipe.queue for pipe in self.pipes)

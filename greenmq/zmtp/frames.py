@@ -6,6 +6,12 @@ at any byte, checks the size against ``MAXMSGSIZE`` before it allocates, and
 returns whole messages only: the frames of a multipart message are held back
 until the last one arrives, which is what makes delivery atomic.
 
+Message representation, shared by every layer above: a single-frame message
+whose body is ``bytes`` is that ``bytes`` object itself; any other message is
+a ``list`` of frames (``bytes``, ``bytearray`` or ``memoryview``). Most
+messages are short single frames, and not wrapping each one in a list saves
+an allocation at both ends of every transfer.
+
 The hot path is written for CPython: one loop over the received bytes with
 plain slicing, precomputed headers for short frames, and no object per frame
 beyond the ``bytes`` body itself.
@@ -42,7 +48,7 @@ def encode_command(name, data=b""):
 
 
 def encode_messages(messages, out, large=_SMALL_BODY):
-    """Append the wire form of ``messages`` (lists of frames) to the list ``out``.
+    """Append the wire form of ``messages`` (see the module docstring) to the list ``out``.
 
     Headers and small bodies are appended as they are, for the caller to join
     into one write. Returns the number of bytes appended. Bodies of at least
@@ -54,6 +60,14 @@ def encode_messages(messages, out, large=_SMALL_BODY):
     large_count = 0
     append = out.append
     for msg in messages:
+        if msg.__class__ is bytes:
+            size = len(msg)
+            if size < 256:
+                append(_SHORT_LAST[size])
+                append(msg)
+                total += size + 2
+                continue
+            msg = [msg]
         last = len(msg) - 1
         if last == 0:
             body = msg[0]
@@ -91,8 +105,8 @@ def encode_messages(messages, out, large=_SMALL_BODY):
 class FrameDecoder:
     """Incremental ZMTP 3.x frame decoder.
 
-    ``feed(data)`` returns the messages completed by ``data`` (each a list of
-    frame bodies) and appends the bodies of command frames to ``commands``, in
+    ``feed(data)`` returns the messages completed by ``data`` (bare ``bytes``
+    or lists of frames, see the module docstring) and appends the bodies of command frames to ``commands``, in
     arrival order. A frame that does not fit in the data received so far is
     collected in a preallocated buffer; :meth:`body_buffer` exposes the part
     still missing so that an engine can ``recv_into`` it directly.
@@ -157,9 +171,18 @@ class FrameDecoder:
         pos = 0
         parts = self._parts
         max_size = self.max_size
+        short_ok = max_size < 0 or max_size >= 255
         commands = self.commands
+        append = messages.append
         while pos < n:
             flags = data[pos]
+            # Fast path: a short, final, non-command frame that is a whole message.
+            if not flags and short_ok and not parts and pos + 1 < n:
+                end = pos + 2 + data[pos + 1]
+                if end <= n:
+                    append(data[pos + 2:end])
+                    pos = end
+                    continue
             if flags & LONG:
                 if pos + 9 > n:
                     break
@@ -193,7 +216,7 @@ class FrameDecoder:
                 messages.append(parts)
                 parts = self._parts = []
             else:
-                messages.append([body])
+                append(body)
         if pos < n:
             self._tail = data[pos:]
         return messages
@@ -223,7 +246,9 @@ class FrameDecoder:
             self.commands.append(bytes(body))
         elif flags & MORE:
             self._parts.append(body)
-        else:
+        elif self._parts or body.__class__ is not bytes:
             self._parts.append(body)
             messages.append(self._parts)
             self._parts = []
+        else:
+            messages.append(body)

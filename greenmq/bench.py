@@ -1,0 +1,321 @@
+"""``python -m greenmq bench``: greenmq against pyzmq and zmq.green, same code, one table.
+
+The benchmark code (:mod:`greenmq.benchmarks.worker`) is written once against
+the pyzmq API and run on each implementation in fresh worker processes, so the
+three never share an interpreter, and a tcp/ipc sender or echo can live in a
+second process, as with libzmq's ``local_thr``/``remote_thr``:
+
+* PUSH/PULL throughput for each message size, timed on the receiver from the
+  first message to the last;
+* PAIR round-trip latency of a 16-byte message (median and p99).
+
+This module only plans runs, keeps each near a target duration, and reports;
+:mod:`greenmq.benchmarks.runner` runs them under a deadline and
+:mod:`greenmq.benchmarks.report` prints medians, ratios and the issue's targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from importlib import metadata
+from pathlib import Path
+
+from .benchmarks import report
+from .benchmarks.runner import run_cell
+from .benchmarks.worker import IMPLEMENTATIONS
+
+TESTS = ("throughput", "latency")
+TRANSPORTS = ("tcp", "ipc", "inproc")
+SIZES = (16, 256, 4 << 10, 64 << 10, 1 << 20)
+LATENCY_SIZE = 16
+# Runs shorter than this are too noisy to keep: they only calibrate the count.
+MIN_SECONDS, TARGET_SECONDS, MAX_SECONDS = 0.5, 0.8, 2.0
+CALIBRATION_RERUNS = 2
+MAX_COUNT = 20_000_000
+_IMPORT_NAMES = {"greenmq": "greenmq", "pyzmq": "zmq", "zmq.green": "zmq"}
+
+
+def first_count(test, size, quick):
+    """Messages (or round trips) for the first run of a cell.
+
+    Sized so that the fastest implementation needs ~0.1-0.3 s and a slow one
+    stays far from the timeout; later runs are rescaled from what was seen.
+    Big messages get fewer: the budget is in bytes as much as in messages.
+    """
+    if test == "latency":
+        return 200 if quick else 5000
+    if quick:
+        return min(2000, max(10, 4_000_000 // size))
+    return min(200_000, max(100, 300_000_000 // size))
+
+
+def rescaled(count, elapsed, test):
+    """The count that should take about TARGET_SECONDS, judging by a run of ``elapsed``."""
+    floor = 10 if test == "latency" else 2
+    if elapsed <= 0:
+        return min(MAX_COUNT, count * 10)
+    return max(floor, min(MAX_COUNT, int(count * TARGET_SECONDS / elapsed)))
+
+
+def plan(args):
+    """Cells in run order: (test, transport, size); latency uses one 16-byte size."""
+    cells = []
+    for test in args.tests:
+        for transport in args.only:
+            sizes = args.sizes if test == "throughput" else (LATENCY_SIZE,)
+            cells += [(test, transport, size) for size in sizes]
+    return cells
+
+
+class Bench:
+    """Runs the planned cells, keeps every raw record, and remembers each cell's count."""
+
+    def __init__(self, args, ipc_dir):
+        self.args = args
+        self.ipc_dir = ipc_dir
+        self.records = []
+        self._serial = 0
+
+    def _bind_address(self, transport, impl):
+        """Where the measuring worker binds: tcp picks a free port; ipc a fresh path."""
+        self._serial += 1
+        if transport == "tcp":
+            return "tcp://127.0.0.1"
+        if transport == "ipc":
+            return f"ipc://{self.ipc_dir}/{impl}-{self._serial}.sock"
+        return f"inproc://bench-{self._serial}"
+
+    def _once(self, cell, impl, count):
+        """One run of a cell in fresh worker processes."""
+        test, transport, size = cell
+        argv = ["--impl", impl, "--test", test, "--transport", transport, "--size", str(size),
+                "--count", str(count)]
+        if test == "latency":
+            argv += ["--warmup", str(max(10, count // 10))]
+        bind = self._bind_address(transport, impl)
+        return run_cell(argv, needs_peer=transport != "inproc", bind=bind, timeout=self.args.timeout)
+
+    def measure(self, cell, impl, rep, counts):
+        """One kept run of a cell; first reruns too-short runs with a larger count.
+
+        Every run is recorded; calibration runs are marked ``discarded`` so the
+        JSON shows them but the medians do not use them.
+        """
+        test = cell[0]
+        for attempt in range(CALIBRATION_RERUNS + 1):
+            count = counts[impl]
+            outcome = self._once(cell, impl, count)
+            record = self._record(cell, impl, rep, count, outcome)
+            if outcome.status != "ok" or self.args.quick:
+                return outcome
+            elapsed = outcome.result["elapsed"]
+            if not MIN_SECONDS <= elapsed <= MAX_SECONDS:
+                counts[impl] = rescaled(count, elapsed, test)
+            if elapsed >= MIN_SECONDS or attempt == CALIBRATION_RERUNS:
+                return outcome
+            record["discarded"] = True
+            _progress(f"    (calibration: {elapsed:.2f} s at count {count}; retrying with {counts[impl]})")
+        return outcome
+
+    def _record(self, cell, impl, rep, count, outcome):
+        test, transport, size = cell
+        record = {"test": test, "transport": transport, "size": size, "impl": impl, "rep": rep,
+                  "count": count, **asdict(outcome)}
+        self.records.append(record)
+        _progress(_describe_run(record))
+        return record
+
+    def run(self, cells):
+        """All cells; in each, repetitions round-robin over implementations to share drift.
+
+        An implementation that fails or times out in a cell is not retried in
+        that cell: its failure is already reported and each timeout is costly.
+        """
+        for cell in cells:
+            counts = {impl: first_count(cell[0], cell[2], self.args.quick) for impl in self.args.impl}
+            failed = set()
+            for rep in range(1, self.args.repeat + 1):
+                for impl in self.args.impl:
+                    if impl not in failed and self.measure(cell, impl, rep, counts).status != "ok":
+                        failed.add(impl)
+
+
+def _describe_run(record):
+    """One progress line for a finished run."""
+    where = (f"{record['test']:<10} {record['transport']:<6} {report.fmt_size(record['size']):>7} "
+             f"{record['impl']:<9} run {record['rep']}")
+    if record["status"] != "ok":
+        return f"{where}: {record['status']}: {record['error']}"
+    result = record["result"]
+    if "msgs_per_s" in result:
+        figure = f"{report.fmt_rate(result['msgs_per_s'])} msg/s, {report.fmt_number(result['mb_per_s'])} MB/s"
+    else:
+        figure = f"median {result['median_us']:.1f} us, p99 {result['p99_us']:.1f} us"
+    return f"{where}: {figure} ({result['elapsed']:.2f} s, count {record['count']})"
+
+
+def _progress(line):
+    """Progress goes to stderr, so stdout carries only the report."""
+    print(line, file=sys.stderr, flush=True)
+
+
+# -- command line ---------------------------------------------------------------------------
+
+
+def _choices(allowed):
+    """argparse type for a comma-separated subset of ``allowed``, kept in the order given."""
+
+    def parse(text):
+        chosen = [item.strip() for item in text.split(",") if item.strip()]
+        unknown = [item for item in chosen if item not in allowed]
+        if unknown or not chosen:
+            raise argparse.ArgumentTypeError(f"choose from {', '.join(allowed)} (got {text!r})")
+        return list(dict.fromkeys(chosen))
+
+    return parse
+
+
+def _sizes(text):
+    """Comma-separated message sizes in bytes; ``k`` and ``M`` suffixes mean KiB and MiB."""
+    sizes = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        scale = {"k": 1 << 10, "K": 1 << 10, "m": 1 << 20, "M": 1 << 20}.get(item[-1], 1)
+        try:
+            size = int(item[:-1] if scale > 1 else item) * scale
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a size: {item!r}") from None
+        if size < 1:
+            raise argparse.ArgumentTypeError(f"sizes must be at least 1 byte: {item!r}")
+        sizes.append(size)
+    if not sizes:
+        raise argparse.ArgumentTypeError("no sizes given")
+    return sizes
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m greenmq bench",
+        description="Throughput and latency of greenmq, pyzmq and zmq.green, running the same code.")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny counts and one run per cell: checks the benchmark works (smoke tests, CI)")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="runs per cell whose median is quoted (default 3, or 1 with --quick)")
+    parser.add_argument("--only", type=_choices(TRANSPORTS), default=list(TRANSPORTS), metavar="TRANSPORTS",
+                        help="comma-separated transports (default tcp,ipc,inproc)")
+    parser.add_argument("--sizes", type=_sizes, default=list(SIZES), metavar="SIZES",
+                        help="throughput message sizes in bytes, k/M suffixes allowed (default 16,256,4k,64k,1M)")
+    parser.add_argument("--impl", type=_choices(IMPLEMENTATIONS), default=list(IMPLEMENTATIONS), metavar="IMPLS",
+                        help="comma-separated implementations (default greenmq,pyzmq,zmq.green)")
+    parser.add_argument("--tests", type=_choices(TESTS), default=list(TESTS), metavar="TESTS",
+                        help="comma-separated tests (default throughput,latency)")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="seconds before a run's workers are killed and the cell reads 'timeout' "
+                             "(default 30, or 20 with --quick)")
+    parser.add_argument("--json", metavar="FILE", help="also save every raw run and the medians as JSON")
+    args = parser.parse_args(argv)
+    if args.repeat is None:
+        args.repeat = 1 if args.quick else 3
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    if args.timeout is None:
+        args.timeout = 20.0 if args.quick else 30.0
+    return args
+
+
+def _installed(impls):
+    """Drop implementations whose library is missing, saying so, instead of failing every cell."""
+    present = []
+    for impl in impls:
+        if importlib.util.find_spec(_IMPORT_NAMES[impl]) is None:
+            print(f"note: {impl} is not installed; its columns are skipped", file=sys.stderr)
+        else:
+            present.append(impl)
+    return present
+
+
+def _version(distribution):
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _environment(args):
+    """What the figures depend on besides the code, printed above the tables and saved."""
+    from . import __version__
+
+    return {
+        "greenmq": __version__, "pyzmq": _version("pyzmq"), "gevent": _version("gevent"),
+        "python": platform.python_version(), "platform": platform.platform(),
+        "cpus": _cpu_count(), "repeat": args.repeat, "timeout": args.timeout, "quick": args.quick,
+    }
+
+
+def _cpu_count():
+    import os
+
+    return os.cpu_count()
+
+
+def print_report(bench, cells, env):
+    """Tables, targets, problems: everything the run established, on stdout."""
+    summaries = report.summarize(bench.records)
+    impls, repeat = bench.args.impl, bench.args.repeat
+    print(f"greenmq bench: greenmq {env['greenmq']}, pyzmq {env['pyzmq']}, gevent {env['gevent']}; "
+          f"Python {env['python']} on {env['platform']}, {env['cpus']} CPUs")
+    sections = [report.libraries_line(bench.records)]
+    if any(cell[0] == "throughput" for cell in cells):
+        sections.append(report.throughput_table(summaries, cells, impls, repeat))
+    if any(cell[0] == "latency" for cell in cells):
+        sections.append(report.latency_table(summaries, cells, impls, repeat))
+    sections += [report.targets_section(summaries), report.problems_section(bench.records)]
+    print("\n\n".join(section for section in sections if section))
+    return summaries
+
+
+def save_json(path, bench, summaries, env, elapsed):
+    """Raw runs (calibration ones marked ``discarded``) plus the medians the tables show."""
+    medians = [{"test": t, "transport": tr, "size": s, "impl": i, **asdict(summary)}
+               for (t, tr, s, i), summary in summaries.items()]
+    data = {"environment": env, "argv": sys.argv, "elapsed": elapsed, "runs": bench.records, "medians": medians}
+    Path(path).write_text(json.dumps(data, indent=2))
+
+
+def main(argv=None):
+    """Entry point of ``python -m greenmq bench`` and ``python -m greenmq.bench``; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["--"]:  # ``python -m greenmq bench -- --quick`` passes the separator along
+        argv = argv[1:]
+    args = parse_args(argv)
+    args.impl = _installed(args.impl)
+    if not args.impl:
+        print("no implementation to measure", file=sys.stderr)
+        return 2
+    cells = plan(args)
+    env = _environment(args)
+    started = time.monotonic()
+    status = 0
+    with tempfile.TemporaryDirectory(prefix="greenmq-bench-") as ipc_dir:
+        bench = Bench(args, ipc_dir)
+        try:
+            bench.run(cells)
+        except KeyboardInterrupt:
+            print("interrupted: reporting the runs finished so far", file=sys.stderr)
+            status = 130
+    elapsed = time.monotonic() - started
+    summaries = print_report(bench, cells, env)
+    print(f"\n{len(bench.records)} runs in {elapsed:.0f} s")
+    if args.json:
+        save_json(args.json, bench, summaries, env, elapsed)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""Turn raw benchmark runs into the tables, ratios and target verdicts that get printed.
+
+Each figure quoted is the median over the repetitions of one (test, transport,
+size, implementation) cell, which keeps one disturbed run from deciding a
+comparison.  Ratios always read "greenmq relative to the other", oriented so
+that a value above 1 means greenmq did better.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+GREENMQ = "greenmq"
+MB = 1e6  # MB/s means 10**6 bytes per second, as libzmq's perf tools count
+
+
+@dataclass
+class Summary:
+    """The median figures of one cell for one implementation, or why there are none."""
+
+    status: str  # "ok", "timeout", "error" or "not run"
+    runs: int = 0
+    msgs_per_s: float | None = None
+    mb_per_s: float | None = None
+    median_us: float | None = None
+    p99_us: float | None = None
+
+
+def summarize(records):
+    """Group kept (non-calibration) runs by cell and implementation; take medians."""
+    grouped = {}
+    for record in records:
+        if record.get("discarded"):
+            continue
+        key = (record["test"], record["transport"], record["size"], record["impl"])
+        grouped.setdefault(key, []).append(record)
+    return {key: _summarize_cell(runs) for key, runs in grouped.items()}
+
+
+def _summarize_cell(runs):
+    """Median of the good runs; a cell with none takes the status of its last failure."""
+    good = [run["result"] for run in runs if run["status"] == "ok"]
+    if not good:
+        return Summary(status=runs[-1]["status"])
+
+    def median(name):
+        return statistics.median(result[name] for result in good)
+
+    if "msgs_per_s" in good[0]:
+        return Summary("ok", len(good), msgs_per_s=median("msgs_per_s"), mb_per_s=median("mb_per_s"))
+    return Summary("ok", len(good), median_us=median("median_us"), p99_us=median("p99_us"))
+
+
+def throughput_ratio(mine, other):
+    """How many times greenmq's message rate is the other's (> 1: greenmq faster)."""
+    if mine is None or other is None or mine.msgs_per_s is None or not other.msgs_per_s:
+        return None
+    return mine.msgs_per_s / other.msgs_per_s
+
+
+def latency_ratio(mine, other):
+    """The other's median round trip over greenmq's (> 1: greenmq answers faster)."""
+    if mine is None or other is None or not mine.median_us or other.median_us is None:
+        return None
+    return other.median_us / mine.median_us
+
+
+# -- formatting -----------------------------------------------------------------------------
+
+
+def fmt_size(size):
+    """16 B, 4 KiB, 1 MiB: sizes as the benchmark's options spell them."""
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale} {unit}"
+    return f"{size} B"
+
+
+def fmt_rate(value):
+    """Messages per second, short enough for a table column."""
+    if value >= 1e6:
+        return f"{value / 1e6:.2f}M"
+    if value >= 1e4:
+        return f"{value / 1e3:.0f}k"
+    return f"{value:.0f}"
+
+
+def fmt_number(value):
+    """Three significant digits, no exponent: MB/s and microseconds."""
+    if value >= 100:
+        return f"{value:.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def fmt_ratio(value):
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def render(header, rows):
+    """A plain-text table: first two columns left-aligned, the figures right-aligned."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells):
+        return "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(header), rule, *(line(row) for row in rows)])
+
+
+def _others(impls):
+    """The implementations greenmq is compared with (none if greenmq was not measured)."""
+    return [impl for impl in impls if impl != GREENMQ] if GREENMQ in impls else []
+
+
+def _figure_cells(summary, first, second):
+    """Two table cells for one implementation: its figures, or its failure status."""
+    if summary is None:
+        return ["not run", ""]
+    if summary.status != "ok":
+        return [summary.status, ""]
+    return [first(summary), second(summary)]
+
+
+def throughput_table(summaries, cells, impls, repeat):
+    """PUSH/PULL throughput: msg/s and MB/s per implementation, plus greenmq's ratios."""
+    others = _others(impls)
+    header = ["transport", "size"]
+    for impl in impls:
+        header += [f"{impl} msg/s", f"{impl} MB/s"]
+    header += [f"{GREENMQ}/{impl}" for impl in others]
+    rows = []
+    for test, transport, size in cells:
+        if test != "throughput":
+            continue
+        found = {impl: summaries.get((test, transport, size, impl)) for impl in impls}
+        row = [transport, fmt_size(size)]
+        for impl in impls:
+            row += _figure_cells(found[impl], lambda s: fmt_rate(s.msgs_per_s), lambda s: fmt_number(s.mb_per_s))
+        row += [fmt_ratio(throughput_ratio(found.get(GREENMQ), found[impl])) for impl in others]
+        rows.append(row)
+    title = (f"PUSH/PULL throughput -- median of {repeat} run(s); MB/s = 10^6 bytes/s; "
+             f"timed on the receiver from first to last message; ratio > 1 means greenmq is faster")
+    return title + "\n" + render(header, rows)
+
+
+def latency_table(summaries, cells, impls, repeat):
+    """PAIR round trip: median and p99 per implementation, plus greenmq's ratios."""
+    others = _others(impls)
+    header = ["transport", "size"]
+    for impl in impls:
+        header += [f"{impl} median us", f"{impl} p99 us"]
+    header += [f"{GREENMQ}/{impl}" for impl in others]
+    rows = []
+    for test, transport, size in cells:
+        if test != "latency":
+            continue
+        found = {impl: summaries.get((test, transport, size, impl)) for impl in impls}
+        row = [transport, fmt_size(size)]
+        for impl in impls:
+            row += _figure_cells(found[impl], lambda s: fmt_number(s.median_us), lambda s: fmt_number(s.p99_us))
+        row += [fmt_ratio(latency_ratio(found.get(GREENMQ), found[impl])) for impl in others]
+        rows.append(row)
+    title = (f"PAIR round-trip latency -- medians of {repeat} run(s) of each run's median and p99, "
+             f"in microseconds; ratio = other's median / greenmq's, so > 1 means greenmq is faster")
+    return title + "\n" + render(header, rows)
+
+
+# -- targets ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """One goal of the issue: a figure computed from the summaries and a bar it must clear."""
+
+    label: str
+    cell: tuple  # (test, transport, size)
+    other: str | None  # implementation compared with; None: greenmq's own figure
+    bar: float
+    lower_is_better: bool = False
+
+    def value(self, summaries):
+        """The figure judged, or None when a run it needs is missing or failed."""
+        mine = summaries.get((*self.cell, GREENMQ))
+        if self.other is None:
+            return mine.median_us if mine is not None and mine.status == "ok" else None
+        theirs = summaries.get((*self.cell, self.other))
+        ratio = latency_ratio if self.cell[0] == "latency" else throughput_ratio
+        return ratio(mine, theirs)
+
+    def verdict(self, value):
+        if value is None:
+            return "n/a"
+        met = value < self.bar if self.lower_is_better else value >= self.bar
+        return "met" if met else "MISSED"
+
+
+TARGETS = (
+    Target("16 B PUSH/PULL over tcp >= 5x zmq.green msg/s", ("throughput", "tcp", 16), "zmq.green", 5.0),
+    Target("16 B PUSH/PULL over inproc >= 1x pyzmq msg/s", ("throughput", "inproc", 16), "pyzmq", 1.0),
+    Target("1 MiB PUSH/PULL over tcp >= 1x pyzmq MB/s", ("throughput", "tcp", 1 << 20), "pyzmq", 1.0),
+    Target("PAIR round trip over tcp <= pyzmq's (ratio >= 1)", ("latency", "tcp", 16), "pyzmq", 1.0),
+    Target("PAIR round trip over inproc < 15 us (greenmq median)", ("latency", "inproc", 16), None, 15.0,
+           lower_is_better=True),
+)
+
+
+def targets_section(summaries):
+    """Each target of the issue with the measured figure and met / MISSED / n/a (not measured)."""
+    lines = ["targets (n/a: a run it needs was not selected or failed)"]
+    for target in TARGETS:
+        value = target.value(summaries)
+        shown = "-" if value is None else (f"{value:.2f} us" if target.other is None else fmt_ratio(value))
+        lines.append(f"  [{target.verdict(value):>6}]  {target.label:<54} {shown}")
+    return "\n".join(lines)
+
+
+def problems_section(records):
+    """Failures and warnings, one line each, so a bad cell is explained not just marked."""
+    lines = []
+    for record in records:
+        where = f"{record['test']} {record['transport']} {fmt_size(record['size'])} {record['impl']}"
+        if record["status"] != "ok":
+            lines.append(f"  {where} run {record['rep']}: {record['status']}: {record['error']}")
+        lines += [f"  {where} run {record['rep']}: warning: {w}" for w in record.get("warnings", ())]
+    return "problems\n" + "\n".join(lines) if lines else ""
+
+
+def libraries_line(records):
+    """Which library versions were measured, as the workers reported them."""
+    seen = {}
+    for record in records:
+        if record["status"] == "ok" and "library" in record["result"]:
+            seen.setdefault(record["impl"], record["result"]["library"])
+    return "measured: " + "; ".join(f"{impl} = {lib}" for impl, lib in seen.items()) if seen else ""

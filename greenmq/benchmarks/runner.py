@@ -1,0 +1,207 @@
+"""Run one benchmark measurement in fresh worker processes, and never hang doing it.
+
+A measurement ("cell run") is one measuring process, plus for tcp and ipc a
+peer process that connects to the endpoint the measuring process bound, as
+libzmq's ``local_thr``/``remote_thr`` pair does.  Everything here is bounded by
+one deadline: a worker that does not answer in time is killed and the run is
+reported as a timeout instead of stalling the whole benchmark.
+
+This module runs in the orchestrating process, which never opens a ZeroMQ
+socket, so plain threads and :mod:`subprocess` are the right tools here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+WORKER = Path(__file__).with_name("worker.py")
+# The greenmq that workers import must be this one, even from an uninstalled checkout.
+_SOURCE_ROOT = str(Path(__file__).resolve().parents[2])
+TEARDOWN_GRACE = 5.0  # seconds a worker may take to close and exit after its job is done
+
+
+@dataclass
+class Outcome:
+    """What one run produced: ``status`` is ``ok``, ``timeout`` or ``error``."""
+
+    status: str
+    result: dict | None = None
+    error: str | None = None
+    warnings: list = field(default_factory=list)
+    wall: float = 0.0
+
+
+class WorkerFailed(Exception):
+    """A worker reported an error or exited without delivering what was expected."""
+
+
+class WorkerTimeout(Exception):
+    """The run's deadline passed while waiting for a worker."""
+
+
+class Worker:
+    """One worker subprocess whose JSON stdout lines land on a queue shared by the run.
+
+    A reader thread per process lets the run wait for "whichever worker speaks
+    next" with a timeout, so a peer that dies early fails the run at once
+    rather than leaving the measuring side waiting until the deadline.
+    """
+
+    def __init__(self, name, argv, events):
+        self.name = name
+        self.announced = {}  # event kind -> the event, filled in by _await
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 -- closed in close()
+        self.process = subprocess.Popen(
+            [sys.executable, str(WORKER), *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            env=_worker_env(),
+        )
+        self._reader = threading.Thread(target=self._read, args=(events,), daemon=True)
+        self._reader.start()
+
+    def _read(self, events):
+        """Forward each stdout line as an event; an unparsable line is kept as text."""
+        for line in self.process.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                event = {"event": "output", "text": line.rstrip()}
+            events.put((self, event))
+        events.put((self, {"event": "exit"}))
+
+    def finish(self, grace):
+        """Wait up to ``grace`` seconds for a clean exit; kill otherwise. True if it exited."""
+        try:
+            self.process.wait(timeout=max(grace, 0.01))
+            return True
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return False
+
+    def kill(self):
+        """Kill and reap the process (idempotent)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        try:
+            self.process.wait(timeout=TEARDOWN_GRACE)
+        except subprocess.TimeoutExpired:
+            pass
+        self._reader.join(timeout=1)
+
+    def stderr_tail(self, lines=5):
+        """The last lines the worker wrote to stderr, to explain a failure."""
+        self._stderr.seek(0)
+        return " | ".join(self._stderr.read().strip().splitlines()[-lines:])
+
+    def exit_code(self):
+        """The return code of a worker whose output has ended (None if it still runs)."""
+        try:
+            return self.process.wait(timeout=TEARDOWN_GRACE)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def describe_exit(self):
+        """Why a worker that stopped talking is gone: its return code and stderr."""
+        code = self.exit_code()
+        tail = self.stderr_tail()
+        return f"{self.name} exited with code {code}" + (f": {tail}" if tail else "")
+
+    def close(self):
+        self.kill()
+        self._stderr.close()
+
+
+def _worker_env():
+    """Environment for workers: this checkout first on the path, unbuffered output."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_SOURCE_ROOT, env.get("PYTHONPATH")) if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _await(events, worker, wanted, deadline):
+    """Wait for ``worker`` to announce ``wanted``; fail fast on any worker's error or death.
+
+    Events from the other worker are inspected too: an error or a failed exit of
+    the peer is why the measuring side would otherwise wait until the deadline.
+    Every announcement is remembered, so one that arrived early is not lost.
+    """
+    while wanted not in worker.announced:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise WorkerTimeout(f"no {wanted!r} from {worker.name} in time")
+        try:
+            source, event = events.get(timeout=remaining)
+        except queue.Empty:
+            continue
+        kind = event.get("event")
+        source.announced[kind] = event
+        if kind == "error":
+            raise WorkerFailed(f"{source.name}: {event.get('error')}")
+        if kind == "exit" and wanted not in worker.announced and (source is worker or source.exit_code() != 0):
+            raise WorkerFailed(f"no {wanted!r} from {worker.name}; {source.describe_exit()}")
+    return worker.announced[wanted]
+
+
+def _peer_warnings(events, peer, deadline):
+    """Let the peer finish (a sender lingers until delivery); trouble there is only a warning.
+
+    The measurement is already in hand at this point, so a peer that fails or
+    hangs while closing is reported next to the figure instead of erasing it.
+    """
+    if peer is None:
+        return []
+    try:
+        _await(events, peer, "done", max(deadline, time.monotonic() + TEARDOWN_GRACE))
+    except WorkerTimeout:
+        return [f"{peer.name} did not finish closing in time"]
+    except WorkerFailed as error:
+        return [f"{peer.name} failed after the measurement: {error}"]
+    return []
+
+
+def run_cell(base_argv, needs_peer, bind, timeout):
+    """Run one measurement: ``base_argv`` selects implementation, test, transport, size and count.
+
+    The measuring worker binds ``bind`` and announces the real endpoint; a peer
+    worker (for tcp/ipc) then connects to it.  Returns an :class:`Outcome`;
+    never raises for worker trouble and never outlives ``timeout`` by more
+    than the teardown grace.
+    """
+    started = time.monotonic()
+    deadline = started + timeout
+    events = queue.Queue()
+    workers = []
+    try:
+        measurer = Worker("measuring worker", [*base_argv, "--role", "measure", "--bind", bind], events)
+        workers.append(measurer)
+        endpoint = _await(events, measurer, "endpoint", deadline)["endpoint"]
+        peer = None
+        if needs_peer:
+            peer = Worker("peer worker", [*base_argv, "--role", "peer", "--connect", endpoint], events)
+            workers.append(peer)
+        result = _await(events, measurer, "result", deadline)
+        warnings = _peer_warnings(events, peer, deadline)
+        warnings += [f"{w.name} did not exit after its work (killed)"
+                     for w in workers if not w.finish(deadline + TEARDOWN_GRACE - time.monotonic())]
+        result.pop("event", None)
+        return Outcome("ok", result=result, warnings=warnings, wall=time.monotonic() - started)
+    except WorkerTimeout as error:
+        return Outcome("timeout", error=str(error), wall=time.monotonic() - started)
+    except WorkerFailed as error:
+        return Outcome("error", error=str(error), wall=time.monotonic() - started)
+    finally:
+        for worker in workers:
+            worker.close()
