@@ -12,12 +12,12 @@ import os
 import threading
 
 import gevent
-from gevent.event import Event
 
 from .constants import ContextOption, Errno, SocketOption
 from .error import zmq_error
 from .socket import Socket
 from .transport.inproc import InprocRegistry
+from .wakeup import Wakeup
 
 _CONTEXT_DEFAULTS = {
     ContextOption.IO_THREADS: 1,
@@ -51,7 +51,7 @@ class Context:
         self._options[ContextOption.IO_THREADS] = io_threads
         self._sockets = set()
         self._lingering = []
-        self._no_sockets = Event()
+        self._no_sockets = Wakeup()
         self._no_sockets.set()
         self._terminating = False
         self._closed = False
@@ -192,7 +192,9 @@ class Context:
             return
         self.shutdown()
         self._no_sockets.wait()
-        lingering = [g for g in self._lingering if not g.dead]
+        hub = gevent.get_hub()
+        # Greenlets live on the hub of the thread that made them; only ours can be joined here.
+        lingering = [g for g in self._lingering if not g.dead and g.parent is hub]
         if lingering:
             gevent.joinall(lingering)
         self._lingering = []

@@ -18,7 +18,6 @@ import struct
 from time import monotonic
 
 import gevent
-from gevent.event import Event
 
 from . import options as _options
 from .constants import Errno, Event as MonitorEvent, Flag, PollEvent, SocketOption, SocketType
@@ -28,6 +27,7 @@ from .patterns import PATTERNS
 from .pipe import Peer, Pipe
 from .session import ConnectSession, Listener
 from .transport import endpoint as _endpoint, stream as _stream
+from .wakeup import Wakeup
 from .zmtp.sockettypes import WIRE_NAMES
 
 log = logging.getLogger("greenmq")
@@ -114,8 +114,8 @@ class Socket:
         self._options[SocketOption.TYPE] = socket_type
         self._rcvtimeo = -1
         self._sndtimeo = -1
-        self._readable = Event()
-        self._writable = Event()
+        self._readable = Wakeup()
+        self._writable = Wakeup()
         self._pattern = pattern_class(self)
         self._pattern_send = self._pattern.send
         self._pattern_recv = self._pattern.recv
@@ -645,7 +645,7 @@ class Socket:
             if ready or (deadline is not None and deadline <= monotonic()):
                 return ready
             remaining = None if deadline is None else deadline - monotonic()
-            events = [e for e, bit in ((self._readable, PollEvent.POLLIN), (self._writable, PollEvent.POLLOUT))
+            events = [w.event for w, bit in ((self._readable, PollEvent.POLLIN), (self._writable, PollEvent.POLLOUT))
                       if flags & bit]
             if not events:
                 gevent.sleep(remaining)

@@ -163,6 +163,20 @@ def _percentile(sorted_samples, percent):
 # -- roles ----------------------------------------------------------------------------------
 
 
+def _socket(ctx, kind, hwm):
+    """A socket with both high-water marks set to ``hwm`` (0: keep the default 1000).
+
+    The orchestrator lowers them for big messages: a receiver may read up to its
+    high-water mark ahead of the application, and the benchmark's counts must
+    dwarf that backlog or first-to-last timing measures a buffer drain.
+    """
+    sock = ctx.socket(kind)
+    if hwm:
+        sock.sndhwm = hwm
+        sock.rcvhwm = hwm
+    return sock
+
+
 def _bind(sock, endpoint):
     """Bind; ``tcp://host`` without a port means a random free port. Return the endpoint."""
     if endpoint.startswith("tcp://") and endpoint.count(":") == 1:
@@ -188,12 +202,12 @@ def measure_throughput(rt, args):
     """PULL side: bind, announce, receive; with inproc also run the PUSH peer here."""
     zmq = rt.zmq
     ctx = zmq.Context()
-    pull = ctx.socket(zmq.PULL)
+    pull = _socket(ctx, zmq.PULL, args.hwm)
     endpoint = _bind(pull, args.bind)
     _announce("endpoint", endpoint=endpoint)
     push = sender = None
     if args.transport == "inproc":
-        push = ctx.socket(zmq.PUSH)
+        push = _socket(ctx, zmq.PUSH, args.hwm)
         push.connect(endpoint)
         sender = rt.spawn(send_messages, push, args.count, args.size)
     result = receive_messages(pull, args.count, args.size)
@@ -207,7 +221,7 @@ def send_throughput(rt, args):
     """PUSH side in its own process: connect, send, then linger until all is delivered."""
     zmq = rt.zmq
     ctx = zmq.Context()
-    push = ctx.socket(zmq.PUSH)
+    push = _socket(ctx, zmq.PUSH, args.hwm)
     push.connect(args.connect)
     send_messages(push, args.count, args.size)
     push.close()  # default linger (-1): returns once the queue is flushed, like remote_thr
@@ -262,6 +276,7 @@ def parse_args(argv):
     parser.add_argument("--size", type=int, default=LATENCY_MESSAGE_SIZE)
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--warmup", type=int, default=0)
+    parser.add_argument("--hwm", type=int, default=0, help="SNDHWM and RCVHWM of PUSH/PULL (0: default)")
     endpoint = parser.add_mutually_exclusive_group(required=True)
     endpoint.add_argument("--bind", help="endpoint to bind (tcp://HOST picks a random port)")
     endpoint.add_argument("--connect", help="endpoint to connect to")
