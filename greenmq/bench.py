@@ -39,7 +39,22 @@ LATENCY_SIZE = 16
 MIN_SECONDS, TARGET_SECONDS, MAX_SECONDS = 0.5, 0.8, 2.0
 CALIBRATION_RERUNS = 2
 MAX_COUNT = 20_000_000
+MAX_GROWTH = 10  # a short run may mostly show start-up effects: grow its count step by step
+DEFAULT_HWM = 1000
+QUEUE_BYTES = 16 << 20
+BACKLOG_FACTOR = 20  # kept throughput runs send at least this many high-water marks' worth
 _IMPORT_NAMES = {"greenmq": "greenmq", "pyzmq": "zmq", "zmq.green": "zmq"}
+
+
+def hwm_for(size):
+    """SNDHWM/RCVHWM for a throughput run: the default, lowered to keep <= 16 MiB queued.
+
+    A receiver may read up to RCVHWM messages before the application sees the
+    first one; timed from first to last message, that backlog would count as
+    free.  Bounding it in bytes keeps it small next to what a run sends, for
+    every implementation alike, without making runs of big messages last long.
+    """
+    return max(16, min(DEFAULT_HWM, QUEUE_BYTES // size))
 
 
 def first_count(test, size, quick):
@@ -53,15 +68,14 @@ def first_count(test, size, quick):
         return 200 if quick else 5000
     if quick:
         return min(2000, max(10, 4_000_000 // size))
-    return min(200_000, max(100, 300_000_000 // size))
+    return min(200_000, max(BACKLOG_FACTOR * hwm_for(size), 300_000_000 // size))
 
 
-def rescaled(count, elapsed, test):
+def rescaled(count, elapsed, test, size):
     """The count that should take about TARGET_SECONDS, judging by a run of ``elapsed``."""
-    floor = 10 if test == "latency" else 2
-    if elapsed <= 0:
-        return min(MAX_COUNT, count * 10)
-    return max(floor, min(MAX_COUNT, int(count * TARGET_SECONDS / elapsed)))
+    floor = 10 if test == "latency" else BACKLOG_FACTOR * hwm_for(size)
+    wanted = count * MAX_GROWTH if elapsed <= 0 else int(count * TARGET_SECONDS / elapsed)
+    return max(floor, min(MAX_COUNT, count * MAX_GROWTH, wanted))
 
 
 def plan(args):
@@ -99,6 +113,8 @@ class Bench:
                 "--count", str(count)]
         if test == "latency":
             argv += ["--warmup", str(max(10, count // 10))]
+        elif hwm_for(size) != DEFAULT_HWM:
+            argv += ["--hwm", str(hwm_for(size))]
         bind = self._bind_address(transport, impl)
         return run_cell(argv, needs_peer=transport != "inproc", bind=bind, timeout=self.args.timeout)
 
@@ -108,7 +124,7 @@ class Bench:
         Every run is recorded; calibration runs are marked ``discarded`` so the
         JSON shows them but the medians do not use them.
         """
-        test = cell[0]
+        test, _, size = cell
         for attempt in range(CALIBRATION_RERUNS + 1):
             count = counts[impl]
             outcome = self._once(cell, impl, count)
@@ -117,7 +133,7 @@ class Bench:
                 return outcome
             elapsed = outcome.result["elapsed"]
             if not MIN_SECONDS <= elapsed <= MAX_SECONDS:
-                counts[impl] = rescaled(count, elapsed, test)
+                counts[impl] = rescaled(count, elapsed, test, size)
             if elapsed >= MIN_SECONDS or attempt == CALIBRATION_RERUNS:
                 return outcome
             record["discarded"] = True
@@ -271,6 +287,8 @@ def print_report(bench, cells, env):
     print(f"greenmq bench: greenmq {env['greenmq']}, pyzmq {env['pyzmq']}, gevent {env['gevent']}; "
           f"Python {env['python']} on {env['platform']}, {env['cpus']} CPUs")
     sections = [report.libraries_line(bench.records)]
+    if bench.args.quick:
+        sections.append("--quick: counts are tiny, so the figures only show that every cell runs")
     if any(cell[0] == "throughput" for cell in cells):
         sections.append(report.throughput_table(summaries, cells, impls, repeat))
     if any(cell[0] == "latency" for cell in cells):

@@ -15,6 +15,7 @@ closes the OS socket, stops the writer and tells the session.
 """
 
 import logging
+from time import monotonic
 
 import gevent
 from gevent.event import Event
@@ -53,6 +54,8 @@ class StreamEngine:
         self._room = Event()
         self._writer = None
         self._greenlet = None
+        self._heartbeat = None
+        self.last_received = 0.0
 
     # -- lifetime -------------------------------------------------------
 
@@ -71,6 +74,9 @@ class StreamEngine:
             if messages and self.peer.inbound is not None:
                 self.peer.inbound.write_many(messages)
             self._writer = gevent.spawn(self._write_loop)
+            self.last_received = monotonic()
+            if self.socket._options_get_int("HEARTBEAT_IVL") > 0:
+                self._heartbeat = gevent.spawn(self._heartbeat_loop)
             self._read_loop()
         except PeerClosed:
             pass
@@ -109,9 +115,11 @@ class StreamEngine:
             self._finish()
 
     def _finish(self):
-        writer, self._writer = self._writer, None
-        if writer is not None and writer is not gevent.getcurrent():
-            writer.kill(block=False)
+        current = gevent.getcurrent()
+        for helper in (self._writer, self._heartbeat):
+            if helper is not None and helper is not current:
+                helper.kill(block=False)
+        self._writer = self._heartbeat = None
         try:
             self.sock.close()
         except OSError:
@@ -200,6 +208,9 @@ class StreamEngine:
                 if not data:
                     raise PeerClosed()
                 messages = conn.receive(data)
+            self.last_received = monotonic()
+            if conn.peer_ttl and self._heartbeat is None:
+                self._heartbeat = gevent.spawn(self._heartbeat_loop)
             if conn.has_output:
                 self._wake_writer.set()
             if conn.subscriptions:
@@ -217,6 +228,40 @@ class StreamEngine:
             if inbound.can_write():
                 return
             room.wait()
+
+    def _heartbeat_loop(self):
+        """ZMTP heartbeats: PING every HEARTBEAT_IVL; close when a PING goes unanswered for
+        HEARTBEAT_TIMEOUT (default: the interval), or when the peer's PING TTL passes in silence.
+        Any traffic from the peer counts as an answer, as in libzmq."""
+        option = self.socket._options_get_int
+        interval = option("HEARTBEAT_IVL") / 1000.0
+        timeout_ms = option("HEARTBEAT_TIMEOUT")
+        timeout = interval if timeout_ms < 0 else timeout_ms / 1000.0
+        ttl_deciseconds = option("HEARTBEAT_TTL") // 100
+        tick = min(t for t in (interval, timeout, 0.1) if t > 0)
+        ping_sent = None
+        next_ping = monotonic() + interval
+        while True:
+            gevent.sleep(tick)
+            now = monotonic()
+            if ping_sent is not None:
+                if self.last_received >= ping_sent:
+                    ping_sent = None
+                elif now - ping_sent >= timeout:
+                    log.info("greenmq: %s missed its heartbeat; closing", self.endpoint)
+                    break
+            peer_ttl = self.conn.peer_ttl / 10.0
+            if peer_ttl and now - self.last_received >= peer_ttl:
+                log.info("greenmq: %s was silent longer than its heartbeat TTL; closing", self.endpoint)
+                break
+            if interval > 0 and now >= next_ping:
+                self.conn.ping(ttl_deciseconds)
+                self._wake_writer.set()
+                next_ping = now + interval
+                if ping_sent is None:
+                    ping_sent = now
+        self._heartbeat = None
+        self._kill()
 
     def _write_loop(self):
         conn = self.conn
