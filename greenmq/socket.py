@@ -432,14 +432,13 @@ class Socket:
             msg = self._send_parts
             msg.append(data)
             self._send_parts = []
-        elif data.__class__ is bytes:
-            msg = data
         else:
-            msg = [data]
+            msg = data if data.__class__ is bytes else [data]
         if not self._pattern_send(msg):
             try:
                 self._send_wait(msg, flags)
             except BaseException:
+                # The last frame may be retried: keep the earlier SNDMORE frames.
                 if msg.__class__ is list and len(msg) > 1:
                     self._send_parts = msg[:-1]
                 raise

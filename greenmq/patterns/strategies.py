@@ -36,6 +36,17 @@ class LoadBalancer:
         """
         pipes = self.pipes
         count = len(pipes)
+        if count == 1:
+            pipe = pipes[0]
+            queue = pipe.queue
+            hwm = pipe.hwm
+            if hwm <= 0 or len(queue) < hwm:
+                queue.append(msg)
+                if len(queue) == 1:
+                    pipe.wake_reader()
+                return True
+            pipe.writer_blocked = True
+            return False
         index = self._next
         for _ in range(count):
             pipe = pipes[index]
@@ -88,6 +99,18 @@ class FairQueue:
         """The next message in fair order, or None. (Pipe.read is inlined: once per message.)"""
         pipes = self.pipes
         count = len(pipes)
+        if count == 1:
+            pipe = pipes[0]
+            queue = pipe.queue
+            if queue:
+                msg = queue.popleft()
+                if pipe.writer_blocked and len(queue) <= pipe.lwm:
+                    pipe.writer_blocked = False
+                    pipe.wake_writer()
+                return msg
+            if pipe.writer_closed:
+                self.detach(pipe)
+            return None
         index = self._next
         finished = None
         for _ in range(count):
