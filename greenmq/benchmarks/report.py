@@ -21,6 +21,7 @@ class Summary:
 
     status: str  # "ok", "timeout", "error" or "not run"
     runs: int = 0
+    failed_runs: int = 0
     msgs_per_s: float | None = None
     mb_per_s: float | None = None
     median_us: float | None = None
@@ -41,15 +42,16 @@ def summarize(records):
 def _summarize_cell(runs):
     """Median of the good runs; a cell with none takes the status of its last failure."""
     good = [run["result"] for run in runs if run["status"] == "ok"]
+    failed = len(runs) - len(good)
     if not good:
-        return Summary(status=runs[-1]["status"])
+        return Summary(status=runs[-1]["status"], failed_runs=failed)
 
     def median(name):
         return statistics.median(result[name] for result in good)
 
     if "msgs_per_s" in good[0]:
-        return Summary("ok", len(good), msgs_per_s=median("msgs_per_s"), mb_per_s=median("mb_per_s"))
-    return Summary("ok", len(good), median_us=median("median_us"), p99_us=median("p99_us"))
+        return Summary("ok", len(good), failed, msgs_per_s=median("msgs_per_s"), mb_per_s=median("mb_per_s"))
+    return Summary("ok", len(good), failed, median_us=median("median_us"), p99_us=median("p99_us"))
 
 
 def throughput_ratio(mine, other):
@@ -121,7 +123,8 @@ def _figure_cells(summary, first, second):
         return ["not run", ""]
     if summary.status != "ok":
         return [summary.status, ""]
-    return [first(summary), second(summary)]
+    mark = "*" if summary.failed_runs else ""  # a median of fewer runs: see "problems"
+    return [first(summary) + mark, second(summary) + mark]
 
 
 def throughput_table(summaries, cells, impls, repeat):
@@ -219,14 +222,18 @@ def targets_section(summaries):
 
 
 def problems_section(records):
-    """Failures and warnings, one line each, so a bad cell is explained not just marked."""
+    """Failures and warnings, one line each, so a bad cell is explained not just marked.
+
+    A figure marked ``*`` in a table is the median of the runs that succeeded.
+    """
     lines = []
     for record in records:
         where = f"{record['test']} {record['transport']} {fmt_size(record['size'])} {record['impl']}"
         if record["status"] != "ok":
             lines.append(f"  {where} run {record['rep']}: {record['status']}: {record['error']}")
         lines += [f"  {where} run {record['rep']}: warning: {w}" for w in record.get("warnings", ())]
-    return "problems\n" + "\n".join(lines) if lines else ""
+    header = "problems (a figure marked * is the median of the runs that did not fail)"
+    return header + "\n" + "\n".join(lines) if lines else ""
 
 
 def libraries_line(records):

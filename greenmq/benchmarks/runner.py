@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 WORKER = Path(__file__).with_name("worker.py")
-# The greenmq that workers import must be this one, even from an uninstalled checkout.
-_SOURCE_ROOT = str(Path(__file__).resolve().parents[2])
 TEARDOWN_GRACE = 5.0  # seconds a worker may take to close and exit after its job is done
 
 
@@ -124,11 +122,8 @@ class Worker:
 
 
 def _worker_env():
-    """Environment for workers: this checkout first on the path, unbuffered output."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (_SOURCE_ROOT, env.get("PYTHONPATH")) if p)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
+    """Environment for workers: unbuffered output, so each announcement arrives at once."""
+    return {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
 def _await(events, worker, wanted, deadline):

@@ -24,6 +24,7 @@ import json
 import sys
 import time
 import traceback
+from pathlib import Path
 
 IMPLEMENTATIONS = ("greenmq", "pyzmq", "zmq.green")
 _MODULES = {"greenmq": "greenmq", "pyzmq": "zmq", "zmq.green": "zmq.green"}
@@ -293,8 +294,20 @@ def main(argv=None):
     return 0
 
 
-if __name__ == "__main__":
-    # Run by path, Python put this file's folder first on sys.path; nothing here is
-    # imported from it, and a sibling module must never shadow one the worker needs.
+def _fix_path():
+    """Make ``import greenmq`` find the tree this file belongs to, and nothing else from here.
+
+    Run by path, Python put this file's folder first on sys.path, where a sibling
+    module could shadow one the worker needs; in its place goes the tree's root,
+    unless it is on the path already (greenmq installed), so that a checkout
+    benchmarks its own greenmq even when it is not installed.
+    """
+    root = str(Path(__file__).resolve().parents[2])
     del sys.path[0]
+    if root not in sys.path:
+        sys.path.insert(0, root)
+
+
+if __name__ == "__main__":
+    _fix_path()
     sys.exit(main())

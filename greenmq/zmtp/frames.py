@@ -17,6 +17,9 @@ plain slicing, precomputed headers for short frames, and no object per frame
 beyond the ``bytes`` body itself.
 """
 
+import os
+import sys
+
 from .errors import MessageTooLarge, ZmtpError
 
 MORE = 0x01
@@ -28,6 +31,22 @@ _RESERVED = 0xF8
 # this size the finished body is turned back into bytes so that small frames
 # are always ``bytes`` (large ones stay a bytearray to save a copy).
 _SMALL_BODY = 65536
+# A split frame's buffer starts at most this large and doubles as its bytes
+# actually arrive, so a 9-byte header announcing a huge frame commits no more
+# memory than the peer really sends (bytearray zero-fills, unlike libzmq's malloc).
+_FIRST_ALLOCATION = 8 << 20
+
+
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return sys.maxsize
+
+
+# A frame larger than the machine's memory can never be received: fail it at
+# the header, as libzmq does when its malloc fails (ENOMEM).
+MEMORY_LIMIT = _physical_memory()
 
 _SHORT_LAST = [bytes((0, n)) for n in range(256)]
 _SHORT_MORE = [bytes((MORE, n)) for n in range(256)]
@@ -108,11 +127,12 @@ class FrameDecoder:
     ``feed(data)`` returns the messages completed by ``data`` (bare ``bytes``
     or lists of frames, see the module docstring) and appends the bodies of command frames to ``commands``, in
     arrival order. A frame that does not fit in the data received so far is
-    collected in a preallocated buffer; :meth:`body_buffer` exposes the part
-    still missing so that an engine can ``recv_into`` it directly.
+    collected in a buffer that grows as the body arrives; :meth:`body_buffer`
+    exposes its free part so that an engine can ``recv_into`` it directly.
     """
 
-    __slots__ = ("max_size", "commands", "pause_on_command", "_tail", "_parts", "_body", "_filled", "_flags")
+    __slots__ = ("max_size", "commands", "pause_on_command", "_tail", "_parts", "_body", "_size", "_filled",
+                 "_flags")
 
     def __init__(self, max_size=-1, pause_on_command=False):
         self.max_size = max_size
@@ -123,6 +143,7 @@ class FrameDecoder:
         self._tail = b""
         self._parts = []
         self._body = None
+        self._size = 0
         self._filled = 0
         self._flags = 0
 
@@ -132,16 +153,16 @@ class FrameDecoder:
         return not (self._tail or self._parts or self._body is not None)
 
     def body_buffer(self):
-        """A writable view of the missing part of a split frame body, or None."""
+        """A writable view of the free part of a split frame's buffer, or None."""
         if self._body is None:
             return None
-        return memoryview(self._body)[self._filled:]
+        return memoryview(self._room())[self._filled:]
 
     def body_written(self, count):
         """Account for ``count`` bytes written into :meth:`body_buffer`; returns finished messages."""
         self._filled += count
         messages = []
-        if self._filled == len(self._body):
+        if self._filled == self._size:
             self._finish_body(messages)
         return messages
 
@@ -149,16 +170,17 @@ class FrameDecoder:
         """Decode ``data``; return the list of messages it completed."""
         messages = []
         if self._body is not None:
-            body = self._body
-            want = len(body) - self._filled
-            if len(data) < want:
-                body[self._filled:self._filled + len(data)] = data
-                self._filled += len(data)
+            while self._body is not None and data:
+                body = self._room()
+                filled = self._filled
+                take = min(len(body) - filled, len(data))
+                body[filled:filled + take] = data[:take]
+                self._filled = filled + take
+                data = data[take:]
+                if self._filled == self._size:
+                    self._finish_body(messages)
+            if self._body is not None:
                 return messages
-            body[self._filled:] = data[:want] if len(data) > want else data
-            self._filled = len(body)
-            self._finish_body(messages)
-            data = data[want:]
             if self.pause_on_command and self.commands:
                 self._tail = bytes(data)
                 return messages
@@ -187,6 +209,8 @@ class FrameDecoder:
                 if pos + 9 > n:
                     break
                 size = int.from_bytes(data[pos + 1:pos + 9], "big")
+                if size > MEMORY_LIMIT:
+                    raise MessageTooLarge(f"frame of {size} bytes is larger than this machine's memory")
                 start = pos + 9
             else:
                 if pos + 2 > n:
@@ -228,12 +252,28 @@ class FrameDecoder:
             raise ZmtpError("command frame inside a multipart message")
 
     def _start_body(self, flags, size, initial):
-        if size > len(initial) and size > 0:
-            body = bytearray(size)
-            body[:len(initial)] = initial
-            self._body = body
-            self._filled = len(initial)
-            self._flags = flags
+        body = self._allocate(min(size, max(_FIRST_ALLOCATION, len(initial))), size)
+        body[:len(initial)] = initial
+        self._body = body
+        self._size = size
+        self._filled = len(initial)
+        self._flags = flags
+
+    def _room(self):
+        """The body buffer, grown (doubling, up to the frame size) if it is full."""
+        body = self._body
+        if self._filled == len(body):
+            grown = self._allocate(min(self._size, 2 * len(body)), self._size)
+            grown[:self._filled] = body
+            self._body = body = grown
+        return body
+
+    @staticmethod
+    def _allocate(capacity, size):
+        try:
+            return bytearray(capacity)
+        except (MemoryError, OverflowError):
+            raise MessageTooLarge(f"cannot allocate a frame of {size} bytes") from None
 
     def _finish_body(self, messages):
         body = self._body

@@ -28,6 +28,8 @@ def make_greeting(mechanism, as_server=False, minor=MINOR):
 
 def check_partial_greeting(data):
     """Reject a peer as early as its first bytes allow (ZMTP 1.0/2.0 peers)."""
+    if not data:
+        return
     if data[0] != 0xFF or (len(data) >= 10 and not data[9] & 1):
         raise ZmtpVersionError("peer speaks ZMTP 1.0, which greenmq does not support")
     if len(data) >= 11 and data[10] < MAJOR:

@@ -1,0 +1,294 @@
+"""Hostile and broken peers over real loopback TCP against a greenmq PULL socket.
+
+Each test binds a PULL on 127.0.0.1, connects a well-behaved greenmq PUSH to it,
+then lets a raw gevent socket misbehave: garbage, an oversized frame, an
+incompatible socket type, a ZMTP 2.0 greeting, a handshake that never
+finishes. The raw socket must be disconnected (it reads EOF) while the PUSH
+keeps delivering and the PULL keeps working, including for new peers.
+"""
+
+import io
+import time
+
+import gevent
+import pytest
+from gevent import socket
+
+import greenmq as zmq
+from greenmq.zmtp import encode_command, encode_properties, make_greeting
+
+WAIT = 10  # seconds: generous bound on every wait; failures show up as gevent.Timeout
+NULL_GREETING = make_greeting(b"NULL")
+
+
+def ready(socket_type):
+    return encode_command(b"READY", encode_properties([("Socket-Type", socket_type)]))
+
+
+@pytest.fixture
+def hub_errors(monkeypatch):
+    """Whatever the gevent hub reports about greenlets that died of an unhandled exception."""
+    stream = io.StringIO()
+    monkeypatch.setattr(gevent.get_hub(), "exception_stream", stream)
+    return stream
+
+
+@pytest.fixture
+def pipeline(ctx, hub_errors):
+    """A PULL bound to a random loopback port and a greenmq PUSH connected to it (proven to work)."""
+    pull = ctx.socket(zmq.PULL)
+    pull.linger = 0
+    port = pull.bind_to_random_port("tcp://127.0.0.1")
+    push = ctx.socket(zmq.PUSH)
+    push.linger = 0
+    push.connect(f"tcp://127.0.0.1:{port}")
+    exchange(push, pull, b"warmup", 1)
+    yield pull, push, port
+    push.close()
+    pull.close()
+
+
+def exchange(push, pull, tag, count=20):
+    """Send ``count`` messages through the well-behaved PUSH and check they all arrive, in order."""
+    expected = [[tag, b"%d" % i] for i in range(count)]
+    with gevent.Timeout(WAIT):
+        for msg in expected:
+            push.send_multipart(msg)
+        got = [pull.recv_multipart() for _ in expected]
+    assert got == expected
+
+
+def connect_raw(port):
+    with gevent.Timeout(WAIT):
+        return socket.create_connection(("127.0.0.1", port))
+
+
+def recv_exactly(raw, size):
+    data = b""
+    with gevent.Timeout(WAIT):
+        while len(data) < size:
+            chunk = raw.recv(size - len(data))
+            assert chunk, f"connection closed after {len(data)} of {size} bytes"
+            data += chunk
+    return data
+
+
+def read_until_eof(raw):
+    """Everything the peer still sends, until it closes the connection (bounded by WAIT)."""
+    data = b""
+    with gevent.Timeout(WAIT):
+        while True:
+            chunk = raw.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+
+
+def parse_commands(data):
+    commands = []
+    pos = 0
+    while pos < len(data):
+        assert data[pos] == 0x04, f"expected a short command frame, got flags {data[pos]:#x}"
+        size = data[pos + 1]
+        body = data[pos + 2:pos + 2 + size]
+        assert len(body) == size
+        pos += 2 + size
+        commands.append((body[1:1 + body[0]], body[1 + body[0]:]))
+    return commands
+
+
+def check_still_working(pull, push, port, ctx):
+    """The old PUSH keeps delivering, a fresh PUSH can still connect and deliver, and no greenlet
+    of greenmq died of an unhandled exception (a hostile peer must end as a protocol error)."""
+    exchange(push, pull, b"after")
+    push2 = ctx.socket(zmq.PUSH)
+    push2.linger = 0
+    try:
+        push2.connect(f"tcp://127.0.0.1:{port}")
+        exchange(push2, pull, b"fresh", 5)
+    finally:
+        push2.close()
+    exchange(push, pull, b"last", 5)
+    errors = gevent.get_hub().exception_stream
+    assert errors.getvalue() == "", "a greenlet died:\n" + errors.getvalue()
+
+
+@pytest.mark.parametrize("garbage", [
+    b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    bytes(64),
+    b"\xff" * 64,  # passes the signature and version checks, fails on the mechanism
+    bytes(range(256)) * 4,
+], ids=["http", "zeros", "all-ff", "byte-ramp"])
+def test_garbage_is_disconnected(ctx, pipeline, garbage):
+    pull, push, port = pipeline
+    raw = connect_raw(port)
+    try:
+        raw.sendall(garbage)
+        assert recv_exactly(raw, 64) == NULL_GREETING
+        exchange(push, pull, b"during")
+        assert read_until_eof(raw) == b""
+    finally:
+        raw.close()
+    check_still_working(pull, push, port, ctx)
+
+
+def test_oversized_frame_after_handshake(ctx, pipeline):
+    pull, push, port = pipeline
+    pull.maxmsgsize = 1024
+    raw = connect_raw(port)
+    try:
+        raw.sendall(NULL_GREETING + ready(b"PUSH"))
+        assert recv_exactly(raw, 64) == NULL_GREETING
+        reply = recv_exactly(raw, len(ready(b"PULL")))
+        assert parse_commands(reply) == [(b"READY", encode_properties([("Socket-Type", b"PULL")]))]
+        # The raw peer is a working PUSH for now: a message within the limit arrives.
+        raw.sendall(b"\x02" + (1024).to_bytes(8, "big") + b"r" * 1024)
+        with gevent.Timeout(WAIT):
+            assert pull.recv() == b"r" * 1024
+        exchange(push, pull, b"during")
+        # Then a header announcing 2**62 bytes, and nothing more: refused from the header alone.
+        raw.sendall(b"\x02" + (2**62).to_bytes(8, "big"))
+        assert read_until_eof(raw) == b""
+    finally:
+        raw.close()
+    check_still_working(pull, push, port, ctx)
+
+
+def test_oversized_frame_in_handshake(ctx, pipeline):
+    pull, push, port = pipeline
+    pull.maxmsgsize = 100
+    raw = connect_raw(port)
+    try:
+        raw.sendall(NULL_GREETING + b"\x06" + (2**62).to_bytes(8, "big"))
+        assert recv_exactly(raw, 64) == NULL_GREETING
+        rest = read_until_eof(raw)
+        assert [name for name, _ in parse_commands(rest)] in ([], [b"READY"])
+    finally:
+        raw.close()
+    check_still_working(pull, push, port, ctx)
+
+
+def test_oversized_message_one_byte_above_limit(ctx, pipeline):
+    pull, push, port = pipeline
+    pull.maxmsgsize = 1000
+    raw = connect_raw(port)
+    try:
+        raw.sendall(NULL_GREETING + ready(b"PUSH") + b"\x02" + (1000).to_bytes(8, "big") + b"k" * 1000)
+        with gevent.Timeout(WAIT):
+            assert pull.recv() == b"k" * 1000
+        raw.sendall(b"\x02" + (1001).to_bytes(8, "big"))
+        recv_exactly(raw, 64 + len(ready(b"PULL")))
+        assert read_until_eof(raw) == b""
+    finally:
+        raw.close()
+    check_still_working(pull, push, port, ctx)
+
+
+@pytest.mark.parametrize("peer_type", [b"PULL", b"PUB", b"BOGUS"])
+def test_incompatible_socket_type_is_disconnected(ctx, pipeline, peer_type):
+    pull, push, port = pipeline
+    raw = connect_raw(port)
+    try:
+        raw.sendall(NULL_GREETING + ready(peer_type) + b"\x00\x05hello")
+        assert recv_exactly(raw, 64) == NULL_GREETING
+        commands = parse_commands(read_until_eof(raw))
+        # greenmq's READY (sent when our greeting arrived), then its ERROR before closing.
+        assert [name for name, _ in commands] == [b"READY", b"ERROR"]
+        reason = commands[1][1]
+        assert reason[0] == len(reason) - 1 > 0
+    finally:
+        raw.close()
+    # The message that came with the bad READY must not have been delivered.
+    with gevent.Timeout(WAIT):
+        push.send(b"marker")
+        assert pull.recv() == b"marker"
+    check_still_working(pull, push, port, ctx)
+
+
+@pytest.mark.parametrize("greeting", [
+    b"\xff" + bytes(8) + b"\x7f\x01\x08\x00\x00",  # ZMTP 2.0: revision 1, PUSH, empty identity
+    b"\xff" + bytes(8) + b"\x7f\x02\x08\x00\x00",
+    b"\x01\x00" + b"\x06\x00hello",  # ZMTP 1.0: empty identity frame, then a message
+], ids=["zmtp2.0-rev1", "zmtp2.0-rev2", "zmtp1.0"])
+def test_old_zmtp_peer_is_disconnected(ctx, pipeline, greeting):
+    pull, push, port = pipeline
+    raw = connect_raw(port)
+    try:
+        raw.sendall(greeting)
+        assert recv_exactly(raw, 64) == NULL_GREETING
+        assert read_until_eof(raw) == b""
+    finally:
+        raw.close()
+    check_still_working(pull, push, port, ctx)
+
+
+@pytest.mark.parametrize("sent", [
+    b"",
+    b"\xff" + bytes(8) + b"\x7f",  # half a greeting
+    NULL_GREETING,  # greeting, but never READY
+    NULL_GREETING + b"\x04\x06\x05REA",  # a READY cut short
+], ids=["silent", "half-greeting", "no-ready", "partial-ready"])
+def test_incomplete_handshake_times_out(ctx, pipeline, sent):
+    pull, push, port = pipeline
+    pull.handshake_ivl = 300
+    raw = connect_raw(port)
+    start = time.monotonic()
+    try:
+        raw.sendall(sent)
+        assert recv_exactly(raw, 64) == NULL_GREETING
+        # While the stalled connection waits for its timeout, traffic flows.
+        exchange(push, pull, b"during")
+        rest = read_until_eof(raw)  # default HANDSHAKE_IVL is 30 s, far beyond WAIT
+        elapsed = time.monotonic() - start
+        assert [name for name, _ in parse_commands(rest)] in ([], [b"READY"])
+        assert elapsed >= 0.2, f"closed after {elapsed:.3f}s, before HANDSHAKE_IVL"
+    finally:
+        raw.close()
+    check_still_working(pull, push, port, ctx)
+
+
+def test_many_hostile_peers_at_once(ctx, pipeline):
+    pull, push, port = pipeline
+    pull.handshake_ivl = 300
+    pull.maxmsgsize = 100
+    payloads = [
+        b"garbage!" * 8,
+        NULL_GREETING + ready(b"PUB"),
+        b"\xff" + bytes(8) + b"\x7f\x01\x08\x00\x00",
+        NULL_GREETING,
+        NULL_GREETING + ready(b"PUSH") + b"\x02" + (2**62).to_bytes(8, "big"),
+        b"",
+    ]
+    raws = []
+    try:
+        for _ in payloads:
+            raws.append(connect_raw(port))
+        for raw, data in zip(raws, payloads):
+            raw.sendall(data)
+        readers = [gevent.spawn(read_until_eof, raw) for raw in raws]
+        exchange(push, pull, b"during", 50)
+        with gevent.Timeout(WAIT):
+            gevent.joinall(readers, raise_error=True)
+        assert all(reader.successful() for reader in readers)
+    finally:
+        for raw in raws:
+            raw.close()
+    check_still_working(pull, push, port, ctx)
+
+
+def test_unlimited_maxmsgsize_huge_frame_does_not_kill_socket(ctx, pipeline):
+    # Without MAXMSGSIZE a 2**62-byte frame cannot be allocated; the connection must
+    # still end, as a handled error, and the socket keep working (libzmq fails the
+    # connection with ENOMEM).
+    pull, push, port = pipeline
+    raw = connect_raw(port)
+    try:
+        raw.sendall(NULL_GREETING + ready(b"PUSH") + b"\x00\x02ok")
+        with gevent.Timeout(WAIT):
+            assert pull.recv() == b"ok"
+        raw.sendall(b"\x02" + (2**62).to_bytes(8, "big"))
+        recv_exactly(raw, 64 + len(ready(b"PULL")))
+        assert read_until_eof(raw) == b""
+    finally:
+        raw.close()
+    check_still_working(pull, push, port, ctx)

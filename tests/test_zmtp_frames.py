@@ -1,0 +1,596 @@
+"""ZMTP 3.x framing (greenmq.zmtp.frames): byte-exact encoding, incremental decoding, hostile frames.
+
+Wire facts come from /work/shared/specs/README.md ("Wire-protocol checklist",
+bullets 11-13, 15, 23, 27) and rfc37-zmtp-3.1.md ("Framing").
+"""
+
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from greenmq.zmtp import (
+    FrameDecoder,
+    MessageTooLarge,
+    ZmtpError,
+    encode_command,
+    encode_messages,
+    frame_header,
+)
+
+# -- helpers -----------------------------------------------------------------
+
+
+def reference_encode(messages):
+    """Independent encoder straight from the RFC 37 grammar (short form up to 255 bytes)."""
+    out = bytearray()
+    for msg in messages:
+        for index, body in enumerate(msg):
+            more = index < len(msg) - 1
+            size = len(body)
+            if size <= 255:
+                out += bytes((0x01 if more else 0x00, size))
+            else:
+                out += bytes((0x03 if more else 0x02,)) + size.to_bytes(8, "big")
+            out += body
+    return bytes(out)
+
+
+def joined(chunks):
+    return b"".join(bytes(c) for c in chunks)
+
+
+def as_bytes(messages):
+    """Messages normalised to lists of ``bytes``.
+
+    The decoder may hand out a single-frame message as the bare body and large
+    bodies as bytearrays; only the frames' contents matter here.
+    """
+    return [
+        [bytes(msg)] if isinstance(msg, (bytes, bytearray, memoryview)) else [bytes(frame) for frame in msg]
+        for msg in messages
+    ]
+
+
+msgs = as_bytes
+
+
+def split_at(data, cuts):
+    """``data`` cut at the (sorted, deduplicated) positions ``cuts``; may contain empty chunks."""
+    chunks = []
+    prev = 0
+    for cut in cuts:
+        chunks.append(data[prev:cut])
+        prev = cut
+    chunks.append(data[prev:])
+    return chunks
+
+
+def decode_feed(decoder, chunks):
+    messages = []
+    for chunk in chunks:
+        messages.extend(decoder.feed(chunk))
+    return messages
+
+
+def decode_recv_into(decoder, chunks):
+    """Simulate an engine that ``recv_into``s split frame bodies whenever the decoder offers a buffer."""
+    messages = []
+    for chunk in chunks:
+        view = memoryview(chunk)
+        while len(view):
+            buf = decoder.body_buffer()
+            if buf is None:
+                messages.extend(decoder.feed(view))
+                break
+            count = min(len(buf), len(view))
+            buf[:count] = view[:count]
+            messages.extend(decoder.body_written(count))
+            view = view[count:]
+    return messages
+
+
+def payload(size, seed):
+    return random.Random(seed).randbytes(size)
+
+
+# -- frame headers -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [0, 1, 200, 255])
+def test_short_frame_header(size):
+    assert frame_header(size) == bytes((0x00, size))
+    assert frame_header(size, more=True) == bytes((0x01, size))
+    assert frame_header(size, command=True) == bytes((0x04, size))
+
+
+@pytest.mark.parametrize("size", [256, 257, 65535, 65536, 2**32, 2**63 - 1])
+def test_long_frame_header(size):
+    assert frame_header(size) == b"\x02" + size.to_bytes(8, "big")
+    assert frame_header(size, more=True) == b"\x03" + size.to_bytes(8, "big")
+    assert frame_header(size, command=True) == b"\x06" + size.to_bytes(8, "big")
+
+
+def test_short_long_boundary_is_255_256():
+    assert frame_header(255) == b"\x00\xff"
+    assert frame_header(256) == b"\x02\x00\x00\x00\x00\x00\x00\x01\x00"
+
+
+def test_encode_command_layout():
+    # 1-byte name length, name, data: no NUL separator, no space padding (checklist 15).
+    assert encode_command(b"READY") == b"\x04\x06\x05READY"
+    assert encode_command(b"CANCEL", b"topic") == b"\x04\x0c\x06CANCELtopic"
+
+
+def test_subscribe_a_command_bytes():
+    # Checklist 23: subscribing to "A" is 04 0B 09 53 55 42 53 43 52 49 42 45 41.
+    assert encode_command(b"SUBSCRIBE", b"A") == bytes.fromhex("040B09535542534352494245" "41")
+
+
+def test_libzmq_ping_bytes():
+    # Checklist 27: a libzmq PING has no context: 04 07 04 50 49 4E 47 tt tt.
+    assert encode_command(b"PING", b"\x00\x64") == bytes.fromhex("0407" "0450494E47" "0064")
+
+
+def test_long_command_uses_flag_0x06():
+    data = bytes(300)
+    wire = encode_command(b"X-BIG", data)
+    body_size = 1 + 5 + 300
+    assert wire[:9] == b"\x06" + body_size.to_bytes(8, "big")
+    assert wire[9:] == b"\x05X-BIG" + data
+
+
+# -- encode_messages -----------------------------------------------------------
+
+
+def test_encode_single_short_frames():
+    out = []
+    total, large = encode_messages([[b""], [b"A"], [b"x" * 255]], out)
+    wire = joined(out)
+    assert wire == b"\x00\x00" + b"\x00\x01A" + b"\x00\xff" + b"x" * 255
+    assert total == len(wire)
+    assert large == 0
+
+
+def test_encode_long_frame_at_256():
+    out = []
+    total, large = encode_messages([[b"y" * 256]], out)
+    wire = joined(out)
+    assert wire == b"\x02" + (256).to_bytes(8, "big") + b"y" * 256
+    assert total == 9 + 256
+    assert large == 0
+
+
+def test_encode_multipart_more_flags():
+    out = []
+    encode_messages([[b"a", b"", b"c" * 300, b"d"]], out)
+    assert joined(out) == (
+        b"\x01\x01a" + b"\x01\x00" + b"\x03" + (300).to_bytes(8, "big") + b"c" * 300 + b"\x00\x01d"
+    )
+
+
+def test_encode_multipart_long_last_frame():
+    out = []
+    encode_messages([[b"head", b"z" * 1000]], out)
+    assert joined(out) == b"\x01\x04head" + b"\x02" + (1000).to_bytes(8, "big") + b"z" * 1000
+
+
+def test_encode_large_bodies_are_memoryviews():
+    big1 = payload(65536, 1)
+    big2 = payload(70000, 2)
+    small = b"s" * 65535
+    out = []
+    total, large = encode_messages([[big1], [small, big2, b"end"]], out)
+    assert large == 2
+    views = [c for c in out if isinstance(c, memoryview)]
+    assert [bytes(v) for v in views] == [big1, big2]
+    assert all(isinstance(c, (memoryview, bytes)) for c in out)
+    wire = joined(out)
+    assert total == len(wire)
+    assert wire == reference_encode([[big1], [small, big2, b"end"]])
+
+
+def test_encode_appends_to_existing_list():
+    out = [b"prefix"]
+    total, _ = encode_messages([[b"A"]], out)
+    assert out[0] == b"prefix"
+    assert joined(out[1:]) == b"\x00\x01A"
+    assert total == 3
+
+
+frame_strategy = st.one_of(
+    st.binary(max_size=40),
+    st.integers(240, 600).flatmap(lambda n: st.binary(min_size=n, max_size=n)),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(frame_strategy, min_size=1, max_size=5), max_size=6))
+def test_encode_matches_reference(messages):
+    out = []
+    total, large = encode_messages(messages, out)
+    wire = joined(out)
+    assert wire == reference_encode(messages)
+    assert total == len(wire)
+    assert large == 0
+
+
+# -- decoding: byte examples -----------------------------------------------------
+
+
+def test_decode_simple_frames():
+    d = FrameDecoder()
+    assert msgs(d.feed(b"\x00\x00")) == [[b""]]
+    assert msgs(d.feed(b"\x00\x05hello\x00\x01A")) == [[b"hello"], [b"A"]]
+    assert d.commands == []
+    assert d.idle
+
+
+def test_decode_accepts_long_form_for_small_sizes():
+    # libzmq's decoder accepts the long form for any size (checklist 13); so do we.
+    d = FrameDecoder()
+    assert msgs(d.feed(b"\x02" + (5).to_bytes(8, "big") + b"hello")) == [[b"hello"]]
+    assert msgs(d.feed(b"\x03" + (1).to_bytes(8, "big") + b"a" + b"\x02" + bytes(8))) == [[b"a", b""]]
+
+
+def test_multipart_is_held_until_last_frame():
+    d = FrameDecoder()
+    assert msgs(d.feed(b"\x01\x01a\x01\x01b")) == []
+    assert not d.idle
+    assert msgs(d.feed(b"\x00\x01c")) == [[b"a", b"b", b"c"]]
+    assert d.idle
+
+
+def test_decode_255_and_256_byte_frames():
+    d = FrameDecoder()
+    wire = b"\x00\xff" + b"a" * 255 + b"\x02" + (256).to_bytes(8, "big") + b"b" * 256
+    assert msgs(d.feed(wire)) == [[b"a" * 255], [b"b" * 256]]
+
+
+def test_commands_are_separated_from_messages():
+    d = FrameDecoder()
+    wire = encode_command(b"PING", b"\x00\x00") + b"\x00\x01A" + encode_command(b"SUBSCRIBE", b"x") + b"\x00\x01B"
+    assert msgs(d.feed(wire)) == [[b"A"], [b"B"]]
+    assert d.commands == [b"\x04PING\x00\x00", b"\x09SUBSCRIBEx"]
+
+
+def test_long_command_frame_decoded():
+    d = FrameDecoder()
+    wire = encode_command(b"X", bytes(1000))
+    assert msgs(d.feed(wire[:100])) == []
+    assert msgs(d.feed(wire[100:])) == []
+    assert d.commands == [b"\x01X" + bytes(1000)]
+
+
+def test_pause_on_command_stops_after_each_command():
+    d = FrameDecoder(pause_on_command=True)
+    wire = encode_command(b"READY") + b"\x00\x01A" + encode_command(b"PING", b"\x00\x00") + b"\x00\x01B"
+    assert msgs(d.feed(wire)) == []
+    assert d.commands == [b"\x05READY"]
+    d.commands.clear()
+    assert msgs(d.feed(b"")) == [[b"A"]]
+    assert d.commands == [b"\x04PING\x00\x00"]
+    d.commands.clear()
+    assert msgs(d.feed(b"")) == [[b"B"]]
+    assert d.idle
+
+
+@pytest.mark.parametrize("kind", [bytes, bytearray, memoryview])
+def test_feed_accepts_bytes_like(kind):
+    d = FrameDecoder()
+    wire = b"\x01\x01a" + b"\x00\x02bc"
+    assert msgs(d.feed(kind(wire[:4]))) == []
+    assert msgs(d.feed(kind(wire[4:]))) == [[b"a", b"bc"]]
+
+
+def test_one_byte_at_a_time():
+    messages = [[b"a" * 300, b""], [b"b"], [payload(1000, 3)]]
+    wire = reference_encode(messages)
+    d = FrameDecoder()
+    got = []
+    for i in range(len(wire)):
+        got.extend(d.feed(wire[i:i + 1]))
+    assert as_bytes(got) == messages
+    assert d.idle
+
+
+# -- body_buffer / body_written --------------------------------------------------
+
+
+def test_body_buffer_none_without_partial_frame():
+    d = FrameDecoder()
+    assert d.body_buffer() is None
+    d.feed(b"\x02\x00\x00")  # partial long header: no body yet
+    assert d.body_buffer() is None
+
+
+def test_body_buffer_exposes_missing_part():
+    body = payload(100000, 4)
+    wire = b"\x02" + len(body).to_bytes(8, "big") + body
+    d = FrameDecoder()
+    assert msgs(d.feed(wire[:9 + 1000])) == []
+    view = d.body_buffer()
+    assert len(view) == len(body) - 1000
+    view[:5000] = body[1000:6000]
+    assert msgs(d.body_written(5000)) == []
+    view = d.body_buffer()
+    assert len(view) == len(body) - 6000
+    view[:] = body[6000:]
+    got = d.body_written(len(view))
+    assert as_bytes(got) == [[body]]
+    assert d.body_buffer() is None
+    assert d.idle
+
+
+def test_body_written_then_feed_continues():
+    body = payload(300, 5)
+    wire = b"\x03" + (300).to_bytes(8, "big") + body + b"\x00\x03end" + b"\x00\x01z"
+    d = FrameDecoder()
+    assert msgs(d.feed(wire[:20])) == []
+    view = d.body_buffer()
+    view[:] = body[11:]
+    assert msgs(d.body_written(len(view))) == []  # MORE set: message not complete yet
+    assert msgs(d.feed(wire[9 + 300:])) == [[body, b"end"], [b"z"]]
+
+
+def test_small_split_bodies_come_back_as_bytes():
+    d = FrameDecoder()
+    d.feed(b"\x00\x0a" + b"12345")
+    (msg,) = d.feed(b"67890")
+    body = msg if type(msg) is bytes else msg[0]  # bare body or a one-frame list
+    assert type(body) is bytes
+    assert body == b"1234567890"
+
+
+# -- hostile frames ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bit", [0x08, 0x10, 0x20, 0x40, 0x80])
+def test_reserved_flag_bits_short(bit):
+    d = FrameDecoder()
+    with pytest.raises(ZmtpError):
+        d.feed(bytes((bit, 5)))  # header only: rejected before the body arrives
+
+
+@pytest.mark.parametrize("bit", [0x08, 0x80])
+def test_reserved_flag_bits_long(bit):
+    d = FrameDecoder()
+    with pytest.raises(ZmtpError):
+        d.feed(bytes((bit | 0x02,)) + (10).to_bytes(8, "big"))
+
+
+def test_reserved_bits_after_valid_frames():
+    d = FrameDecoder()
+    with pytest.raises(ZmtpError):
+        d.feed(b"\x00\x01A\xf8\x00")
+
+
+@pytest.mark.parametrize("wire", [
+    b"\x05\x06\x05READY",  # short command with MORE
+    b"\x07" + (6).to_bytes(8, "big") + b"\x05READY",  # long command with MORE
+])
+def test_more_on_command_rejected(wire):
+    with pytest.raises(ZmtpError):
+        FrameDecoder().feed(wire)
+
+
+def test_more_on_split_command_rejected():
+    d = FrameDecoder()
+    wire = b"\x05\x06\x05READY"
+    with pytest.raises(ZmtpError):
+        d.feed(wire[:4])
+        d.feed(wire[4:])
+
+
+def test_command_inside_multipart_rejected():
+    d = FrameDecoder()
+    with pytest.raises(ZmtpError):
+        d.feed(b"\x01\x01a" + encode_command(b"PING", b"\x00\x00") + b"\x00\x01b")
+
+
+def test_command_inside_multipart_rejected_across_reads():
+    d = FrameDecoder()
+    assert msgs(d.feed(b"\x01\x01a")) == []
+    command = encode_command(b"X", bytes(500))  # long, split: checked when it completes
+    with pytest.raises(ZmtpError):
+        d.feed(command[:50])
+        d.feed(command[50:])
+
+
+def test_huge_frame_rejected_from_header_alone():
+    # A 9-byte header announcing 2**62 bytes must fail at once, before any allocation
+    # (allocating first would raise MemoryError/OverflowError instead).
+    d = FrameDecoder(max_size=1 << 20)
+    with pytest.raises(MessageTooLarge):
+        d.feed(b"\x02" + (2**62).to_bytes(8, "big"))
+
+
+def test_huge_frame_rejected_exactly_at_ninth_byte():
+    d = FrameDecoder(max_size=1000)
+    header = b"\x02" + (2**62).to_bytes(8, "big")
+    for i in range(8):
+        assert msgs(d.feed(header[i:i + 1])) == []
+    with pytest.raises(MessageTooLarge):
+        d.feed(header[8:9])
+
+
+def test_huge_frame_after_messages_in_same_chunk():
+    d = FrameDecoder(max_size=1000)
+    with pytest.raises(MessageTooLarge):
+        d.feed(b"\x00\x01A" + b"\x03" + (2**64 - 1).to_bytes(8, "big"))
+
+
+def test_max_size_boundary():
+    d = FrameDecoder(max_size=300)
+    assert msgs(d.feed(reference_encode([[b"a" * 300]]))) == [[b"a" * 300]]
+    with pytest.raises(MessageTooLarge):
+        d.feed(b"\x02" + (301).to_bytes(8, "big"))
+
+
+def test_max_size_applies_to_short_frames():
+    d = FrameDecoder(max_size=10)
+    assert msgs(d.feed(b"\x00\x0a" + b"x" * 10)) == [[b"x" * 10]]
+    with pytest.raises(MessageTooLarge):
+        d.feed(b"\x00\x0b")
+
+
+def test_max_size_zero_allows_only_empty_frames():
+    d = FrameDecoder(max_size=0)
+    assert msgs(d.feed(b"\x00\x00")) == [[b""]]
+    with pytest.raises(MessageTooLarge):
+        d.feed(b"\x00\x01")
+
+
+def test_max_size_applies_to_commands():
+    d = FrameDecoder(max_size=100)
+    with pytest.raises(MessageTooLarge):
+        d.feed(b"\x06" + (2**40).to_bytes(8, "big"))
+
+
+def test_message_too_large_is_a_zmtp_error():
+    assert issubclass(MessageTooLarge, ZmtpError)
+
+
+@pytest.mark.parametrize("size", [2**62, 2**64 - 1])
+def test_unallocatable_frame_without_limit_is_a_protocol_error(size):
+    # With no MAXMSGSIZE a header may still announce more than can ever be allocated;
+    # that must fail the connection as a ZmtpError (libzmq: ENOMEM ends the connection),
+    # not leak MemoryError/OverflowError out of the protocol layer.
+    d = FrameDecoder()
+    with pytest.raises(ZmtpError):
+        d.feed(b"\x02" + size.to_bytes(8, "big"))
+
+
+def test_unlimited_by_default():
+    body = payload(200000, 6)
+    d = FrameDecoder()
+    assert as_bytes(d.feed(reference_encode([[body]]))) == [[body]]
+
+
+# -- round trips -------------------------------------------------------------------
+
+BIG_SIZES = [65535, 65536, 65537, 100000, 140000]
+
+
+@st.composite
+def frames(draw):
+    kind = draw(st.sampled_from(["small", "small", "small", "empty", "medium", "big"]))
+    if kind == "empty":
+        return b""
+    if kind == "small":
+        return draw(st.binary(max_size=260))
+    seed = draw(st.integers(0, 2**32))
+    if kind == "medium":
+        return payload(draw(st.integers(250, 5000)), seed)
+    return payload(draw(st.sampled_from(BIG_SIZES)), seed)
+
+
+@st.composite
+def chunked_wire(draw):
+    messages = draw(st.lists(st.lists(frames(), min_size=1, max_size=5), min_size=1, max_size=6))
+    wire = reference_encode(messages)
+    cuts = sorted(set(draw(st.lists(st.integers(0, len(wire)), max_size=25))))
+    return messages, split_at(wire, cuts)
+
+
+round_trip_settings = settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@round_trip_settings
+@given(chunked_wire())
+def test_round_trip_feed(case):
+    messages, chunks = case
+    out = []
+    encode_messages(messages, out)
+    assert joined(out) == b"".join(chunks)
+    d = FrameDecoder()
+    assert as_bytes(decode_feed(d, chunks)) == messages
+    assert d.idle
+    assert d.commands == []
+
+
+@round_trip_settings
+@given(chunked_wire())
+def test_round_trip_recv_into(case):
+    messages, chunks = case
+    d = FrameDecoder()
+    assert as_bytes(decode_recv_into(d, chunks)) == messages
+    assert d.idle
+
+
+@round_trip_settings
+@given(chunked_wire(), st.sampled_from([bytearray, memoryview]))
+def test_round_trip_feed_bytes_like(case, kind):
+    messages, chunks = case
+    d = FrameDecoder()
+    assert as_bytes(decode_feed(d, [kind(c) for c in chunks])) == messages
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_round_trip_with_commands_interleaved(data):
+    units = data.draw(st.lists(
+        st.one_of(
+            st.tuples(st.just("msg"), st.lists(frames(), min_size=1, max_size=4)),
+            st.tuples(st.just("cmd"), st.sampled_from([b"PING", b"PONG", b"SUBSCRIBE", b"X"]),
+                      st.binary(max_size=400)),
+        ),
+        max_size=8,
+    ))
+    wire = b""
+    messages, commands = [], []
+    for unit in units:
+        if unit[0] == "msg":
+            wire += reference_encode([unit[1]])
+            messages.append(unit[1])
+        else:
+            wire += encode_command(unit[1], unit[2])
+            commands.append(bytes((len(unit[1]),)) + unit[1] + unit[2])
+    cuts = sorted(set(data.draw(st.lists(st.integers(0, len(wire)), max_size=20))))
+    use_recv_into = data.draw(st.booleans())
+    d = FrameDecoder()
+    chunks = split_at(wire, cuts)
+    got = decode_recv_into(d, chunks) if use_recv_into else decode_feed(d, chunks)
+    assert as_bytes(got) == messages
+    assert [bytes(c) for c in d.commands] == commands
+
+
+@pytest.mark.parametrize("path", ["feed", "recv_into"])
+def test_several_large_frames_in_small_chunks(path):
+    messages = [[payload(70000, 7)], [b"", payload(300000, 8), b"tail"], [payload(65536, 9)]]
+    wire = reference_encode(messages)
+    chunks = [wire[i:i + 4096] for i in range(0, len(wire), 4096)]
+    d = FrameDecoder()
+    got = decode_feed(d, chunks) if path == "feed" else decode_recv_into(d, chunks)
+    assert as_bytes(got) == messages
+    assert d.idle
+
+
+def test_split_frame_buffer_is_not_committed_up_front():
+    # A header announcing 1 GiB followed by 10 bytes must not make the decoder zero-fill 1 GiB.
+    d = FrameDecoder()
+    assert d.feed(b"\x02" + (1 << 30).to_bytes(8, "big") + b"x" * 10) == []
+    assert 0 < len(d.body_buffer()) <= (8 << 20) - 10
+
+
+@pytest.mark.parametrize("use_recv_into", [False, True])
+def test_large_frame_assembled_across_buffer_growth(use_recv_into):
+    body = bytes(range(256)) * (20 * 4096)  # 20 MiB, crosses several doublings
+    wire = b"\x02" + len(body).to_bytes(8, "big") + body + b"\x00\x02ok"
+    d = FrameDecoder()
+    out = d.feed(wire[:100])
+    pos = 100
+    while pos < len(wire) and d.body_buffer() is not None:
+        if use_recv_into:
+            view = d.body_buffer()
+            count = min(len(view), 1 << 20, len(wire) - pos)
+            view[:count] = wire[pos:pos + count]
+            out += d.body_written(count)
+        else:
+            count = 1 << 20
+            out += d.feed(wire[pos:pos + count])
+        pos += count
+    out += d.feed(wire[pos:])
+    assert [bytes(m[0]) if isinstance(m, list) else m for m in out] == [body, b"ok"]
