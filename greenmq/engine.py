@@ -92,6 +92,9 @@ class StreamEngine:
             self._report_failure(stage, error)
         except OSError as error:
             log.debug("greenmq: connection %s ended: %s", self.endpoint, error)
+        except Exception:
+            # A bug or resource failure must cost one connection, never the hub or the socket.
+            log.exception("greenmq: unexpected error on %s; closing the connection", self.endpoint)
         finally:
             self._finish()
 
