@@ -10,11 +10,12 @@ linger period is over).
 import errno
 import os
 import threading
+import warnings
 
 import gevent
 
 from .constants import ContextOption, Errno, SocketOption
-from .error import zmq_error
+from .error import ZMQError, zmq_error
 from .socket import Socket
 from .transport.inproc import InprocRegistry
 from .wakeup import Wakeup
@@ -80,12 +81,20 @@ class Context:
         return self
 
     def __exit__(self, *args):
+        for sock in list(self._sockets):
+            if not sock.closed:
+                warnings.warn(f"Destroying context with unclosed socket {sock}", ResourceWarning,
+                              stacklevel=2, source=sock)
         self.destroy()
 
     # -- sockets -----------------------------------------------------------------
 
     def socket(self, socket_type, socket_class=None, **kwargs):
         """Create a socket of ``socket_type`` (``zmq.PUSH`` ...) in this context."""
+        if not isinstance(socket_type, int):
+            raise TypeError(f"socket_type must be an int, not {socket_type!r}")
+        if self._closed:
+            raise zmq_error(Errno.ENOTSUP)
         self._check_open()
         if len(self._sockets) >= self._options[ContextOption.MAX_SOCKETS]:
             raise zmq_error(errno.EMFILE)
@@ -94,7 +103,7 @@ class Context:
         for option, value in self.sockopts.items():
             try:
                 sock.setsockopt(option, value)
-            except Exception:
+            except ZMQError:
                 # Defaults that do not apply to this socket type are skipped, like pyzmq.
                 pass
         return sock

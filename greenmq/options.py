@@ -39,7 +39,7 @@ def boolean(value):
 
 
 def routing_id(value):
-    return 0 < len(value) <= 255 and value[0] != 0
+    return 0 < len(value) <= 255
 
 
 def max_255(value):
@@ -91,7 +91,6 @@ _ROWS = [
     (O.CONNECT_TIMEOUT, INT, 0, at_least(0)),
     (O.THREAD_SAFE, INT, 0, None, True, False),
     (O.METADATA, BYTES, None, metadata_property, False, True),
-    (O.BLOCKY, INT, 1, boolean),
     # Options of later issues: known (so their numbers are valid), refused for now.
     (O.ROUTER_MANDATORY, INT, 0, boolean, False, True, False),
     (O.PLAIN_SERVER, INT, 0, boolean, True, True, False),
@@ -131,7 +130,7 @@ def validate(spec, value):
             raise TypeError(f"expected int, got: {value!r}")
         limit = 2**63 if spec.kind == INT64 else 2**31
         if not -limit <= value < limit:
-            raise zmq_error(Errno.EINVAL)
+            raise OverflowError(f"value {value} does not fit the {spec.kind} option {spec.option.name}")
         value = int(value)
     if not spec.writable:
         raise zmq_error(Errno.EINVAL)

@@ -10,6 +10,7 @@ a multipart message moves as a whole.
 """
 
 import errno
+import itertools
 import json
 import logging
 import pickle
@@ -35,9 +36,10 @@ log = logging.getLogger("greenmq")
 # Plain ints: testing bits against IntFlag members costs an enum call each time.
 DONTWAIT = int(Flag.DONTWAIT)
 SNDMORE = int(Flag.SNDMORE)
-# After this many send/recv calls that did not have to wait, yield to the hub
-# once, so that a tight loop cannot starve engines and other greenlets.
-_FAIRNESS_BUDGET = 512
+# Every this many send/recv calls, yield to the hub once, so that a tight loop
+# cannot starve engines and other greenlets. (A power of two: tested with a mask.)
+_FAIRNESS_PERIOD = 512
+_FAIRNESS_MASK = _FAIRNESS_PERIOD - 1
 
 
 def _not_bytes_message(data):
@@ -87,9 +89,9 @@ class Socket:
 
     Create sockets with :meth:`Context.socket`. Options are read and written
     with :meth:`getsockopt`/:meth:`setsockopt` (aliases :meth:`get`/:meth:`set`)
-    or as attributes: ``sock.linger = 0``, ``sock.rcvhwm``. (The attributes are
-    properties generated from the option table rather than a ``__setattr__``
-    hook, which would tax every attribute write on the send/recv path.)
+    or as attributes: ``sock.linger = 0``, ``sock.rcvhwm``. The attributes are
+    properties generated from the option table; ``__setattr__`` only rejects
+    unknown names, and the send/recv fast paths never assign to the socket.
     """
 
     _closed = True  # until __init__ finishes
@@ -125,7 +127,8 @@ class Socket:
         self._inproc_names = {}
         self._send_parts = []
         self._recv_parts = None
-        self._budget = _FAIRNESS_BUDGET
+        # A C-level counter: the hot path never writes an attribute of the socket.
+        self._tick = itertools.count(1).__next__
         self._monitors = []
         self._usable = True
         self._closed = False
@@ -168,6 +171,14 @@ class Socket:
                 raise AttributeError(f"{name} attribute is write-only") from None
             raise
 
+    def __setattr__(self, name, value):
+        # As in pyzmq: attributes the class defines (options included) can be set,
+        # anything else is taken for a misspelt option.
+        if name[0] == "_" or name in self.__dict__ or hasattr(type(self), name):
+            object.__setattr__(self, name, value)
+            return
+        raise AttributeError(f"Socket has no such option: {name.upper()}")
+
     def get_hwm(self):
         """The send high-water mark (pyzmq's ``hwm`` reads SNDHWM)."""
         return self.getsockopt(SocketOption.SNDHWM)
@@ -181,18 +192,15 @@ class Socket:
 
     # -- options ---------------------------------------------------------------
 
-    def _check_usable(self):
+    def _check_usable(self, addr=None):
         if not self._usable:
             if self._closed:
-                raise zmq_error(Errno.ENOTSOCK)
-            raise zmq_error(Errno.ETERM)
+                raise zmq_error(Errno.ENOTSOCK, addr)
+            raise zmq_error(Errno.ETERM, addr)
 
     def setsockopt(self, option, value):
         """Set a socket option (libzmq's number); see ``zmq_setsockopt``."""
         self._check_usable()
-        if option == SocketOption.HWM:
-            self.set_hwm(value)
-            return
         spec = _options.lookup(option)
         if option in (SocketOption.SUBSCRIBE, SocketOption.UNSUBSCRIBE):
             _options.validate(spec, value)
@@ -215,8 +223,6 @@ class Socket:
     def getsockopt(self, option):
         """Get a socket option (libzmq's number); see ``zmq_getsockopt``."""
         self._check_usable()
-        if option == SocketOption.HWM:
-            return self.get_hwm()
         spec = _options.lookup(option)
         if not spec.readable:
             raise zmq_error(Errno.EINVAL)
@@ -225,7 +231,8 @@ class Socket:
         if option == SocketOption.EVENTS:
             return self._events()
         if option == SocketOption.FD:
-            raise zmq_error(Errno.EINVAL)
+            raise NotImplementedError(
+                "greenmq sockets have no ZMQ_FD: wait with Socket.poll() or gevent instead")
         return self._options[spec.option]
 
     set = setsockopt
@@ -234,7 +241,7 @@ class Socket:
     def setsockopt_string(self, option, optval, encoding="utf-8"):
         """Set a bytes option from a str."""
         if not isinstance(optval, str):
-            raise TypeError(f"unicode strings only, got: {optval!r}")
+            raise TypeError(f"strings only, not {type(optval)}: {optval!r}")
         self.setsockopt(option, optval.encode(encoding))
 
     def getsockopt_string(self, option, encoding="utf-8"):
@@ -276,10 +283,23 @@ class Socket:
 
     # -- endpoints ---------------------------------------------------------------
 
+    def _split(self, addr):
+        """Check the socket and parse an endpoint, with pyzmq's errors (which name the address)."""
+        if isinstance(addr, bytes):
+            addr = addr.decode("utf-8")
+        elif not isinstance(addr, str):
+            raise TypeError(f"Expected addr to be str, got addr={addr!r}")
+        self._check_usable(addr)
+        transport, address = _endpoint.split(addr, self.socket_type)
+        return addr, transport, address
+
     def bind(self, addr):
-        """Accept connections on an endpoint (``tcp://``, ``ipc://``, ``inproc://``)."""
-        self._check_usable()
-        transport, address = _endpoint.split(addr)
+        """Accept connections on an endpoint (``tcp://``, ``ipc://``, ``inproc://``).
+
+        Returns a context manager that unbinds the concrete endpoint (the one
+        in ``LAST_ENDPOINT``, so ``tcp://host:*`` works) on exit.
+        """
+        addr, transport, address = self._split(addr)
         if transport == "inproc":
             self.context._inproc.bind(self, address, addr)
             self._inproc_names[addr] = address
@@ -289,7 +309,7 @@ class Socket:
             endpoint = listener.endpoint
             self._listeners[endpoint] = listener
         self._options[SocketOption.LAST_ENDPOINT] = endpoint.encode()
-        return SocketContext(self, "bind", addr)
+        return SocketContext(self, "bind", endpoint)
 
     def bind_to_random_port(self, addr, min_port=49152, max_port=65536, max_tries=100):
         """Bind to a random port of ``addr`` (``tcp://host``); return the port."""
@@ -309,22 +329,35 @@ class Socket:
 
     def unbind(self, addr):
         """Stop listening on an endpoint bound earlier (the concrete one from LAST_ENDPOINT)."""
+        if isinstance(addr, bytes):
+            addr = addr.decode("utf-8")
         self._check_usable()
-        transport, address = _endpoint.split(addr)
+        transport, address = _endpoint.split(addr, self.socket_type, name_address=False)
         if transport == "inproc":
             if self._inproc_names.pop(addr, None) is None:
-                raise zmq_error(Errno.ENOENT, addr)
-            self.context._inproc.unbind(self, address, addr)
+                raise zmq_error(errno.ENOENT)
+            self.context._inproc.unbind(self, address)
             return
         listener = self._listeners.pop(addr, None)
         if listener is None:
-            raise zmq_error(Errno.ENOENT, addr)
+            listener = self._listeners.pop(self._resolved(transport, address), None)
+        if listener is None:
+            raise zmq_error(errno.ENOENT)
         self.context._linger(listener.close(self._options[SocketOption.LINGER]))
+
+    def _resolved(self, transport, address):
+        """The concrete form of a bind address (host names resolved), or None."""
+        if transport != "tcp":
+            return None
+        try:
+            resolved = _endpoint.parse_tcp_bind(address, "", bool(self._options[SocketOption.IPV6]))
+        except ZMQError:
+            return None
+        return None if resolved.port == 0 else resolved.uri()
 
     def connect(self, addr):
         """Connect to an endpoint; returns at once, the connection is made (and remade) in the background."""
-        self._check_usable()
-        transport, address = _endpoint.split(addr)
+        addr, transport, address = self._split(addr)
         if transport == "inproc":
             self.context._inproc.connect(self, address, addr)
         else:
@@ -336,14 +369,16 @@ class Socket:
 
     def disconnect(self, addr):
         """Undo a ``connect``: stop reconnecting and drop the peer."""
+        if isinstance(addr, bytes):
+            addr = addr.decode("utf-8")
         self._check_usable()
-        transport, _ = _endpoint.split(addr)
+        transport, _ = _endpoint.split(addr, self.socket_type, name_address=False)
         if transport == "inproc":
             self.context._inproc.disconnect(self, addr)
             return
         sessions = self._sessions.pop(addr, None)
         if not sessions:
-            raise zmq_error(Errno.ENOENT, addr)
+            raise zmq_error(errno.ENOENT)
         linger = self._options[SocketOption.LINGER]
         for session in sessions:
             self.context._linger([session.close(linger)])
@@ -418,14 +453,15 @@ class Socket:
         ``NOBLOCK``/``DONTWAIT`` (then raises :class:`Again`) or ``SNDTIMEO``
         expires (also :class:`Again`). A message is sent when its last frame is.
         """
-        self._budget -= 1
-        if self._budget < 0:
-            self._yield()
+        if not self._tick() & _FAIRNESS_MASK:
+            gevent.sleep(0)
         if not self._usable:
             self._check_usable()
         if data.__class__ is not bytes:
             data = _frame_data(data, copy)
         if flags & SNDMORE:
+            if not self._pattern.sends:
+                raise zmq_error(Errno.ENOTSUP)
             self._send_parts.append(data)
             return MessageTracker() if track else None
         if self._send_parts:
@@ -463,9 +499,8 @@ class Socket:
             raise TypeError("send_multipart needs at least one frame")
         if len(msg) == 1 and msg[0].__class__ is bytes:
             msg = msg[0]
-        self._budget -= 1
-        if self._budget < 0:
-            self._yield()
+        if not self._tick() & _FAIRNESS_MASK:
+            gevent.sleep(0)
         self._check_usable()
         if self._send_parts:
             msg = self._send_parts + (msg if msg.__class__ is list else [msg])
@@ -526,9 +561,8 @@ class Socket:
         """
         if self._recv_parts is not None:
             return self._next_part(copy)
-        self._budget -= 1
-        if self._budget < 0:
-            self._yield()
+        if not self._tick() & _FAIRNESS_MASK:
+            gevent.sleep(0)
         if not self._usable:
             self._check_usable()
         msg = self._pattern_recv()
@@ -565,9 +599,8 @@ class Socket:
             while self._recv_parts is not None:
                 parts.append(self._next_part(copy))
             return parts
-        self._budget -= 1
-        if self._budget < 0:
-            self._yield()
+        if not self._tick() & _FAIRNESS_MASK:
+            gevent.sleep(0)
         if not self._usable:
             self._check_usable()
         msg = self._pattern_recv()
@@ -621,10 +654,6 @@ class Socket:
         """Receive a multipart message and return ``deserialize(frames)``."""
         return deserialize(self.recv_multipart(flags, copy=copy))
 
-    def _yield(self):
-        self._budget = _FAIRNESS_BUDGET
-        gevent.sleep(0)
-
     # -- polling ---------------------------------------------------------------------
 
     def poll(self, timeout=None, flags=PollEvent.POLLIN):
@@ -633,6 +662,8 @@ class Socket:
         ``timeout`` is in milliseconds (None or -1: forever). Returns the events
         that are ready (0 on timeout).
         """
+        if self._closed:
+            raise zmq_error(Errno.ENOTSUP)
         self._check_usable()
         if timeout is not None and timeout < 0:
             timeout = None

@@ -5,29 +5,39 @@ transport → EPROTONOSUPPORT, an IPv6 address on a socket without ``IPV6`` →
 ENODEV (bind) or EINVAL (connect, libzmq rejects it at resolve time).
 """
 
+import errno
 import ipaddress
 import os
 import socket as _pysocket
 import tempfile
 
-from ..constants import ENODEV, Errno
+from ..constants import ENODEV, Errno, SocketType
 from ..error import zmq_error
 
 TRANSPORTS = ("tcp", "ipc", "inproc")
-_KNOWN_UNSUPPORTED = ("pgm", "epgm", "norm", "udp", "ws", "wss", "vmci", "tipc")
 
 
-def split(endpoint):
-    """``tcp://host:port`` → ("tcp", "host:port"), with libzmq's errors."""
-    if not isinstance(endpoint, str):
-        raise TypeError(f"endpoint must be str, not {type(endpoint).__name__}")
+_UDP_SOCKET_TYPES = (SocketType.RADIO, SocketType.DISH, SocketType.DGRAM)
+# sun_path holds 108 bytes including the terminating NUL.
+IPC_PATH_MAX = 107
+
+
+def split(endpoint, socket_type=None, name_address=True):
+    """``tcp://host:port`` → ("tcp", "host:port"), with libzmq's errors.
+
+    pyzmq names the address in bind/connect errors but not in unbind/disconnect
+    errors: ``name_address`` chooses.
+    """
+    shown = endpoint if name_address else None
     transport, sep, address = endpoint.partition("://")
     if not sep or not transport:
-        raise zmq_error(Errno.EINVAL, endpoint)
+        raise zmq_error(Errno.EINVAL, shown)
+    if transport == "udp" and socket_type is not None and socket_type not in _UDP_SOCKET_TYPES:
+        raise zmq_error(Errno.ENOCOMPATPROTO, shown)
     if transport not in TRANSPORTS:
-        raise zmq_error(Errno.EPROTONOSUPPORT, endpoint)
+        raise zmq_error(Errno.EPROTONOSUPPORT, shown)
     if not address:
-        raise zmq_error(Errno.EINVAL, endpoint)
+        raise zmq_error(Errno.EINVAL, shown)
     return transport, address
 
 
@@ -134,11 +144,15 @@ def resolve_tcp_connect(address, endpoint, ipv6, resolver):
     return TcpAddress(family, literal, int(port), source_addr)
 
 
-def ipc_path(address):
-    """The OS path for an ipc address: ``@name`` is Linux's abstract namespace."""
-    if address.startswith("@"):
-        return "\0" + address[1:]
-    return address
+def ipc_path(address, endpoint=None):
+    """The OS path for an ipc address: ``@name`` is Linux's abstract namespace.
+
+    A path too long for ``sun_path`` is ENAMETOOLONG, as in libzmq.
+    """
+    path = "\0" + address[1:] if address.startswith("@") else address
+    if len(path.encode()) > IPC_PATH_MAX:
+        raise zmq_error(errno.ENAMETOOLONG, endpoint)
+    return path
 
 
 def ipc_bind_path(address):

@@ -6,6 +6,7 @@ binder when the bind happens. A joined pipe's HWM is the sender's SNDHWM plus
 the receiver's RCVHWM (unlimited if either is 0), as in libzmq.
 """
 
+import errno
 import logging
 
 from ..constants import Errno
@@ -40,13 +41,11 @@ class InprocRegistry:
             if not connector.closed:
                 self._join(socket, connector, peer, endpoint)
 
-    def unbind(self, socket, name, endpoint):
+    def unbind(self, socket, name):
+        """Release the name; as in libzmq, links already made stay up."""
         if self.bound.get(name) is not socket:
-            raise zmq_error(Errno.ENOENT, endpoint)
+            raise zmq_error(errno.ENOENT)
         del self.bound[name]
-        for peer in list(socket._peers):
-            if peer.endpoint == endpoint and peer.remote is not None:
-                socket._inproc_disconnect(peer)
 
     def connect(self, socket, name, endpoint):
         to_binder = Pipe(socket._options_get_int("SNDHWM"), wake_writer=socket._writable.set)
@@ -83,7 +82,7 @@ class InprocRegistry:
                 socket._inproc_disconnect(peer)
                 found = True
         if not found:
-            raise zmq_error(Errno.ENOENT, endpoint)
+            raise zmq_error(errno.ENOENT)
 
     def _join(self, binder, connector, connector_peer, endpoint):
         ours = WIRE_NAMES[binder.socket_type]

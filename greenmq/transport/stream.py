@@ -67,7 +67,7 @@ class BoundStream:
             self.last_endpoint = addr.uri(sock.getsockname()[1])
         else:
             path, self._tempdir = ep.ipc_bind_path(address)
-            os_path = ep.ipc_path(path)
+            os_path = ep.ipc_path(path, endpoint)
             self.family = _pysocket.AF_UNIX
             sock = gsocket.socket(_pysocket.AF_UNIX, _pysocket.SOCK_STREAM)
             if not os_path.startswith("\0"):
@@ -113,6 +113,8 @@ def check_connect(transport, address, endpoint):
     """Validate a connect endpoint at ``connect()`` time (EINVAL on bad syntax)."""
     if transport == "tcp":
         ep.check_tcp_connect(address, endpoint)
+    else:
+        ep.ipc_path(address, endpoint)
 
 
 def open_connection(transport, address, options, timeout):
