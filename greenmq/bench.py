@@ -38,9 +38,9 @@ SIZES = (16, 256, 4 << 10, 64 << 10, 1 << 20)
 LATENCY_SIZE = 16
 # Runs shorter than this are too noisy to keep: they only calibrate the count.
 MIN_SECONDS, TARGET_SECONDS, MAX_SECONDS = 0.5, 0.8, 2.0
-CALIBRATION_RERUNS = 2
+CALIBRATION_RERUNS = 4
 MAX_COUNT = 20_000_000
-MAX_GROWTH = 10  # a short run may mostly show start-up effects: grow its count step by step
+MAX_GROWTH = 20  # a short run may mostly show start-up effects: grow its count step by step
 DEFAULT_HWM = 1000
 QUEUE_BYTES = 16 << 20
 RETRY_BUDGET = 3  # reruns after a failed run, per implementation and whole benchmark

@@ -50,6 +50,7 @@ class StreamEngine:
         self.peer = None
         self.conn = None
         self.closing = False
+        self.protocol_error = False
         self._wake_writer = Event()
         self._room = Event()
         self._writer = None
@@ -68,7 +69,11 @@ class StreamEngine:
             stage = "traffic"
             self.peer = self.session.engine_ready(self, self.conn.peer_metadata)
             if self.peer is None:
+                # libzmq keeps a refused connection (a second PAIR peer) open and ignores it,
+                # so the intruder does not reconnect in a loop.
                 log.info("greenmq: %s refused a second peer on %s", self.socket, self.endpoint)
+                while self.sock.recv(READ_SIZE):
+                    pass
                 return
             self._connect_pipes()
             if messages and self.peer.inbound is not None:
@@ -85,9 +90,11 @@ class StreamEngine:
             self.socket._event(MonitorEvent.HANDSHAKE_FAILED_NO_DETAIL, 0, self.endpoint)
         except ZmtpPeerError as error:
             log.info("greenmq: peer %s refused the connection: %s", self.endpoint, error.reason)
+            self.protocol_error = True
             self._report_failure(stage, error)
         except ZmtpError as error:
             log.warning("greenmq: closing %s: %s", self.endpoint, error.reason)
+            self.protocol_error = True
             self._flush_quietly()
             self._report_failure(stage, error)
         except OSError as error:

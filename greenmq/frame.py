@@ -1,7 +1,7 @@
 """``Frame`` and ``MessageTracker``: pyzmq's message objects for ``copy=False``."""
 
-from .constants import MessageOption
-from .error import NotDone
+from .constants import Errno, MessageOption
+from .error import NotDone, zmq_error
 
 
 class Frame:
@@ -76,11 +76,10 @@ class Frame:
     def get(self, option):
         """``MORE`` as an int, or a connection property by name (str)."""
         if isinstance(option, str):
-            if self._metadata is None:
-                raise KeyError(option)
-            value = self._metadata.get(option)
+            name = "Identity" if option == "Routing-Id" else option
+            value = None if self._metadata is None else self._metadata.get(name)
             if value is None:
-                raise KeyError(option)
+                raise zmq_error(Errno.EINVAL)
             return value.decode("utf-8", "replace")
         if option == MessageOption.MORE:
             return int(self.more)

@@ -28,7 +28,7 @@ class Pipe:
     """One-way bounded message queue. ``hwm`` 0 means unlimited."""
 
     __slots__ = ("queue", "hwm", "lwm", "wake_reader", "wake_writer", "writer_blocked",
-                 "writer_closed", "reader_closed")
+                 "writer_closed", "reader_closed", "metadata")
 
     def __init__(self, hwm=1000, wake_reader=_ignore, wake_writer=_ignore):
         self.queue = deque()
@@ -38,6 +38,8 @@ class Pipe:
         self.writer_blocked = False
         self.writer_closed = False
         self.reader_closed = False
+        # The writing peer's handshake properties, for Frame.get() on received messages.
+        self.metadata = None
 
     def set_hwm(self, hwm):
         self.hwm = hwm
@@ -122,6 +124,12 @@ class Peer:
         self.attached = False
         # inproc only: (other socket, its Peer for us), so a close can tell the other side.
         self.remote = None
+
+    def set_metadata(self, metadata):
+        """Record the peer's properties; messages read from its inbound pipe carry them."""
+        self.metadata = metadata
+        if self.inbound is not None:
+            self.inbound.metadata = metadata
 
     def __repr__(self):
         return f"<Peer {self.endpoint!r}>"

@@ -64,7 +64,13 @@ class ConnectSession:
                 self.engine = StreamEngine(self, sock, self.endpoint, peer_address)
                 self.engine.closing = self.lingering
                 self.engine.run()
+                failed = self.engine.protocol_error
                 self.engine = None
+                if failed:
+                    # As libzmq: a peer that broke the protocol (or refused us) is not retried.
+                    log.info("greenmq: not reconnecting to %s after a protocol error", self.endpoint)
+                    self.detach()
+                    break
                 interval = socket._options_get_int("RECONNECT_IVL")
             if self.closing and not self.lingering:
                 break
@@ -91,7 +97,7 @@ class ConnectSession:
             if not self.socket._attach(peer):
                 return None
             self.peer = peer
-        self.peer.metadata = metadata
+        self.peer.set_metadata(metadata)
         return self.peer
 
     def engine_closed(self, engine, peer):
@@ -148,7 +154,7 @@ class AcceptSession:
 
     def engine_ready(self, engine, metadata):
         peer = self.socket._create_peer(self.endpoint)
-        peer.metadata = metadata
+        peer.set_metadata(metadata)
         if not self.socket._attach(peer):
             return None
         self.peer = peer

@@ -99,6 +99,7 @@ class Socket:
     context = None
     socket_type = None
     _recv_index = 0
+    _recv_metadata = None
     _monitor_socket = None
 
     def __init__(self, context, socket_type=0, **kwargs):
@@ -569,15 +570,20 @@ class Socket:
         if msg is None:
             msg = self._recv_wait(flags)
         if msg.__class__ is bytes:
-            return msg if copy else Frame._received(msg, False, None)
+            return msg if copy else Frame._received(msg, False, self._source_metadata())
         if len(msg) == 1:
             frame = msg[0]
             if copy:
                 return frame if frame.__class__ is bytes else bytes(frame)
-            return Frame._received(frame, False, None)
+            return Frame._received(frame, False, self._source_metadata())
         self._recv_parts = msg
         self._recv_index = 0
+        self._recv_metadata = self._source_metadata()
         return self._next_part(copy)
+
+    def _source_metadata(self):
+        pipe = self._pattern.source()
+        return None if pipe is None else pipe.metadata
 
     def _next_part(self, copy):
         msg = self._recv_parts
@@ -590,7 +596,7 @@ class Socket:
             self._recv_parts = None
         if copy:
             return frame if frame.__class__ is bytes else bytes(frame)
-        return Frame._received(frame, more, None)
+        return Frame._received(frame, more, self._recv_metadata)
 
     def recv_multipart(self, flags=0, copy=True, track=False):
         """Receive a whole message as a list of frames (``bytes``, or :class:`Frame` with ``copy=False``)."""
@@ -607,14 +613,15 @@ class Socket:
         if msg is None:
             msg = self._recv_wait(flags)
         if msg.__class__ is bytes:
-            return [msg] if copy else [Frame._received(msg, False, None)]
+            return [msg] if copy else [Frame._received(msg, False, self._source_metadata())]
         if copy:
             for frame in msg:
                 if frame.__class__ is not bytes:
                     return [f if f.__class__ is bytes else bytes(f) for f in msg]
             return msg
+        metadata = self._source_metadata()
         last = len(msg) - 1
-        return [Frame._received(frame, i < last, None) for i, frame in enumerate(msg)]
+        return [Frame._received(frame, i < last, metadata) for i, frame in enumerate(msg)]
 
     def _recv_wait(self, flags):
         if flags & DONTWAIT:

@@ -34,12 +34,17 @@ class Outcome:
     status: str
     result: dict | None = None
     error: str | None = None
+    traceback: str | None = None  # the worker's, when it reported an exception
     warnings: list = field(default_factory=list)
     wall: float = 0.0
 
 
 class WorkerFailed(Exception):
     """A worker reported an error or exited without delivering what was expected."""
+
+    def __init__(self, message, traceback=None):
+        super().__init__(message)
+        self.traceback = traceback
 
 
 class WorkerTimeout(Exception):
@@ -80,13 +85,17 @@ class Worker:
         events.put((self, {"event": "exit"}))
 
     def finish(self, grace):
-        """Wait up to ``grace`` seconds for a clean exit; kill otherwise. True if it exited."""
+        """Wait up to ``grace`` seconds for a clean exit; kill otherwise. True if it exited.
+
+        Once it has exited, all its output is on the event queue.
+        """
         try:
             self.process.wait(timeout=max(grace, 0.01))
-            return True
         except subprocess.TimeoutExpired:
             self.kill()
             return False
+        self._reader.join(timeout=1)
+        return True
 
     def kill(self):
         """Kill and reap the process (idempotent)."""
@@ -144,27 +153,34 @@ def _await(events, worker, wanted, deadline):
         kind = event.get("event")
         source.announced[kind] = event
         if kind == "error":
-            raise WorkerFailed(f"{source.name}: {event.get('error')}")
+            raise WorkerFailed(f"{source.name}: {event.get('error')}", event.get("traceback"))
         if kind == "exit" and wanted not in worker.announced and (source is worker or source.exit_code() != 0):
             raise WorkerFailed(f"no {wanted!r} from {worker.name}; {source.describe_exit()}")
     return worker.announced[wanted]
 
 
-def _peer_warnings(events, peer, deadline):
-    """Let the peer finish (a sender lingers until delivery); trouble there is only a warning.
+def _teardown_warnings(events, workers, deadline):
+    """Wait for every worker to exit; one that hangs or fails while closing gets a warning.
 
-    The measurement is already in hand at this point, so a peer that fails or
-    hangs while closing is reported next to the figure instead of erasing it.
+    The figure is already in hand, so trouble now does not erase it; but a
+    sender that never finishes lingering, or a crash in ``close()`` or
+    ``term()``, is still a bug of the implementation, so it is reported.
     """
-    if peer is None:
-        return []
-    try:
-        _await(events, peer, "done", max(deadline, time.monotonic() + TEARDOWN_GRACE))
-    except WorkerTimeout:
-        return [f"{peer.name} did not finish closing in time"]
-    except WorkerFailed as error:
-        return [f"{peer.name} failed after the measurement: {error}"]
-    return []
+    warnings = []
+    exited = []
+    for worker in workers:
+        if worker.finish(deadline + TEARDOWN_GRACE - time.monotonic()):
+            exited.append(worker)
+        else:
+            warnings.append(f"{worker.name} did not exit after its work (killed)")
+    while not events.empty():
+        source, event = events.get_nowait()
+        source.announced[event.get("event")] = event
+    for worker in exited:
+        if worker.process.returncode != 0:
+            why = worker.announced.get("error", {}).get("error") or worker.stderr_tail()
+            warnings.append(f"{worker.name} exited with code {worker.process.returncode} while closing: {why}")
+    return warnings
 
 
 def run_cell(base_argv, needs_peer, bind, timeout):
@@ -183,20 +199,16 @@ def run_cell(base_argv, needs_peer, bind, timeout):
         measurer = Worker("measuring worker", [*base_argv, "--role", "measure", "--bind", bind], events)
         workers.append(measurer)
         endpoint = _await(events, measurer, "endpoint", deadline)["endpoint"]
-        peer = None
         if needs_peer:
-            peer = Worker("peer worker", [*base_argv, "--role", "peer", "--connect", endpoint], events)
-            workers.append(peer)
-        result = _await(events, measurer, "result", deadline)
-        warnings = _peer_warnings(events, peer, deadline)
-        warnings += [f"{w.name} did not exit after its work (killed)"
-                     for w in workers if not w.finish(deadline + TEARDOWN_GRACE - time.monotonic())]
+            workers.append(Worker("peer worker", [*base_argv, "--role", "peer", "--connect", endpoint], events))
+        result = dict(_await(events, measurer, "result", deadline))
+        warnings = _teardown_warnings(events, workers, deadline)
         result.pop("event", None)
         return Outcome("ok", result=result, warnings=warnings, wall=time.monotonic() - started)
     except WorkerTimeout as error:
         return Outcome("timeout", error=str(error), wall=time.monotonic() - started)
     except WorkerFailed as error:
-        return Outcome("error", error=str(error), wall=time.monotonic() - started)
+        return Outcome("error", error=str(error), traceback=error.traceback, wall=time.monotonic() - started)
     finally:
         for worker in workers:
             worker.close()

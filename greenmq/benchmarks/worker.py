@@ -15,7 +15,8 @@ inproc differs (a greenlet under gevent, a thread under blocking pyzmq).
 Protocol with the orchestrator: one JSON object per stdout line.  A process that
 binds first prints ``{"event": "endpoint", ...}`` so that the orchestrator can
 start the connecting peer process; a measuring process finally prints
-``{"event": "result", ...}``; any failure prints ``{"event": "error", ...}``.
+``{"event": "result", ...}``, a peer ``{"event": "done"}`` once it has closed;
+any failure prints ``{"event": "error", ...}`` and exits with status 1.
 """
 
 import argparse
@@ -137,7 +138,7 @@ def ping(sock, count, warmup):
 
 
 def echo(sock, count):
-    """Send every one of ``count`` received messages straight back."""
+    """Send each of ``count`` received messages straight back."""
     send, recv = sock.send, sock.recv
     for _ in range(count):
         send(recv())
@@ -289,7 +290,9 @@ def main(argv=None):
     try:
         ROLES[args.test, args.role](Runtime(args.impl), args)
     except BaseException as error:  # report everything, even KeyboardInterrupt, then fail
-        _announce("error", error=f"{type(error).__name__}: {error}", traceback=traceback.format_exc())
+        frames = traceback.extract_tb(error.__traceback__)
+        where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
+        _announce("error", error=f"{type(error).__name__}: {error} (at {where})", traceback=traceback.format_exc())
         return 1
     return 0
 

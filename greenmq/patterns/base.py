@@ -32,6 +32,10 @@ class Pattern:
     def recv(self):
         raise zmq_error(Errno.ENOTSUP)
 
+    def source(self):
+        """The pipe the last received message came from (for its peer's metadata), or None."""
+        return None
+
     def can_send(self):
         return False
 

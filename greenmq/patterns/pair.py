@@ -44,6 +44,9 @@ class Pair(Pattern):
             self._inbound = None
         return msg
 
+    def source(self):
+        return self._inbound
+
     def can_send(self):
         pipe = self._outbound
         return pipe is not None and (pipe.hwm <= 0 or len(pipe) < pipe.hwm)

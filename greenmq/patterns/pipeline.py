@@ -34,6 +34,9 @@ class Pull(Pattern):
         self.recv = self._fq.recv
         self.can_recv = self._fq.can_recv
 
+    def source(self):
+        return self._fq.last
+
     def attach(self, peer):
         self._fq.attach(peer.inbound)
         return True

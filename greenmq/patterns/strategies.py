@@ -75,11 +75,13 @@ class FairQueue:
     messages a peer sent before disconnecting are still delivered.
     """
 
-    __slots__ = ("pipes", "_next")
+    __slots__ = ("pipes", "_next", "last")
 
     def __init__(self):
         self.pipes = []
         self._next = 0
+        # The pipe of the message recv() returned last (its peer's metadata).
+        self.last = None
 
     def attach(self, pipe):
         self.pipes.append(pipe)
@@ -107,6 +109,7 @@ class FairQueue:
                 if pipe.writer_blocked and len(queue) <= pipe.lwm:
                     pipe.writer_blocked = False
                     pipe.wake_writer()
+                self.last = pipe
                 return msg
             if pipe.writer_closed:
                 self.detach(pipe)
@@ -125,6 +128,7 @@ class FairQueue:
                     pipe.writer_blocked = False
                     pipe.wake_writer()
                 self._next = index
+                self.last = pipe
                 if finished:
                     self._drop(finished)
                 return msg

@@ -98,8 +98,8 @@ class InprocRegistry:
         to_binder.wake_reader = binder._readable.set
         from_binder.wake_writer = binder._writable.set
         binder_peer = Peer(inbound=to_binder, outbound=from_binder, endpoint=endpoint)
-        binder_peer.metadata = _metadata(connector)
-        connector_peer.metadata = _metadata(binder)
+        binder_peer.set_metadata(_metadata(connector))
+        connector_peer.set_metadata(_metadata(binder))
         if not binder._attach(binder_peer):
             connector._detach(connector_peer)
             return

@@ -1,0 +1,463 @@
+#!/usr/bin/env python
+"""A libzmq (pyzmq) peer for greenmq's interoperability tests, and the tests' side of it.
+
+Run as a script, it is a small pyzmq program (``import zmq`` is real libzmq
+here) playing one role on one socket::
+
+    python libzmq_peer.py ROLE TYPE (--bind EP | --connect EP) [options]
+
+    ROLE  recv   receive messages and report digests of what arrived
+          send   send messages, report, then close (lingering until delivered)
+          echo   receive messages and send each one back (PAIR)
+          idle   just be there (with --monitor: report the socket's events)
+    TYPE  PAIR, PUSH or PULL (any pyzmq socket type name)
+
+    What travels: --plan '[[frame sizes of message 0], [sizes of message 1], ...]'
+    (contents from frame_payload()), or --bulk N small messages
+    (bulk_payload(offset + i)); recv/echo without either take what comes
+    (--count at most).
+
+It talks to the test on stdout, one line each: ``READY <endpoint>`` once
+bound or connected, ``EVENT <name> <value>`` for monitor events (--monitor),
+``RESULT <json>`` when the role is done, ``ERROR <text>`` on failure. It
+always ends by itself: every blocking call has a timeout (RCVTIMEO/SNDTIMEO),
+a watchdog ends the process after --lifetime seconds, and it exits at once if
+its stdin reaches EOF (the test process went away). ``QUIT`` on stdin ends
+--hold and the idle role.
+
+Imported by the tests (which run greenmq as ``zmq``), the module never
+imports pyzmq: it provides the payload generators both sides share, and
+:class:`PeerGroup`/:class:`PeerProcess`, which start the script with
+``gevent.subprocess`` and read its reports cooperatively.
+"""
+
+import argparse
+import functools
+import hashlib
+import json
+import os
+import random
+import sys
+import tempfile
+import threading
+
+PEER_SCRIPT = os.path.abspath(__file__)
+
+# -- payloads both sides generate ------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=256)
+def frame_payload(msg_index, frame_index, size):
+    """Deterministic pseudo-random bytes for one frame of a planned message.
+
+    The content depends on the message's and frame's position as well as the
+    size, so a frame delivered in the wrong place does not match.
+    """
+    return random.Random(f"greenmq-interop/{msg_index}/{frame_index}/{size}").randbytes(size)
+
+
+def plan_message(plan, index):
+    """The frames of message ``index`` of a plan (a list of lists of frame sizes)."""
+    return [frame_payload(index, j, size) for j, size in enumerate(plan[index])]
+
+
+def bulk_payload(i):
+    """Small message number ``i`` of a bulk run: 5 to 65 bytes, unique per ``i``."""
+    return i.to_bytes(4, "big") + bytes((i % 251,)) * (i % 61 + 1)
+
+
+def message_digest(frames):
+    """What a receiver reports about one message: [[size, sha256], ...] per frame."""
+    return [[len(frame), hashlib.sha256(frame).hexdigest()] for frame in frames]
+
+
+class BulkChecksum:
+    """A running sha256 over a sequence of messages (frame count and sizes included), in order.
+
+    With ``offset`` given, it also notes the first message that is not
+    ``bulk_payload(offset + index)`` (wrong content, or out of order).
+    """
+
+    def __init__(self, offset=None):
+        self._sha = hashlib.sha256()
+        self.count = 0
+        self.offset = offset
+        self.first_mismatch = None
+
+    def update(self, frames):
+        sha = self._sha
+        sha.update(len(frames).to_bytes(4, "big"))
+        for frame in frames:
+            sha.update(len(frame).to_bytes(8, "big"))
+            sha.update(frame)
+        if (self.offset is not None and self.first_mismatch is None
+                and frames != [bulk_payload(self.offset + self.count)]):
+            self.first_mismatch = self.count
+        self.count += 1
+
+    def hexdigest(self):
+        return self._sha.hexdigest()
+
+
+def bulk_checksum(count, offset=0):
+    """The checksum of ``bulk_payload(offset) ... bulk_payload(offset + count - 1)``."""
+    checksum = BulkChecksum()
+    for i in range(offset, offset + count):
+        checksum.update([bulk_payload(i)])
+    return checksum.hexdigest()
+
+
+def assert_same_message(got, expected, what="message"):
+    """Compare two multipart messages exactly, without pytest diffing megabytes of bytes."""
+    assert len(got) == len(expected), f"{what}: {len(got)} frames, expected {len(expected)}"
+    for j, (frame, want) in enumerate(zip(got, expected)):
+        assert len(frame) == len(want), f"{what} frame {j}: {len(frame)} bytes, expected {len(want)}"
+        if frame != want:
+            offset = next(k for k in range(len(want)) if frame[k] != want[k])
+            raise AssertionError(f"{what} frame {j} ({len(want)} bytes) differs from byte {offset} on")
+
+
+# -- the peer (runs under pyzmq) -----------------------------------------------------------
+
+_emit_lock = threading.Lock()
+
+
+def _emit(*words):
+    line = " ".join(str(word) for word in words)
+    with _emit_lock:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
+def _parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
+    parser.add_argument("role", choices=("recv", "send", "echo", "idle"))
+    parser.add_argument("type", help="socket type name: PAIR, PUSH, PULL ...")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--bind", metavar="ENDPOINT")
+    where.add_argument("--connect", metavar="ENDPOINT")
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--plan", type=json.loads, help="JSON list of lists of frame sizes")
+    what.add_argument("--bulk", type=int, metavar="N", help="N small messages")
+    parser.add_argument("--offset", type=int, default=0, help="first bulk message number")
+    parser.add_argument("--count", type=int, help="recv/echo: stop after this many messages")
+    parser.add_argument("--rcvtimeo", type=int, default=10000, help="ms")
+    parser.add_argument("--sndtimeo", type=int, default=10000, help="ms")
+    parser.add_argument("--linger", type=int, default=10000, help="ms, when closing")
+    parser.add_argument("--immediate", action="store_true")
+    parser.add_argument("--heartbeat", metavar="IVL,TIMEOUT,TTL", help="ZMTP heartbeat options, ms")
+    parser.add_argument("--monitor", action="store_true", help="report socket events as EVENT lines")
+    parser.add_argument("--hold", action="store_true", help="after the role, stay until QUIT")
+    parser.add_argument("--lifetime", type=float, default=60.0, help="hard limit, seconds")
+    return parser.parse_args(argv)
+
+
+def _watch_stdin(quit_event):
+    """QUIT ends --hold/idle; EOF means the test process is gone: exit at once."""
+    for line in sys.stdin:
+        if line.strip() == "QUIT":
+            quit_event.set()
+    os._exit(3)
+
+
+def _watch_events(zmq, monitor):
+    from zmq.utils.monitor import recv_monitor_message
+
+    try:
+        while True:
+            event = recv_monitor_message(monitor)
+            name = zmq.Event(event["event"]).name
+            _emit("EVENT", name, event["value"])
+            if event["event"] == zmq.EVENT_MONITOR_STOPPED:
+                break
+    except zmq.ZMQError:
+        pass
+    finally:
+        monitor.close(linger=0)
+
+
+def _expected_count(args):
+    if args.plan is not None:
+        return len(args.plan)
+    if args.bulk is not None:
+        return args.bulk
+    return args.count
+
+
+def _receive(zmq, sock, args, echo):
+    """recv and echo: take messages until the expected count, or until RCVTIMEO passes."""
+    limit = _expected_count(args)
+    bulk = BulkChecksum(args.offset) if args.bulk is not None else None
+    digests = []
+    timed_out = False
+    count = 0
+    while limit is None or count < limit:
+        try:
+            frames = sock.recv_multipart()
+        except zmq.Again:
+            timed_out = True
+            break
+        count += 1
+        if bulk is not None:
+            bulk.update(frames)
+        else:
+            digests.append(message_digest(frames))
+        if echo:
+            sock.send_multipart(frames)
+    result = {"count": count, "timed_out": timed_out}
+    if bulk is not None:
+        result.update(sha256=bulk.hexdigest(), first_mismatch=bulk.first_mismatch)
+    else:
+        result["messages"] = digests
+    return result
+
+
+def _send(zmq, sock, args):
+    if args.plan is not None:
+        messages = (plan_message(args.plan, i) for i in range(len(args.plan)))
+    elif args.bulk is not None:
+        messages = ([bulk_payload(i)] for i in range(args.offset, args.offset + args.bulk))
+    else:
+        raise SystemExit("send needs --plan or --bulk")
+    checksum = BulkChecksum()
+    timed_out = False
+    for frames in messages:
+        try:
+            sock.send_multipart(frames)
+        except zmq.Again:
+            timed_out = True
+            break
+        checksum.update(frames)
+    return {"sent": checksum.count, "timed_out": timed_out, "sha256": checksum.hexdigest()}
+
+
+def main(argv=None):
+    import zmq  # real libzmq, via pyzmq: this runs in its own process
+
+    args = _parse_args(argv)
+    watchdog = threading.Timer(args.lifetime, os._exit, (4,))
+    watchdog.daemon = True
+    watchdog.start()
+    quit_event = threading.Event()
+    threading.Thread(target=_watch_stdin, args=(quit_event,), daemon=True).start()
+
+    ctx = zmq.Context()
+    sock = ctx.socket(getattr(zmq, args.type))
+    sock.rcvtimeo = args.rcvtimeo
+    sock.sndtimeo = args.sndtimeo
+    sock.linger = args.linger
+    if args.immediate:
+        sock.immediate = 1
+    if args.heartbeat:
+        sock.heartbeat_ivl, sock.heartbeat_timeout, sock.heartbeat_ttl = map(int, args.heartbeat.split(","))
+    monitor_thread = None
+    if args.monitor:
+        monitor = sock.get_monitor_socket()
+        monitor_thread = threading.Thread(target=_watch_events, args=(zmq, monitor), daemon=True)
+        monitor_thread.start()
+    try:
+        if args.bind:
+            sock.bind(args.bind)
+        else:
+            sock.connect(args.connect)
+        _emit("READY", sock.last_endpoint.decode())
+        if args.role in ("recv", "echo"):
+            _emit("RESULT", json.dumps(_receive(zmq, sock, args, echo=args.role == "echo")))
+        elif args.role == "send":
+            _emit("RESULT", json.dumps(_send(zmq, sock, args)))
+        if args.hold or args.role == "idle":
+            quit_event.wait(args.lifetime)
+    except zmq.ZMQError as error:
+        _emit("ERROR", f"{type(error).__name__}: {error}")
+        os._exit(2)
+    if monitor_thread is not None:
+        sock.disable_monitor()
+        monitor_thread.join(5)
+    sock.close()
+    ctx.term()  # waits for queued messages to be sent, up to LINGER
+    return 0
+
+
+# -- the tests' side: start peers with gevent.subprocess, read their reports ---------------
+
+
+class PeerError(AssertionError):
+    """The peer failed, exited early, or did not report in time."""
+
+
+class PeerProcess:
+    """One running peer script. Use :meth:`PeerGroup.start` (which kills it at the end)."""
+
+    def __init__(self, argv):
+        from gevent import subprocess  # cooperative: never blocks the hub (greenmq's I/O)
+
+        self.argv = argv
+        self.events = []
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
+        self.proc = subprocess.Popen(
+            [sys.executable, PEER_SCRIPT, *argv],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr)
+
+    def __repr__(self):
+        return f"<libzmq peer {' '.join(self.argv)}>"
+
+    def stderr(self):
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace")
+
+    def _fail(self, why):
+        return PeerError(f"{self!r}: {why}\n--- peer stderr ---\n{self.stderr()}")
+
+    def _line(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait()
+            raise self._fail(f"exited (status {self.proc.returncode}) without reporting")
+        kind, _, rest = line.decode().rstrip("\n").partition(" ")
+        if kind == "ERROR":
+            raise self._fail(f"reported an error: {rest}")
+        if kind == "EVENT":
+            name, _, value = rest.partition(" ")
+            self.events.append((name, int(value)))
+        return kind, rest
+
+    def expect(self, keyword, timeout=20):
+        """Read reports until a ``keyword`` line (events are collected on the way); return its text."""
+        import gevent
+
+        with gevent.Timeout(timeout, self._fail(f"no {keyword} line within {timeout} s")):
+            while True:
+                kind, rest = self._line()
+                if kind == keyword:
+                    return rest
+                if kind != "EVENT":
+                    raise self._fail(f"unexpected report {kind} {rest}")
+
+    def ready(self, timeout=20):
+        """Wait for the peer's socket to be bound or connected; return its LAST_ENDPOINT."""
+        return self.expect("READY", timeout)
+
+    def result(self, timeout=30):
+        """Wait for the role to finish; return its report (a dict)."""
+        return json.loads(self.expect("RESULT", timeout))
+
+    def event_count(self, name):
+        return sum(1 for event, _ in self.events if event == name)
+
+    def wait_for_events(self, name, count, timeout=20):
+        """Read EVENT reports until ``name`` has been seen ``count`` times."""
+        import gevent
+
+        with gevent.Timeout(timeout, self._fail(f"fewer than {count} {name} events within {timeout} s")):
+            while self.event_count(name) < count:
+                kind, rest = self._line()
+                if kind != "EVENT":
+                    raise self._fail(f"unexpected report {kind} {rest}")
+
+    def collect_events(self, seconds):
+        """Read EVENT reports for ``seconds`` (to show that something does *not* happen)."""
+        import gevent
+
+        with gevent.Timeout(seconds, False):
+            while True:
+                kind, rest = self._line()
+                if kind != "EVENT":
+                    raise self._fail(f"unexpected report {kind} {rest}")
+
+    def quit(self):
+        """Ask the peer to end --hold/idle."""
+        self.proc.stdin.write(b"QUIT\n")
+        self.proc.stdin.flush()
+
+    def wait(self, timeout=20):
+        """Wait for the peer to exit by itself; return its status."""
+        import gevent
+
+        with gevent.Timeout(timeout, self._fail(f"did not exit within {timeout} s")):
+            return self.proc.wait()
+
+    def kill(self):
+        """SIGKILL the peer (if still running) and reap it."""
+        import gevent
+
+        if self.proc.poll() is None:
+            self.proc.kill()
+            with gevent.Timeout(10, self._fail("did not die after SIGKILL")):
+                self.proc.wait()
+
+    def close(self):
+        self.kill()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        self._stderr.close()
+
+
+def greenmq_socket(ctx, socket_type, timeout_ms=10000):
+    """A greenmq socket for a test: LINGER 0, and RCVTIMEO/SNDTIMEO so that no call waits forever."""
+    sock = ctx.socket(socket_type)
+    sock.linger = 0
+    sock.rcvtimeo = timeout_ms
+    sock.sndtimeo = timeout_ms
+    return sock
+
+
+def local_endpoint(transport, tmp_path, name="interop"):
+    """A bindable endpoint: tcp on 127.0.0.1 (any port), or ipc inside the test's tmp_path."""
+    if transport == "tcp":
+        return "tcp://127.0.0.1:*"
+    return f"ipc://{tmp_path}/{name}.sock"
+
+
+def link(sock, peers, binder, endpoint, role, socket_type, **options):
+    """Join a greenmq socket and a new libzmq peer: ``binder`` ("greenmq" or "libzmq") binds
+    ``endpoint``, the other side connects. Returns the peer, once its socket is set up."""
+    if binder == "greenmq":
+        sock.bind(endpoint)
+        peer = peers.start(role, socket_type, connect=sock.last_endpoint, **options)
+        peer.ready()
+    else:
+        peer = peers.start(role, socket_type, bind=endpoint, **options)
+        sock.connect(peer.ready())
+    return peer
+
+
+class PeerGroup:
+    """Starts peers and kills whatever is left of them at the end (used by the tests' fixture)."""
+
+    def __init__(self):
+        self.peers = []
+
+    def start(self, role, socket_type, *, bind=None, connect=None, plan=None, bulk=None, offset=None,
+              count=None, rcvtimeo=None, sndtimeo=None, linger=None, immediate=False, heartbeat=None,
+              monitor=False, hold=False, lifetime=None):
+        argv = [role, socket_type]
+        if bind is not None:
+            argv += ["--bind", bind]
+        if connect is not None:
+            argv += ["--connect", connect.decode() if isinstance(connect, bytes) else connect]
+        if plan is not None:
+            argv += ["--plan", json.dumps(plan, separators=(",", ":"))]
+        if heartbeat is not None:
+            argv += ["--heartbeat", ",".join(str(ms) for ms in heartbeat)]
+        for name, value in (("bulk", bulk), ("offset", offset), ("count", count), ("rcvtimeo", rcvtimeo),
+                            ("sndtimeo", sndtimeo), ("linger", linger), ("lifetime", lifetime)):
+            if value is not None:
+                argv += [f"--{name}", str(value)]
+        for name, flag in (("immediate", immediate), ("monitor", monitor), ("hold", hold)):
+            if flag:
+                argv.append(f"--{name}")
+        peer = PeerProcess(argv)
+        self.peers.append(peer)
+        return peer
+
+    def close(self):
+        for peer in self.peers:
+            peer.close()
+        self.peers = []
+
+
+if __name__ == "__main__":
+    sys.exit(main())
