@@ -9,6 +9,9 @@ goes non-empty, then takes every queued message at once and writes them with
 as few system calls as it can (frames of 64 KiB and more are written from
 their own buffer, never copied into a joined one).
 
+The rest of a large frame is read into a reused buffer and handed to the
+decoder, which joins it into the received ``bytes`` (see :meth:`_read_body`).
+
 Whatever ends the connection -- the peer closing, a protocol error, the
 handshake timing out, the socket closing -- ends in :meth:`_finish`, which
 closes the OS socket, stops the writer and tells the session.
@@ -26,8 +29,13 @@ from .zmtp import READY, ZmtpConnection, ZmtpError, ZmtpPeerError
 log = logging.getLogger("greenmq")
 
 READ_SIZE = 262144
-_LARGE_READ = 65536
+# Frames with at least this much still to come are read by _read_body.
+_LARGE_BODY = 65536
+# The reused buffer for large frame bodies grows up to this size per connection.
+_BODY_BUFFER_MAX = 16 << 20
 _JOIN_LIMIT = 1 << 20
+# Largest message _outbound_ready sends directly from the sending greenlet.
+_DIRECT_LIMIT = 8192
 
 
 class PeerClosed(Exception):
@@ -56,6 +64,12 @@ class StreamEngine:
         self._writer = None
         self._greenlet = None
         self._heartbeat = None
+        self._body_buffer = bytearray()
+        # Direct sends (see _outbound_ready): gevent's non-blocking OS socket, if exposed.
+        self._raw = getattr(sock, "_sock", None)
+        self._writer_idle = False
+        self._direct_allowed = True
+        self._unsent = None
         self.last_received = 0.0
 
     # -- lifetime -------------------------------------------------------
@@ -193,26 +207,21 @@ class StreamEngine:
     def _connect_pipes(self):
         peer = self.peer
         if peer.outbound is not None:
-            peer.outbound.wake_reader = self._wake_writer.set
+            peer.outbound.wake_reader = self._outbound_ready
         if peer.inbound is not None:
             peer.inbound.wake_writer = self._room.set
 
     # -- traffic --------------------------------------------------------
 
     def _read_loop(self):
-        sock = self.sock
-        recv = sock.recv
-        recv_into = sock.recv_into
+        recv = self.sock.recv
         conn = self.conn
         decoder = conn.decoder
         inbound = self.peer.inbound
         while True:
-            view = decoder.body_buffer()
-            if view is not None and len(view) >= _LARGE_READ:
-                count = recv_into(view)
-                if not count:
-                    raise PeerClosed()
-                messages = conn.body_written(count)
+            missing = decoder.body_remaining()
+            if missing >= _LARGE_BODY:
+                messages = conn.receive(self._read_body(missing))
             else:
                 data = recv(READ_SIZE)
                 if not data:
@@ -230,6 +239,27 @@ class StreamEngine:
                 inbound.write_many(messages)
                 if not inbound.can_write():
                     self._wait_for_room(inbound)
+
+    def _read_body(self, missing):
+        """Read the rest of a large frame (up to _BODY_BUFFER_MAX of it) into a reused buffer.
+
+        The buffer's pages are already mapped, so the kernel copies into warm
+        memory and the decoder's single join is the only fresh allocation; fresh
+        1 MiB allocations are page-faulted in each time (glibc gives freed large
+        blocks back to the OS), which otherwise dominates large-message cost.
+        """
+        want = min(missing, _BODY_BUFFER_MAX)
+        if len(self._body_buffer) < want:
+            self._body_buffer = bytearray(want)
+        view = memoryview(self._body_buffer)[:want]
+        filled = 0
+        recv_into = self.sock.recv_into
+        while filled < want:
+            count = recv_into(view[filled:])
+            if not count:
+                raise PeerClosed()
+            filled += count
+        return view
 
     def _wait_for_room(self, inbound):
         room = self._room
@@ -273,6 +303,42 @@ class StreamEngine:
         self._heartbeat = None
         self._kill()
 
+    def _outbound_ready(self):
+        """The outbound pipe went non-empty; runs in the sending greenlet.
+
+        On an idle connection a lone small message goes out at once with one
+        non-blocking system call, instead of an event, a hub callback and a
+        switch into the writer greenlet: that is most of a round trip's cost.
+        It happens at most once per hub loop iteration, so a tight send loop
+        still has its messages batched by the writer. Whatever the kernel does
+        not take at once is left for the writer, which sends it first.
+        """
+        outbound = self.peer.outbound
+        queue = outbound.queue
+        if not (self._writer_idle and self._direct_allowed and self._raw is not None and len(queue) == 1):
+            self._wake_writer.set()
+            return
+        msg = queue[0]
+        size = len(msg) if msg.__class__ is bytes else sum(len(frame) for frame in msg)
+        if size > _DIRECT_LIMIT:
+            self._wake_writer.set()
+            return
+        self._direct_allowed = False
+        gevent.get_hub().loop.run_callback(self._allow_direct)
+        chunks = []
+        self.conn.encode_messages(outbound.read_all(), chunks)
+        data = b"".join(chunks)
+        try:
+            sent = self._raw.send(data)
+        except OSError:
+            sent = 0  # EAGAIN, or an error the writer will meet and report
+        if sent < len(data):
+            self._unsent = memoryview(data)[sent:]
+            self._wake_writer.set()
+
+    def _allow_direct(self):
+        self._direct_allowed = True
+
     def _write_loop(self):
         conn = self.conn
         sock = self.sock
@@ -280,14 +346,21 @@ class StreamEngine:
         wake = self._wake_writer
         try:
             while True:
+                if self._unsent is not None:
+                    unsent, self._unsent = self._unsent, None
+                    sock.sendall(unsent)
                 if conn.has_output:
                     sock.sendall(conn.data_to_send())
                 if outbound is None or not outbound.queue:
                     if self.closing:
                         break
                     wake.clear()
-                    if (outbound is None or not outbound.queue) and not conn.has_output:
-                        wake.wait()
+                    if (outbound is None or not outbound.queue) and not conn.has_output and self._unsent is None:
+                        self._writer_idle = True
+                        try:
+                            wake.wait()
+                        finally:
+                            self._writer_idle = False
                     continue
                 self._write_batch(outbound.read_all())
         except OSError:

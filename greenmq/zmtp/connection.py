@@ -106,15 +106,6 @@ class ZmtpConnection:
                 return []
         return self._continue_handshake(self._decoder.feed(data))
 
-    def body_written(self, count):
-        """Counterpart of ``decoder.body_buffer()`` for engines that ``recv_into`` large frames."""
-        messages = self._decoder.body_written(count)
-        if self.state is READY:
-            if self._decoder.commands:
-                self._traffic_commands()
-            return messages
-        return self._continue_handshake(messages)
-
     def _continue_handshake(self, messages):
         decoder = self._decoder
         while self.state is HANDSHAKE:

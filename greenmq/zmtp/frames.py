@@ -8,9 +8,19 @@ until the last one arrives, which is what makes delivery atomic.
 
 Message representation, shared by every layer above: a single-frame message
 whose body is ``bytes`` is that ``bytes`` object itself; any other message is
-a ``list`` of frames (``bytes``, ``bytearray`` or ``memoryview``). Most
-messages are short single frames, and not wrapping each one in a list saves
-an allocation at both ends of every transfer.
+a ``list`` of frames (``bytes``, or ``bytearray``/``memoryview`` handed to
+``send`` with ``copy=False``). Most messages are short single frames, and not
+wrapping each one in a list saves an allocation at both ends of every transfer.
+
+A frame longer than what has arrived is collected as a list of chunks and
+joined once, when complete, into the ``bytes`` the user receives: one fresh
+allocation and one copy per large frame. The chunk already received with the
+header is kept as a view of the (immutable) input; a chunk that completes the
+frame is joined at once, so it may be a view of a buffer the caller reuses --
+:meth:`FrameDecoder.body_remaining` lets an engine read exactly that many
+bytes into a warm buffer. Only a chunk that leaves the frame incomplete is
+copied. Memory grows with the bytes actually received, not with the size a
+header announces.
 
 The hot path is written for CPython: one loop over the received bytes with
 plain slicing, precomputed headers for short frames, and no object per frame
@@ -27,14 +37,8 @@ LONG = 0x02
 COMMAND = 0x04
 _RESERVED = 0xF8
 
-# Frames whose body is split across reads are collected in a bytearray; below
-# this size the finished body is turned back into bytes so that small frames
-# are always ``bytes`` (large ones stay a bytearray to save a copy).
-_SMALL_BODY = 65536
-# A split frame's buffer starts at most this large and doubles as its bytes
-# actually arrive, so a 9-byte header announcing a huge frame commits no more
-# memory than the peer really sends (bytearray zero-fills, unlike libzmq's malloc).
-_FIRST_ALLOCATION = 8 << 20
+# Bodies of at least this size are written from their own buffer, not joined.
+LARGE_BODY = 65536
 
 
 def _physical_memory():
@@ -66,7 +70,7 @@ def encode_command(name, data=b""):
     return frame_header(len(body), command=True) + body
 
 
-def encode_messages(messages, out, large=_SMALL_BODY):
+def encode_messages(messages, out, large=LARGE_BODY):
     """Append the wire form of ``messages`` (see the module docstring) to the list ``out``.
 
     Headers and small bodies are appended as they are, for the caller to join
@@ -127,11 +131,11 @@ class FrameDecoder:
     ``feed(data)`` returns the messages completed by ``data`` (bare ``bytes``
     or lists of frames, see the module docstring) and appends the bodies of command frames to ``commands``, in
     arrival order. A frame that does not fit in the data received so far is
-    collected in a buffer that grows as the body arrives; :meth:`body_buffer`
-    exposes its free part so that an engine can ``recv_into`` it directly.
+    collected chunk by chunk; :meth:`body_remaining` tells how many bytes it
+    still misses.
     """
 
-    __slots__ = ("max_size", "commands", "pause_on_command", "_tail", "_parts", "_body", "_size", "_filled",
+    __slots__ = ("max_size", "commands", "pause_on_command", "_tail", "_parts", "_chunks", "_missing",
                  "_flags")
 
     def __init__(self, max_size=-1, pause_on_command=False):
@@ -142,45 +146,32 @@ class FrameDecoder:
         self.pause_on_command = pause_on_command
         self._tail = b""
         self._parts = []
-        self._body = None
-        self._size = 0
-        self._filled = 0
+        self._chunks = None
+        self._missing = 0
         self._flags = 0
 
     @property
     def idle(self):
         """True between messages: no partial frame or multipart message is held."""
-        return not (self._tail or self._parts or self._body is not None)
+        return not (self._tail or self._parts or self._chunks is not None)
 
-    def body_buffer(self):
-        """A writable view of the free part of a split frame's buffer, or None."""
-        if self._body is None:
-            return None
-        return memoryview(self._room())[self._filled:]
-
-    def body_written(self, count):
-        """Account for ``count`` bytes written into :meth:`body_buffer`; returns finished messages."""
-        self._filled += count
-        messages = []
-        if self._filled == self._size:
-            self._finish_body(messages)
-        return messages
+    def body_remaining(self):
+        """How many bytes the frame being collected still misses (0 between frames)."""
+        return self._missing
 
     def feed(self, data):
         """Decode ``data``; return the list of messages it completed."""
         messages = []
-        if self._body is not None:
-            while self._body is not None and data:
-                body = self._room()
-                filled = self._filled
-                take = min(len(body) - filled, len(data))
-                body[filled:filled + take] = data[:take]
-                self._filled = filled + take
-                data = data[take:]
-                if self._filled == self._size:
-                    self._finish_body(messages)
-            if self._body is not None:
+        if self._chunks is not None:
+            take = self._missing
+            if len(data) < take:
+                if data:
+                    self._chunks.append(bytes(data))
+                    self._missing = take - len(data)
                 return messages
+            self._chunks.append(data if len(data) == take else memoryview(data)[:take])
+            self._finish_body(messages)
+            data = data[take:]
             if self.pause_on_command and self.commands:
                 self._tail = bytes(data)
                 return messages
@@ -223,7 +214,7 @@ class FrameDecoder:
                 raise MessageTooLarge(f"frame of {size} bytes exceeds MAXMSGSIZE {max_size}")
             end = start + size
             if end > n:
-                self._start_body(flags, size, data[start:])
+                self._start_body(flags, size, memoryview(data)[start:])
                 pos = n
                 break
             body = data[start:end]
@@ -252,41 +243,22 @@ class FrameDecoder:
             raise ZmtpError("command frame inside a multipart message")
 
     def _start_body(self, flags, size, initial):
-        body = self._allocate(min(size, max(_FIRST_ALLOCATION, len(initial))), size)
-        body[:len(initial)] = initial
-        self._body = body
-        self._size = size
-        self._filled = len(initial)
+        self._chunks = [initial] if initial else []
+        self._missing = size - len(initial)
         self._flags = flags
 
-    def _room(self):
-        """The body buffer, grown (doubling, up to the frame size) if it is full."""
-        body = self._body
-        if self._filled == len(body):
-            grown = self._allocate(min(self._size, 2 * len(body)), self._size)
-            grown[:self._filled] = body
-            self._body = body = grown
-        return body
-
-    @staticmethod
-    def _allocate(capacity, size):
-        try:
-            return bytearray(capacity)
-        except (MemoryError, OverflowError):
-            raise MessageTooLarge(f"cannot allocate a frame of {size} bytes") from None
-
     def _finish_body(self, messages):
-        body = self._body
+        chunks = self._chunks
         flags = self._flags
-        self._body = None
-        if len(body) <= _SMALL_BODY:
-            body = bytes(body)
+        self._chunks = None
+        self._missing = 0
+        body = chunks[0] if len(chunks) == 1 and chunks[0].__class__ is bytes else b"".join(chunks)
         if flags & COMMAND:
             self._check_command(flags)
-            self.commands.append(bytes(body))
+            self.commands.append(body)
         elif flags & MORE:
             self._parts.append(body)
-        elif self._parts or body.__class__ is not bytes:
+        elif self._parts:
             self._parts.append(body)
             messages.append(self._parts)
             self._parts = []
