@@ -12,7 +12,6 @@ a multipart message moves as a whole.
 import errno
 import itertools
 import json
-import logging
 import pickle
 import random
 import struct
@@ -30,8 +29,6 @@ from .session import ConnectSession, Listener
 from .transport import endpoint as _endpoint, stream as _stream
 from .wakeup import Wakeup
 from .zmtp.sockettypes import WIRE_NAMES
-
-log = logging.getLogger("greenmq")
 
 # Plain ints: testing bits against IntFlag members costs an enum call each time.
 DONTWAIT = int(Flag.DONTWAIT)
@@ -133,7 +130,6 @@ class Socket:
         self._monitors = []
         self._usable = True
         self._closed = False
-        self._terminated = False
         context._socket_opened(self)
 
     def __repr__(self):
@@ -764,7 +760,6 @@ class Socket:
 
     def _context_terminated(self):
         """The context is terminating: blocked and future calls raise ContextTerminated."""
-        self._terminated = True
         self._usable = False
         self._readable.set()
         self._writable.set()
