@@ -7,7 +7,7 @@ wrong Python type raises ``TypeError`` with pyzmq's message, an out-of-range
 value raises ``ZMQError(EINVAL)``.
 """
 
-from .constants import Errno, SocketOption as O
+from .constants import Errno, SocketOption as O, SocketType as T
 from .error import zmq_error
 
 INT = "int"
@@ -18,9 +18,10 @@ BYTES = "bytes"
 class OptionSpec:
     """How one socket option behaves."""
 
-    __slots__ = ("option", "kind", "default", "check", "readable", "writable", "implemented")
+    __slots__ = ("option", "kind", "default", "check", "readable", "writable", "implemented", "socket_types")
 
-    def __init__(self, option, kind, default, check=None, readable=True, writable=True, implemented=True):
+    def __init__(self, option, kind, default, check=None, readable=True, writable=True, implemented=True,
+                 socket_types=None):
         self.option = option
         self.kind = kind
         self.default = default
@@ -28,6 +29,8 @@ class OptionSpec:
         self.readable = readable
         self.writable = writable
         self.implemented = implemented
+        # Socket types the option applies to (None: all); libzmq answers EINVAL for the others.
+        self.socket_types = socket_types
 
 
 def at_least(minimum):
@@ -52,7 +55,7 @@ def metadata_property(value):
 
 
 _ROWS = [
-    # option, kind, default, check, readable, writable, implemented
+    # option, kind, default, check, readable, writable, implemented, socket types
     (O.AFFINITY, INT64, 0, at_least(0)),
     (O.ROUTING_ID, BYTES, b"", routing_id),
     (O.SUBSCRIBE, BYTES, None, None, False, True),
@@ -91,8 +94,14 @@ _ROWS = [
     (O.CONNECT_TIMEOUT, INT, 0, at_least(0)),
     (O.THREAD_SAFE, INT, 0, None, True, False),
     (O.METADATA, BYTES, None, metadata_property, False, True),
+    (O.ROUTER_MANDATORY, INT, 0, boolean, False, True, True, (T.ROUTER,)),
+    (O.ROUTER_HANDOVER, INT, 0, boolean, False, True, True, (T.ROUTER,)),
+    (O.PROBE_ROUTER, INT, 0, boolean, False, True, True, (T.ROUTER, T.DEALER, T.REQ)),
+    (O.REQ_CORRELATE, INT, 0, boolean, False, True, True, (T.REQ,)),
+    (O.REQ_RELAXED, INT, 0, boolean, False, True, True, (T.REQ,)),
+    (O.CONNECT_ROUTING_ID, BYTES, b"", routing_id, False, True, True),
+    (O.STREAM_NOTIFY, INT, 1, boolean, False, True, True, (T.STREAM,)),
     # Options of later issues: known (so their numbers are valid), refused for now.
-    (O.ROUTER_MANDATORY, INT, 0, boolean, False, True, False),
     (O.PLAIN_SERVER, INT, 0, boolean, True, True, False),
     (O.PLAIN_USERNAME, BYTES, b"", max_255, True, True, False),
     (O.PLAIN_PASSWORD, BYTES, b"", max_255, True, True, False),
@@ -102,7 +111,6 @@ _ROWS = [
     (O.CURVE_SERVERKEY, BYTES, b"", None, True, True, False),
     (O.ZAP_DOMAIN, BYTES, b"", max_255, True, True, False),
     (O.CONFLATE, INT, 0, boolean, True, True, False),
-    (O.CONNECT_ROUTING_ID, BYTES, None, routing_id, False, True, False),
 ]
 
 OPTIONS = {row[0]: OptionSpec(*row) for row in _ROWS}
@@ -116,8 +124,8 @@ def lookup(option):
     return spec
 
 
-def validate(spec, value):
-    """Check a value for ``setsockopt``; returns the value to store."""
+def validate(spec, value, socket_type=None):
+    """Check a value for ``setsockopt`` on a socket of ``socket_type``; returns the value to store."""
     if spec.kind == BYTES:
         if isinstance(value, str):
             raise TypeError("unicode not allowed, use setsockopt_string")
@@ -133,6 +141,8 @@ def validate(spec, value):
             raise OverflowError(f"value {value} does not fit the {spec.kind} option {spec.option.name}")
         value = int(value)
     if not spec.writable:
+        raise zmq_error(Errno.EINVAL)
+    if spec.socket_types is not None and socket_type not in spec.socket_types:
         raise zmq_error(Errno.EINVAL)
     if spec.check is not None and not spec.check(value):
         raise zmq_error(Errno.EINVAL)

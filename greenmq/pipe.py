@@ -28,7 +28,7 @@ class Pipe:
     """One-way bounded message queue. ``hwm`` 0 means unlimited."""
 
     __slots__ = ("queue", "hwm", "lwm", "wake_reader", "wake_writer", "writer_blocked",
-                 "writer_closed", "reader_closed", "metadata")
+                 "writer_closed", "reader_closed", "peer")
 
     def __init__(self, hwm=1000, wake_reader=_ignore, wake_writer=_ignore):
         self.queue = deque()
@@ -38,8 +38,9 @@ class Pipe:
         self.writer_blocked = False
         self.writer_closed = False
         self.reader_closed = False
-        # The writing peer's handshake properties, for Frame.get() on received messages.
-        self.metadata = None
+        # The Peer this pipe is inbound for (set by Peer): a reader finds there the
+        # routing id and handshake properties of whoever wrote a message.
+        self.peer = None
 
     def set_hwm(self, hwm):
         self.hwm = hwm
@@ -116,6 +117,8 @@ class Peer:
     __slots__ = ("inbound", "outbound", "metadata", "endpoint", "routing_id", "attached", "remote")
 
     def __init__(self, inbound=None, outbound=None, endpoint=None):
+        if inbound is not None:
+            inbound.peer = self
         self.inbound = inbound
         self.outbound = outbound
         self.metadata = None
@@ -124,12 +127,6 @@ class Peer:
         self.attached = False
         # inproc only: (other socket, its Peer for us), so a close can tell the other side.
         self.remote = None
-
-    def set_metadata(self, metadata):
-        """Record the peer's properties; messages read from its inbound pipe carry them."""
-        self.metadata = metadata
-        if self.inbound is not None:
-            self.inbound.metadata = metadata
 
     def __repr__(self):
         return f"<Peer {self.endpoint!r}>"

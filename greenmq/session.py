@@ -37,8 +37,9 @@ class ConnectSession:
         self.lingering = False
         self.immediate = bool(socket._options_get_int("IMMEDIATE"))
         self.peer = None
+        self.routing_id = socket._take_connect_routing_id()
         if not self.immediate:
-            self.peer = socket._create_peer(endpoint)
+            self.peer = self._new_peer()
             socket._attach(self.peer)
         self.greenlet = gevent.spawn(self._run)
 
@@ -91,13 +92,22 @@ class ConnectSession:
 
     # -- engine callbacks -------------------------------------------------
 
+    def _new_peer(self):
+        peer = self.socket._create_peer(self.endpoint)
+        peer.routing_id = self.routing_id
+        return peer
+
     def engine_ready(self, engine, metadata):
         if self.immediate:
-            peer = self.socket._create_peer(self.endpoint)
+            peer = self._new_peer()
+            peer.metadata = metadata
             if not self.socket._attach(peer):
                 return None
             self.peer = peer
-        self.peer.set_metadata(metadata)
+            return peer
+        self.peer.metadata = metadata
+        if not self.socket._pattern.peer_ready(self.peer):
+            return None
         return self.peer
 
     def engine_closed(self, engine, peer):
@@ -154,7 +164,7 @@ class AcceptSession:
 
     def engine_ready(self, engine, metadata):
         peer = self.socket._create_peer(self.endpoint)
-        peer.set_metadata(metadata)
+        peer.metadata = metadata
         if not self.socket._attach(peer):
             return None
         self.peer = peer

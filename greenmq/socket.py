@@ -203,7 +203,8 @@ class Socket:
             _options.validate(spec, value)
             self._subscription_option(option, value)
             return
-        value = _options.validate(spec, value)
+        value = _options.validate(spec, value, self.socket_type)
+        self._pattern.option_changed(spec.option, value)
         if option == SocketOption.IPV4ONLY:
             self._options[SocketOption.IPV6] = 1 - value
         elif option == SocketOption.IPV6:
@@ -392,6 +393,12 @@ class Socket:
             outbound = Pipe(self._options[SocketOption.SNDHWM], wake_writer=self._writable.set)
         return Peer(inbound, outbound, endpoint)
 
+    def _take_connect_routing_id(self):
+        """CONNECT_ROUTING_ID names the peer of the next connect(), then is used up (None if unset)."""
+        routing_id = self._options[SocketOption.CONNECT_ROUTING_ID]
+        self._options[SocketOption.CONNECT_ROUTING_ID] = b""
+        return routing_id or None
+
     def _attach(self, peer):
         if self._closed or not self._pattern.attach(peer):
             return False
@@ -457,8 +464,8 @@ class Socket:
         if data.__class__ is not bytes:
             data = _frame_data(data, copy)
         if flags & SNDMORE:
-            if not self._pattern.sends:
-                raise zmq_error(Errno.ENOTSUP)
+            if not self._send_parts:
+                self._pattern.check_send()
             self._send_parts.append(data)
             return MessageTracker() if track else None
         if self._send_parts:
@@ -579,7 +586,7 @@ class Socket:
 
     def _source_metadata(self):
         pipe = self._pattern.source()
-        return None if pipe is None else pipe.metadata
+        return None if pipe is None or pipe.peer is None else pipe.peer.metadata
 
     def _next_part(self, copy):
         msg = self._recv_parts

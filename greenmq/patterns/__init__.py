@@ -3,11 +3,16 @@
 from ..constants import SocketType
 from .pair import Pair
 from .pipeline import Pull, Push
+from .reqrep import Dealer, Rep, Req, Router
 
 PATTERNS = {
     SocketType.PAIR: Pair,
     SocketType.PUSH: Push,
     SocketType.PULL: Pull,
+    SocketType.REQ: Req,
+    SocketType.REP: Rep,
+    SocketType.DEALER: Dealer,
+    SocketType.ROUTER: Router,
 }
 
-__all__ = ["PATTERNS", "Pair", "Pull", "Push"]
+__all__ = ["PATTERNS", "Dealer", "Pair", "Pull", "Push", "Rep", "Req", "Router"]

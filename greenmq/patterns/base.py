@@ -26,6 +26,20 @@ class Pattern:
     def detach(self, peer):
         raise NotImplementedError
 
+    def peer_ready(self, peer):
+        """A peer attached before its handshake (connect side) now has its properties.
+
+        Return False to refuse it (ROUTER: its routing id is taken)."""
+        return True
+
+    def check_send(self):
+        """Called before the first frame of a message is accepted (libzmq checks EFSM/ENOTSUP there)."""
+        if not self.sends:
+            raise zmq_error(Errno.ENOTSUP)
+
+    def option_changed(self, option, value):
+        """A socket option this pattern may care about was set."""
+
     def send(self, msg):
         raise zmq_error(Errno.ENOTSUP)
 

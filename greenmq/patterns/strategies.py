@@ -9,11 +9,13 @@ long to wait.
 class LoadBalancer:
     """Round-robin outgoing messages over the pipes that have room (PUSH, DEALER, REQ)."""
 
-    __slots__ = ("pipes", "_next")
+    __slots__ = ("pipes", "_next", "last")
 
     def __init__(self):
         self.pipes = []
         self._next = 0
+        # The pipe send() used last (REQ expects its reply from there).
+        self.last = None
 
     def attach(self, pipe):
         self.pipes.append(pipe)
@@ -44,6 +46,7 @@ class LoadBalancer:
                 queue.append(msg)
                 if len(queue) == 1:
                     pipe.wake_reader()
+                self.last = pipe
                 return True
             pipe.writer_blocked = True
             return False
@@ -60,6 +63,7 @@ class LoadBalancer:
                 if len(queue) == 1:
                     pipe.wake_reader()
                 self._next = index
+                self.last = pipe
                 return True
             pipe.writer_blocked = True
         return False

@@ -9,7 +9,7 @@ the receiver's RCVHWM (unlimited if either is 0), as in libzmq.
 import errno
 import logging
 
-from ..constants import Errno
+from ..constants import Errno, SocketOption
 from ..error import zmq_error
 from ..pipe import Peer, Pipe
 from ..zmtp.metadata import Metadata
@@ -23,7 +23,12 @@ def _sum_hwm(sndhwm, rcvhwm):
 
 
 def _metadata(socket):
-    return Metadata([("Socket-Type", WIRE_NAMES[socket.socket_type])])
+    """What a ZMTP handshake would have told the other side about ``socket``."""
+    properties = [("Socket-Type", WIRE_NAMES[socket.socket_type])]
+    identity = socket._options[SocketOption.ROUTING_ID]
+    if identity:
+        properties.append(("Identity", identity))
+    return Metadata(properties)
 
 
 class InprocRegistry:
@@ -51,6 +56,7 @@ class InprocRegistry:
         to_binder = Pipe(socket._options_get_int("SNDHWM"), wake_writer=socket._writable.set)
         from_binder = Pipe(socket._options_get_int("RCVHWM"), wake_reader=socket._readable.set)
         peer = Peer(inbound=from_binder, outbound=to_binder, endpoint=endpoint)
+        peer.routing_id = socket._take_connect_routing_id()
         socket._attach(peer)
         binder = self.bound.get(name)
         if binder is None:
@@ -98,9 +104,13 @@ class InprocRegistry:
         to_binder.wake_reader = binder._readable.set
         from_binder.wake_writer = binder._writable.set
         binder_peer = Peer(inbound=to_binder, outbound=from_binder, endpoint=endpoint)
-        binder_peer.set_metadata(_metadata(connector))
-        connector_peer.set_metadata(_metadata(binder))
+        binder_peer.metadata = _metadata(connector)
+        connector_peer.metadata = _metadata(binder)
         if not binder._attach(binder_peer):
+            connector._detach(connector_peer)
+            return
+        if not connector._pattern.peer_ready(connector_peer):
+            binder._detach(binder_peer)
             connector._detach(connector_peer)
             return
         binder_peer.remote = (connector, connector_peer)

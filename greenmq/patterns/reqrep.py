@@ -1,0 +1,287 @@
+"""Request-reply (RFC 28): DEALER, ROUTER, REQ and REP, as libzmq builds them.
+
+DEALER is a load balancer out and a fair queue in. ROUTER fair-queues in,
+putting the routing id of the sending peer in front of each message, and
+routes out by the first frame. REQ is a DEALER that adds the empty delimiter,
+alternates strictly between send and recv (``EFSM`` otherwise) and takes its
+reply only from the peer it asked. REP fair-queues requests, keeps their
+envelope (every frame up to and including the delimiter) and puts it back in
+front of the reply it sends to the same peer.
+
+Messages are bare ``bytes`` (one frame) or lists of frames; see greenmq.zmtp.frames.
+"""
+
+import os
+import struct
+
+from ..constants import Errno, SocketOption
+from ..error import zmq_error
+from .base import Pattern
+from .strategies import FairQueue, LoadBalancer
+
+
+def as_frames(msg):
+    """A message as a list of frames (a copy only for the single-frame case)."""
+    return [msg] if msg.__class__ is bytes else msg
+
+
+def as_message(frames):
+    """The canonical form of a list of frames: a lone ``bytes`` frame stands alone."""
+    if len(frames) == 1 and frames[0].__class__ is bytes:
+        return frames[0]
+    return frames
+
+
+class Dealer(Pattern):
+    """Round-robin out to peers with room (blocking when all are full), fair-queue in."""
+
+    def __init__(self, socket):
+        super().__init__(socket)
+        self._lb = LoadBalancer()
+        self._fq = FairQueue()
+        self._peer_of = {}  # outbound pipe -> Peer, to know whom the load balancer chose
+        self.probe_router = False
+        self.send = self._lb.send
+        self.recv = self._fq.recv
+        self.can_send = self._lb.can_send
+        self.can_recv = self._fq.can_recv
+
+    def attach(self, peer):
+        self._lb.attach(peer.outbound)
+        self._fq.attach(peer.inbound)
+        self._peer_of[peer.outbound] = peer
+        if self.probe_router:
+            peer.outbound.write(b"")
+        return True
+
+    def detach(self, peer):
+        self._lb.detach(peer.outbound)
+        self._peer_of.pop(peer.outbound, None)
+
+    def source(self):
+        return self._fq.last
+
+    def option_changed(self, option, value):
+        if option == SocketOption.PROBE_ROUTER:
+            self.probe_router = bool(value)
+
+
+class Router(Pattern):
+    """Routes by routing id: the first frame names the peer, on the way in and out."""
+
+    def __init__(self, socket):
+        super().__init__(socket)
+        self._fq = FairQueue()
+        self.can_recv = self._fq.can_recv
+        self.peers = {}
+        self.mandatory = False
+        self.handover = False
+        self.probe_router = False
+        # libzmq starts its generated ids at a random uint32.
+        self._next_id = struct.unpack("I", os.urandom(4))[0]
+
+    def _generate_id(self):
+        while True:
+            self._next_id = (self._next_id + 1) & 0xFFFFFFFF
+            routing_id = b"\x00" + self._next_id.to_bytes(4, "big")
+            if routing_id not in self.peers:
+                return routing_id
+
+    def attach(self, peer):
+        self._fq.attach(peer.inbound)
+        if peer.routing_id is None and peer.metadata is None:
+            return True  # connect side: anonymous until the handshake names it (peer_ready)
+        if not self._identify(peer):
+            self._fq.detach(peer.inbound)
+            return False
+        return True
+
+    def peer_ready(self, peer):
+        if peer.routing_id is not None and self.peers.get(peer.routing_id) is peer:
+            return True
+        return self._identify(peer)
+
+    def _identify(self, peer):
+        """Give ``peer`` its routing id: CONNECT_ROUTING_ID, else its Identity, else a generated one."""
+        routing_id = peer.routing_id
+        if routing_id is None and peer.metadata is not None:
+            routing_id = peer.metadata.get("Identity") or None
+        if routing_id is None:
+            routing_id = self._generate_id()
+        elif routing_id in self.peers:
+            if not self.handover:
+                return False
+            # ROUTER_HANDOVER: the newcomer takes the id, the old peer gets a generated one.
+            previous = self.peers.pop(routing_id)
+            previous.routing_id = self._generate_id()
+            self.peers[previous.routing_id] = previous
+        peer.routing_id = routing_id
+        self.peers[routing_id] = peer
+        if self.probe_router:
+            peer.outbound.write(b"")
+        return True
+
+    def detach(self, peer):
+        if self.peers.get(peer.routing_id) is peer:
+            del self.peers[peer.routing_id]
+
+    def recv(self):
+        msg = self._fq.recv()
+        if msg is None:
+            return None
+        routing_id = self._fq.last.peer.routing_id
+        if msg.__class__ is bytes:
+            return [routing_id, msg]
+        return [routing_id, *msg]
+
+    def send(self, msg):
+        if msg.__class__ is bytes or len(msg) < 2:
+            return True  # a routing id with nothing to send: dropped, as by libzmq
+        peer = self.peers.get(bytes(msg[0]))
+        if peer is None:
+            if self.mandatory:
+                raise zmq_error(Errno.EHOSTUNREACH)
+            return True
+        pipe = peer.outbound
+        if not pipe.can_write():
+            return not self.mandatory  # dropped, or wait/EAGAIN with ROUTER_MANDATORY
+        pipe.write(as_message(msg[1:]))
+        return True
+
+    def can_send(self):
+        return True
+
+    def source(self):
+        return self._fq.last
+
+    def option_changed(self, option, value):
+        if option == SocketOption.ROUTER_MANDATORY:
+            self.mandatory = bool(value)
+        elif option == SocketOption.ROUTER_HANDOVER:
+            self.handover = bool(value)
+        elif option == SocketOption.PROBE_ROUTER:
+            self.probe_router = bool(value)
+
+
+class Req(Dealer):
+    """Strict request/reply alternation over a DEALER, replies taken only from the asked peer."""
+
+    def __init__(self, socket):
+        super().__init__(socket)
+        self.send = self._send
+        self.recv = self._recv
+        self.expecting_reply = False
+        self.relaxed = False
+        self.correlate = False
+        self._reply_peer = None
+        self._request_id = struct.unpack("I", os.urandom(4))[0]
+
+    def check_send(self):
+        if self.expecting_reply and not self.relaxed:
+            raise zmq_error(Errno.EFSM)
+
+    def _send(self, msg):
+        self.check_send()
+        frames = [b"", *as_frames(msg)]
+        if self.correlate:
+            self._request_id = (self._request_id + 1) & 0xFFFFFFFF
+            frames.insert(0, self._request_id.to_bytes(4, "little"))
+        if not self._lb.send(frames):
+            return False
+        self._reply_peer = self._peer_of[self._lb.last]
+        self.expecting_reply = True
+        return True
+
+    def _recv(self):
+        if not self.expecting_reply:
+            raise zmq_error(Errno.EFSM)
+        while True:
+            msg = self._fq.recv()
+            if msg is None:
+                return None
+            if self._fq.last.peer is not self._reply_peer:
+                continue  # not from the peer we asked: dropped, as by libzmq
+            frames = as_frames(msg)
+            if self.correlate:
+                if len(frames) < 2 or frames[0] != self._request_id.to_bytes(4, "little"):
+                    continue
+                frames = frames[1:]
+            if len(frames) < 2 or frames[0] != b"":
+                continue  # no delimiter: malformed reply, dropped
+            self.expecting_reply = False
+            self._reply_peer = None
+            return as_message(frames[1:])
+
+    def can_send(self):
+        return (self.relaxed or not self.expecting_reply) and self._lb.can_send()
+
+    def can_recv(self):
+        return self.expecting_reply and self._fq.can_recv()
+
+    def option_changed(self, option, value):
+        if option == SocketOption.REQ_RELAXED:
+            self.relaxed = bool(value)
+        elif option == SocketOption.REQ_CORRELATE:
+            self.correlate = bool(value)
+        else:
+            super().option_changed(option, value)
+
+
+class Rep(Pattern):
+    """Receive a request, keep its envelope, send the reply back along it."""
+
+    def __init__(self, socket):
+        super().__init__(socket)
+        self._fq = FairQueue()
+        self.sending_reply = False
+        self._envelope = None
+        self._reply_peer = None
+
+    def attach(self, peer):
+        self._fq.attach(peer.inbound)
+        return True
+
+    def detach(self, peer):
+        if peer is self._reply_peer:
+            self._reply_peer = None
+
+    def check_send(self):
+        if not self.sending_reply:
+            raise zmq_error(Errno.EFSM)
+
+    def recv(self):
+        if self.sending_reply:
+            raise zmq_error(Errno.EFSM)
+        while True:
+            msg = self._fq.recv()
+            if msg is None:
+                return None
+            if msg.__class__ is bytes:
+                continue  # no envelope delimiter: dropped, connection kept (libzmq)
+            delimiter = next((i for i, frame in enumerate(msg) if not len(frame)), None)
+            if delimiter is None:
+                continue
+            body = msg[delimiter + 1:]
+            self._envelope = msg[:delimiter + 1]
+            self._reply_peer = self._fq.last.peer
+            self.sending_reply = True
+            return as_message(body) if body else b""
+
+    def send(self, msg):
+        self.check_send()
+        peer = self._reply_peer
+        self.sending_reply = False
+        self._reply_peer = None
+        envelope, self._envelope = self._envelope, None
+        if peer is not None and peer.attached and peer.outbound.can_write():
+            peer.outbound.write(envelope + as_frames(msg))
+        return True  # a reply to a vanished or overloaded peer is dropped
+
+    def can_send(self):
+        return self.sending_reply
+
+    def can_recv(self):
+        return not self.sending_reply and self._fq.can_recv()
+
+    def source(self):
+        return self._fq.last
