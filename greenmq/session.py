@@ -19,9 +19,15 @@ import gevent
 
 from .constants import Event as MonitorEvent
 from .engine import StreamEngine
+from .raw_engine import RawEngine
 from .transport import stream
 
 log = logging.getLogger("greenmq")
+
+
+def engine_class(socket):
+    """ZMTP for every socket type but STREAM, which speaks raw TCP."""
+    return RawEngine if socket._pattern.raw else StreamEngine
 
 
 class ConnectSession:
@@ -35,7 +41,8 @@ class ConnectSession:
         self.engine = None
         self.closing = False
         self.lingering = False
-        self.immediate = bool(socket._options_get_int("IMMEDIATE"))
+        # A STREAM peer is one TCP connection: it exists only while connected.
+        self.immediate = bool(socket._options_get_int("IMMEDIATE")) or socket._pattern.raw
         self.peer = None
         self.routing_id = socket._take_connect_routing_id()
         if not self.immediate:
@@ -62,7 +69,7 @@ class ConnectSession:
                 log.info("greenmq: cannot connect to %s: %s", self.endpoint, error)
             else:
                 socket._event(MonitorEvent.CONNECTED, sock.fileno(), self.endpoint)
-                self.engine = StreamEngine(self, sock, self.endpoint, peer_address)
+                self.engine = engine_class(socket)(self, sock, self.endpoint, peer_address)
                 self.engine.closing = self.lingering
                 self.engine.run()
                 failed = self.engine.protocol_error
@@ -153,7 +160,7 @@ class AcceptSession:
         self.socket = listener.socket
         self.endpoint = listener.endpoint
         self.peer = None
-        self.engine = StreamEngine(self, sock, listener.endpoint, peer_address)
+        self.engine = engine_class(self.socket)(self, sock, listener.endpoint, peer_address)
         self.greenlet = gevent.spawn(self._run)
 
     def _run(self):

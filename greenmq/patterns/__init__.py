@@ -3,7 +3,7 @@
 from ..constants import SocketType
 from .pair import Pair
 from .pipeline import Pull, Push
-from .reqrep import Dealer, Rep, Req, Router
+from .reqrep import Dealer, Rep, Req, Router, Stream
 
 PATTERNS = {
     SocketType.PAIR: Pair,
@@ -13,6 +13,7 @@ PATTERNS = {
     SocketType.REP: Rep,
     SocketType.DEALER: Dealer,
     SocketType.ROUTER: Router,
+    SocketType.STREAM: Stream,
 }
 
-__all__ = ["PATTERNS", "Dealer", "Pair", "Pull", "Push", "Rep", "Req", "Router"]
+__all__ = ["PATTERNS", "Dealer", "Pair", "Pull", "Push", "Rep", "Req", "Router", "Stream"]

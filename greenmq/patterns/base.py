@@ -15,6 +15,8 @@ class Pattern:
     sends = True
     receives = True
     max_peers = None
+    # STREAM speaks raw TCP (greenmq.raw_engine) instead of ZMTP.
+    raw = False
 
     def __init__(self, socket):
         self.socket = socket

@@ -285,3 +285,31 @@ class Rep(Pattern):
 
     def source(self):
         return self._fq.last
+
+
+class Stream(Router):
+    """STREAM: raw TCP peers addressed like ROUTER peers ([routing id, data]).
+
+    The connection is read and written by :class:`greenmq.raw_engine.RawEngine`;
+    every peer gets a generated routing id (or CONNECT_ROUTING_ID), and sending
+    an empty frame to a peer closes its connection.
+    """
+
+    raw = True
+
+    def _identify(self, peer):
+        if peer.routing_id is None or peer.routing_id in self.peers:
+            peer.routing_id = self._generate_id()
+        self.peers[peer.routing_id] = peer
+        return True
+
+    def send(self, msg):
+        if msg.__class__ is bytes or len(msg) < 2:
+            raise zmq_error(Errno.EHOSTUNREACH)
+        peer = self.peers.get(bytes(msg[0]))
+        if peer is None:
+            raise zmq_error(Errno.EHOSTUNREACH)
+        if not peer.outbound.can_write():
+            return False
+        peer.outbound.write(as_message(msg[1:]))
+        return True
