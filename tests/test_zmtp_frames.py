@@ -4,11 +4,15 @@ Wire facts come from /work/shared/specs/README.md ("Wire-protocol checklist",
 bullets 11-13, 15, 23, 27) and rfc37-zmtp-3.1.md ("Framing").
 """
 
+import bisect
+import itertools
 import random
+import tracemalloc
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from greenmq.zmtp import frames as frames_module
 from greenmq.zmtp import (
     FrameDecoder,
     MessageTooLarge,
@@ -43,8 +47,8 @@ def joined(chunks):
 def as_bytes(messages):
     """Messages normalised to lists of ``bytes``.
 
-    The decoder may hand out a single-frame message as the bare body and large
-    bodies as bytearrays; only the frames' contents matter here.
+    The decoder may hand out a single-frame message as the bare body; only the
+    frames' contents matter here.
     """
     return [
         [bytes(msg)] if isinstance(msg, (bytes, bytearray, memoryview)) else [bytes(frame) for frame in msg]
@@ -73,21 +77,98 @@ def decode_feed(decoder, chunks):
     return messages
 
 
-def decode_recv_into(decoder, chunks):
-    """Simulate an engine that ``recv_into``s split frame bodies whenever the decoder offers a buffer."""
+# What greenmq/engine.py does with a split frame (StreamEngine._read_loop/_read_body): once the
+# frame being collected misses at least ENGINE_LARGE_BODY bytes, it reads exactly that many (at
+# most ENGINE_BODY_MAX) into one reused bytearray and feeds a memoryview of it; otherwise it
+# feeds what recv() returned.
+ENGINE_LARGE_BODY = 65536
+ENGINE_BODY_MAX = 16 << 20
+
+
+class ReusedBuffer:
+    """ONE bytearray that plays the engine's reused read buffer.
+
+    :meth:`feed` copies ``data`` into it, hands ``feed_function`` a memoryview of
+    it, and as soon as that returns, resizes the bytearray (which raises
+    BufferError if anyone still holds a view of it) and overwrites all of it
+    with garbage. A delivered message, command or piece of decoder state that
+    still depended on the caller's buffer would come out corrupted.
+    """
+
+    def __init__(self):
+        self.buf = bytearray()
+        self.fills = 0
+
+    def feed(self, feed_function, data):
+        buf = self.buf
+        if len(buf) < len(data):
+            buf.extend(bytes(len(data) - len(buf)))  # grown in place: still the same object
+        view = memoryview(buf)[:len(data)]
+        view[:] = data
+        result = feed_function(view)
+        view.release()
+        buf.append(0)  # BufferError here: the decoder kept a view of the caller's buffer
+        del buf[-1]
+        self.scribble()
+        return result
+
+    def scribble(self):
+        self.fills += 1
+        self.buf[:] = bytes(((0xA5 + 61 * self.fills) & 0xFF,)) * len(self.buf)
+
+
+def engine_read_size(missing, available, rng=None):
+    """How many bytes the simulated engine passes through its buffer while ``missing`` bytes are due.
+
+    Without ``rng``: what greenmq's engine reads, ``min(missing, ENGINE_BODY_MAX)``. With
+    it, sometimes fewer (a chunk that leaves the frame incomplete) or more (a chunk that
+    completes the frame and carries the start of what follows). Capped at ``available``.
+    """
+    count = min(missing, ENGINE_BODY_MAX)
+    if rng is not None:
+        mode = rng.choice(["exact", "exact", "fewer", "more"])
+        if mode == "fewer":
+            count = rng.randint(0, count - 1)
+        elif mode == "more" and available > count:
+            count = rng.randint(count + 1, available)
+    return min(count, available)
+
+
+def decode_engine(decoder, chunks, rng=None, log=None, threshold=ENGINE_LARGE_BODY):
+    """Feed the stream ``chunks`` make up the way greenmq's engine does (see ENGINE_LARGE_BODY).
+
+    While ``body_remaining()`` is at least ``threshold``, the next
+    ``engine_read_size`` bytes of the stream (whatever the chunk boundaries) go
+    through ONE :class:`ReusedBuffer`; otherwise the rest of the current chunk
+    is fed as ``bytes``, as ``recv`` would return it. ``log`` collects
+    ``("view" | "bytes", size)`` for every feed.
+    """
+    wire = b"".join(bytes(c) for c in chunks)
+    ends = list(itertools.accumulate(len(c) for c in chunks))
+    reused = ReusedBuffer()
     messages = []
-    for chunk in chunks:
-        view = memoryview(chunk)
-        while len(view):
-            buf = decoder.body_buffer()
-            if buf is None:
-                messages.extend(decoder.feed(view))
-                break
-            count = min(len(buf), len(view))
-            buf[:count] = view[:count]
-            messages.extend(decoder.body_written(count))
-            view = view[count:]
+    pos = 0
+    while pos < len(wire):
+        missing = decoder.body_remaining()
+        if missing >= threshold:
+            count = engine_read_size(missing, len(wire) - pos, rng)
+            messages.extend(reused.feed(decoder.feed, wire[pos:pos + count]))
+            kind = "view"
+        else:
+            count = ends[bisect.bisect_right(ends, pos)] - pos
+            messages.extend(decoder.feed(wire[pos:pos + count]))
+            kind = "bytes"
+        if log is not None:
+            log.append((kind, count))
+        pos += count
     return messages
+
+
+def assert_all_bytes(messages):
+    """Every delivered frame is a ``bytes`` object (never a view of the caller's buffer)."""
+    for msg in messages:
+        for frame in [msg] if type(msg) is bytes else msg:
+            assert type(frame) is bytes, type(frame)
 
 
 def payload(size, seed):
@@ -294,43 +375,104 @@ def test_one_byte_at_a_time():
     assert d.idle
 
 
-# -- body_buffer / body_written --------------------------------------------------
+# -- body_remaining and the engine's reused buffer ------------------------------------
 
 
-def test_body_buffer_none_without_partial_frame():
+def test_body_remaining_zero_without_partial_frame():
     d = FrameDecoder()
-    assert d.body_buffer() is None
+    assert d.body_remaining() == 0
     d.feed(b"\x02\x00\x00")  # partial long header: no body yet
-    assert d.body_buffer() is None
+    assert d.body_remaining() == 0
+    d.feed(b"\x00\x00\x00\x00\x00\x03ab")  # header complete, 2 of 3 body bytes
+    assert d.body_remaining() == 1
+    assert msgs(d.feed(b"c")) == [[b"abc"]]
+    assert d.body_remaining() == 0
+    assert msgs(d.feed(b"\x01\x01a")) == []  # a held multipart message is not a partial frame
+    assert d.body_remaining() == 0
 
 
-def test_body_buffer_exposes_missing_part():
+def test_body_remaining_counts_missing_part():
     body = payload(100000, 4)
     wire = b"\x02" + len(body).to_bytes(8, "big") + body
     d = FrameDecoder()
+    reused = ReusedBuffer()
     assert msgs(d.feed(wire[:9 + 1000])) == []
-    view = d.body_buffer()
-    assert len(view) == len(body) - 1000
-    view[:5000] = body[1000:6000]
-    assert msgs(d.body_written(5000)) == []
-    view = d.body_buffer()
-    assert len(view) == len(body) - 6000
-    view[:] = body[6000:]
-    got = d.body_written(len(view))
+    assert d.body_remaining() == len(body) - 1000
+    assert msgs(reused.feed(d.feed, body[1000:6000])) == []  # leaves the frame incomplete
+    assert d.body_remaining() == len(body) - 6000
+    got = reused.feed(d.feed, body[6000:])  # exactly body_remaining(): completes it
     assert as_bytes(got) == [[body]]
-    assert d.body_buffer() is None
+    assert_all_bytes(got)
+    assert d.body_remaining() == 0
     assert d.idle
 
 
-def test_body_written_then_feed_continues():
+def test_reused_buffer_chunk_then_feed_continues():
     body = payload(300, 5)
     wire = b"\x03" + (300).to_bytes(8, "big") + body + b"\x00\x03end" + b"\x00\x01z"
     d = FrameDecoder()
+    reused = ReusedBuffer()
     assert msgs(d.feed(wire[:20])) == []
-    view = d.body_buffer()
-    view[:] = body[11:]
-    assert msgs(d.body_written(len(view))) == []  # MORE set: message not complete yet
+    assert d.body_remaining() == 300 - 11
+    assert msgs(reused.feed(d.feed, body[11:])) == []  # MORE set: message not complete yet
+    assert d.body_remaining() == 0
     assert msgs(d.feed(wire[9 + 300:])) == [[body, b"end"], [b"z"]]
+
+
+def test_reused_buffer_chunk_completing_a_frame_may_carry_the_next_frames():
+    first, second = payload(70000, 10), payload(70000, 11)
+    wire = reference_encode([[first], [b"mid"], [second]])
+    d = FrameDecoder()
+    reused = ReusedBuffer()
+    assert msgs(d.feed(wire[:500])) == []
+    # Completes the first frame, holds the short one, and starts the second: split again.
+    got = reused.feed(d.feed, wire[500:100000])
+    assert as_bytes(got) == [[first], [b"mid"]]
+    assert_all_bytes(got)
+    assert d.body_remaining() == len(wire) - 100000
+    got = reused.feed(d.feed, wire[100000:])
+    assert as_bytes(got) == [[second]]
+    assert_all_bytes(got)
+    assert d.idle
+
+
+@pytest.mark.parametrize("size", [300, 100000])
+@pytest.mark.parametrize("received_with_header", [0, 1, 250])
+@pytest.mark.parametrize("more", [False, True])
+def test_frame_completed_by_a_memoryview_is_bytes_independent_of_the_buffer(size, received_with_header, more):
+    # The chunk that completes a frame may be a view of a buffer the caller overwrites right
+    # after feed() returns: what was delivered must be a bytes object, unaffected.
+    body = payload(size, 12)
+    header = frame_header(size, more=more)
+    d = FrameDecoder()
+    assert d.feed(header + body[:received_with_header]) == []
+    assert d.body_remaining() == size - received_with_header
+    buf = bytearray(body[received_with_header:] + b"\x00\x01z")
+    view = memoryview(buf)[:size - received_with_header]
+    got = d.feed(view)
+    view.release()
+    buf[:] = bytes(len(buf))  # the caller reuses its buffer
+    buf += b"grown"  # and may resize it: no view of it is held any more
+    if more:
+        assert got == []
+        got = d.feed(b"\x00\x03end")
+        assert got == [[body, b"end"]]
+        frame = got[0][0]
+    else:
+        (frame,) = got
+    assert type(frame) is bytes
+    assert frame == body
+    assert d.idle
+
+
+def test_split_command_completed_from_reused_buffer():
+    command = encode_command(b"X-BIG", payload(100000, 13))
+    d = FrameDecoder()
+    reused = ReusedBuffer()
+    assert d.feed(command[:100]) == []
+    assert reused.feed(d.feed, command[100:]) == []
+    assert d.commands == [command[9:]]
+    assert type(d.commands[0]) is bytes
 
 
 def test_small_split_bodies_come_back_as_bytes():
@@ -461,6 +603,16 @@ def test_unallocatable_frame_without_limit_is_a_protocol_error(size):
         d.feed(b"\x02" + size.to_bytes(8, "big"))
 
 
+def test_frame_larger_than_memory_rejected_at_the_header(monkeypatch):
+    # MEMORY_LIMIT is the machine's physical memory; patched small to test its boundary.
+    monkeypatch.setattr(frames_module, "MEMORY_LIMIT", 1000)
+    d = FrameDecoder()
+    assert d.feed(b"\x02" + (1000).to_bytes(8, "big") + b"x" * 10) == []
+    assert d.body_remaining() == 990
+    with pytest.raises(MessageTooLarge):
+        FrameDecoder().feed(b"\x02" + (1001).to_bytes(8, "big"))
+
+
 def test_unlimited_by_default():
     body = payload(200000, 6)
     d = FrameDecoder()
@@ -512,12 +664,20 @@ def test_round_trip_feed(case):
 
 
 @round_trip_settings
-@given(chunked_wire())
-def test_round_trip_recv_into(case):
+@given(chunked_wire(), st.one_of(st.none(), st.randoms(use_true_random=False)),
+       st.sampled_from([ENGINE_LARGE_BODY, 1]))
+def test_round_trip_engine(case, rng, threshold):
+    # Large split frames come through ONE reused buffer that is overwritten after every
+    # feed: exactly body_remaining() bytes as the engine reads them (rng None), or with
+    # rng sometimes fewer (incomplete chunk) or more (completing chunk plus what follows).
+    # threshold 1 sends every split frame through the buffer, not only large ones.
     messages, chunks = case
     d = FrameDecoder()
-    assert as_bytes(decode_recv_into(d, chunks)) == messages
+    got = decode_engine(d, chunks, rng, threshold=threshold)
+    assert as_bytes(got) == messages
+    assert_all_bytes(got)
     assert d.idle
+    assert d.body_remaining() == 0
 
 
 @round_trip_settings
@@ -549,48 +709,75 @@ def test_round_trip_with_commands_interleaved(data):
             wire += encode_command(unit[1], unit[2])
             commands.append(bytes((len(unit[1]),)) + unit[1] + unit[2])
     cuts = sorted(set(data.draw(st.lists(st.integers(0, len(wire)), max_size=20))))
-    use_recv_into = data.draw(st.booleans())
+    path = data.draw(st.sampled_from(["feed", "engine"]))
     d = FrameDecoder()
     chunks = split_at(wire, cuts)
-    got = decode_recv_into(d, chunks) if use_recv_into else decode_feed(d, chunks)
+    if path == "feed":
+        got = decode_feed(d, chunks)
+    else:
+        got = decode_engine(d, chunks, data.draw(st.randoms(use_true_random=False)),
+                            threshold=data.draw(st.sampled_from([ENGINE_LARGE_BODY, 1])))
     assert as_bytes(got) == messages
-    assert [bytes(c) for c in d.commands] == commands
+    assert_all_bytes(got)
+    assert d.commands == commands
+    assert all(type(c) is bytes for c in d.commands)
 
 
-@pytest.mark.parametrize("path", ["feed", "recv_into"])
+@pytest.mark.parametrize("path", ["feed", "engine"])
 def test_several_large_frames_in_small_chunks(path):
     messages = [[payload(70000, 7)], [b"", payload(300000, 8), b"tail"], [payload(65536, 9)]]
     wire = reference_encode(messages)
     chunks = [wire[i:i + 4096] for i in range(0, len(wire), 4096)]
     d = FrameDecoder()
-    got = decode_feed(d, chunks) if path == "feed" else decode_recv_into(d, chunks)
+    log = []
+    got = decode_feed(d, chunks) if path == "feed" else decode_engine(d, chunks, log=log)
     assert as_bytes(got) == messages
+    assert_all_bytes(got)
     assert d.idle
+    if path == "engine":
+        # The 70000- and 300000-byte frames' rests came in one read each, of exactly what
+        # they missed; the 65536-byte frame misses less than ENGINE_LARGE_BODY after its
+        # first chunk, so it is completed by plain reads.
+        assert [kind for kind, _ in log].count("view") == 2
 
 
-def test_split_frame_buffer_is_not_committed_up_front():
-    # A header announcing 1 GiB followed by 10 bytes must not make the decoder zero-fill 1 GiB.
+def test_huge_announced_frame_keeps_only_the_bytes_received(monkeypatch):
+    # A header announcing 1 GiB followed by 10 bytes: the decoder holds those 10 bytes and a
+    # count, it commits no memory for the announced size, and it grows only with what arrives.
+    monkeypatch.setattr(frames_module, "MEMORY_LIMIT", max(frames_module.MEMORY_LIMIT, 1 << 31))
+    size = 1 << 30
+    first = b"\x02" + size.to_bytes(8, "big") + b"x" * 10
     d = FrameDecoder()
-    assert d.feed(b"\x02" + (1 << 30).to_bytes(8, "big") + b"x" * 10) == []
-    assert 0 < len(d.body_buffer()) <= (8 << 20) - 10
+    tracemalloc.start()
+    try:
+        assert d.feed(first) == []
+        assert d.body_remaining() == size - 10
+        after_header = tracemalloc.get_traced_memory()[0]
+        for index in range(1, 1001):
+            assert d.feed(payload(1000, index)) == []
+            assert d.body_remaining() == size - 10 - 1000 * index
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert after_header < 64 << 10
+    assert peak < 4 << 20  # about the 1 MB received, nowhere near the 1 GiB announced
+    assert not d.idle
 
 
-@pytest.mark.parametrize("use_recv_into", [False, True])
-def test_large_frame_assembled_across_buffer_growth(use_recv_into):
-    body = bytes(range(256)) * (20 * 4096)  # 20 MiB, crosses several doublings
+@pytest.mark.parametrize("path", ["feed", "engine"])
+def test_large_frame_assembled_from_many_reads(path):
+    body = bytes(range(256)) * (20 * 4096)  # 20 MiB: more than one engine read (16 MiB)
     wire = b"\x02" + len(body).to_bytes(8, "big") + body + b"\x00\x02ok"
     d = FrameDecoder()
-    out = d.feed(wire[:100])
-    pos = 100
-    while pos < len(wire) and d.body_buffer() is not None:
-        if use_recv_into:
-            view = d.body_buffer()
-            count = min(len(view), 1 << 20, len(wire) - pos)
-            view[:count] = wire[pos:pos + count]
-            out += d.body_written(count)
-        else:
-            count = 1 << 20
-            out += d.feed(wire[pos:pos + count])
-        pos += count
-    out += d.feed(wire[pos:])
-    assert [bytes(m[0]) if isinstance(m, list) else m for m in out] == [body, b"ok"]
+    if path == "feed":
+        chunks = [wire[:100]] + [wire[i:i + (1 << 20)] for i in range(100, len(wire), 1 << 20)]
+        out = decode_feed(d, chunks)
+    else:
+        chunks = [wire[:100], wire[100:]]
+        log = []
+        out = decode_engine(d, chunks, log=log)
+        rest = len(body) - 91
+        assert log == [("bytes", 100), ("view", ENGINE_BODY_MAX), ("view", rest - ENGINE_BODY_MAX), ("bytes", 4)]
+    assert out == [body, b"ok"]
+    assert_all_bytes(out)
+    assert d.idle

@@ -34,6 +34,41 @@ LIBZMQ_GREETING = b"\xff" + (1).to_bytes(8, "big") + b"\x7f" + b"\x03\x00" + b"N
 # -- helpers -----------------------------------------------------------------
 
 
+# What greenmq/engine.py does with a split frame (StreamEngine._read_loop/_read_body): once the
+# frame being collected misses at least ENGINE_LARGE_BODY bytes, it reads exactly that many (at
+# most ENGINE_BODY_MAX) into one reused bytearray and passes a memoryview of it to receive().
+ENGINE_LARGE_BODY = 65536
+ENGINE_BODY_MAX = 16 << 20
+
+
+class ReusedBuffer:
+    """ONE bytearray that plays the engine's reused read buffer (as in test_zmtp_frames.py).
+
+    :meth:`feed` copies ``data`` into it, hands ``feed_function`` a memoryview of
+    it, and as soon as that returns, resizes the bytearray (which raises
+    BufferError if anyone still holds a view of it) and overwrites all of it
+    with garbage.
+    """
+
+    def __init__(self):
+        self.buf = bytearray()
+        self.fills = 0
+
+    def feed(self, feed_function, data):
+        buf = self.buf
+        if len(buf) < len(data):
+            buf.extend(bytes(len(data) - len(buf)))  # grown in place: still the same object
+        view = memoryview(buf)[:len(data)]
+        view[:] = data
+        result = feed_function(view)
+        view.release()
+        buf.append(0)  # BufferError here: something kept a view of the caller's buffer
+        del buf[-1]
+        self.fills += 1
+        buf[:] = bytes(((0xA5 + 61 * self.fills) & 0xFF,)) * len(buf)
+        return result
+
+
 def as_bytes(messages):
     """Messages normalised to lists of ``bytes`` (single frames may be handed out bare)."""
     return [
@@ -458,33 +493,54 @@ def test_commands_in_same_chunk_as_ready_are_processed():
     assert conn.subscriptions == [(True, b"A")]
 
 
-def test_partial_large_frame_after_ready_uses_body_buffer():
+def test_partial_large_frame_after_ready_through_reused_buffer():
     conn = after_greeting()
     big = random.Random(2).randbytes(200000)
     data = ready(("Socket-Type", b"PUSH")) + wire([[b"head", big]])
+    reused = ReusedBuffer()
     assert conn.receive(data[:5000]) == []
     assert conn.state == READY
-    view = conn.decoder.body_buffer()
     remaining = data[5000:]
-    assert len(view) == len(remaining)
-    view[:100000] = remaining[:100000]
-    assert conn.body_written(100000) == []
-    conn.decoder.body_buffer()[:] = remaining[100000:]
-    assert as_bytes(conn.body_written(len(remaining) - 100000)) == [[b"head", big]]
+    assert conn.decoder.body_remaining() == len(remaining)
+    assert reused.feed(conn.receive, remaining[:100000]) == []
+    assert conn.decoder.body_remaining() == len(remaining) - 100000
+    got = reused.feed(conn.receive, remaining[100000:])
+    assert as_bytes(got) == [[b"head", big]]
+    assert all(type(frame) is bytes for frame in got[0])
+    assert conn.decoder.body_remaining() == 0
 
 
-def test_large_ready_split_through_body_buffer():
-    # A READY with a long metadata value, completed through body_buffer during the handshake.
+def test_large_ready_split_through_reused_buffer():
+    # A READY with a long metadata value, completed from the engine's reused buffer during
+    # the handshake; the buffer is overwritten right after, the metadata must not change.
     conn = after_greeting()
-    data = ready(("Socket-Type", b"PUSH"), ("X-Big", bytes(100000))) + wire([[b"after"]])
+    value = random.Random(3).randbytes(100000)
+    data = ready(("Socket-Type", b"PUSH"), ("X-Big", value)) + wire([[b"after"]])
     assert conn.receive(data[:1000]) == []
-    view = conn.decoder.body_buffer()
-    count = len(view)
-    view[:] = data[1000:1000 + count]
-    assert conn.body_written(count) == []
+    assert conn.state == HANDSHAKE
+    count = conn.decoder.body_remaining()
+    assert count >= ENGINE_LARGE_BODY
+    reused = ReusedBuffer()
+    assert reused.feed(conn.receive, data[1000:1000 + count]) == []
     assert conn.state == READY
-    assert conn.peer_metadata.get("x-big") == bytes(100000)
+    assert conn.peer_metadata.get("x-big") == value
     assert as_bytes(conn.receive(data[1000 + count:])) == [[b"after"]]
+
+
+def test_ready_and_messages_in_one_reused_buffer_chunk():
+    # A chunk that completes a split READY and carries messages and commands behind it.
+    conn = after_greeting()
+    value = random.Random(4).randbytes(70000)
+    big = random.Random(5).randbytes(80000)
+    data = (ready(("Socket-Type", b"PUSH"), ("X-Big", value)) + wire([[b"a"], [big]])
+            + encode_command(b"SUBSCRIBE", b"topic") + wire([[b"b", b"c"]]))
+    assert conn.receive(data[:500]) == []
+    reused = ReusedBuffer()
+    got = reused.feed(conn.receive, data[500:])
+    assert conn.state == READY
+    assert conn.peer_metadata.get("x-big") == value
+    assert as_bytes(got) == [[b"a"], [big], [b"b", b"c"]]
+    assert conn.subscriptions == [(True, b"topic")]
 
 
 def test_data_message_before_handshake():
@@ -728,7 +784,8 @@ def run_conversation(data, left, right, left_messages, right_messages):
     pending = {"L": bytearray(), "R": bytearray()}
     queued = {"L": False, "R": False}
     received = {"L": [], "R": []}
-    use_body_buffer = data.draw(st.booleans(), label="use_body_buffer")
+    use_engine_path = data.draw(st.booleans(), label="use_engine_path")
+    buffers = {"L": ReusedBuffer(), "R": ReusedBuffer()}
     for _ in range(100000):
         for name, conn in sides.items():
             pending[name] += conn.data_to_send()
@@ -743,34 +800,46 @@ def run_conversation(data, left, right, left_messages, right_messages):
         sender = data.draw(st.sampled_from(ready_to_go), label="sender")
         receiver = "R" if sender == "L" else "L"
         conn = sides[receiver]
-        size = data.draw(st.integers(1, len(pending[sender])), label="chunk")
-        chunk = bytes(pending[sender][:size])
-        del pending[sender][:size]
-        while chunk:
-            view = conn.decoder.body_buffer() if use_body_buffer and conn.state is READY else None
-            if view is None:
-                received[receiver].extend(conn.receive(chunk))
-                break
-            count = min(len(view), len(chunk))
-            view[:count] = chunk[:count]
-            received[receiver].extend(conn.body_written(count))
-            chunk = chunk[count:]
+        available = len(pending[sender])
+        missing = conn.decoder.body_remaining()
+        if use_engine_path and missing >= ENGINE_LARGE_BODY:
+            # The engine reads exactly what the frame misses (at most ENGINE_BODY_MAX) into
+            # its reused buffer; also try fewer bytes, and more (the frame plus what follows).
+            mode = data.draw(st.sampled_from(["exact", "fewer", "more"]), label="mode")
+            size = min(missing, ENGINE_BODY_MAX, available)
+            if mode == "fewer":
+                size = data.draw(st.integers(1, size), label="fewer")
+            elif mode == "more" and available > size:
+                size = data.draw(st.integers(size, available), label="more")
+            chunk = bytes(pending[sender][:size])
+            del pending[sender][:size]
+            got = buffers[receiver].feed(conn.receive, chunk)
+            for msg in got:
+                assert all(type(frame) is bytes for frame in ([msg] if type(msg) is bytes else msg))
+            received[receiver].extend(got)
+        else:
+            size = data.draw(st.integers(1, available), label="chunk")
+            chunk = bytes(pending[sender][:size])
+            del pending[sender][:size]
+            received[receiver].extend(conn.receive(chunk))
     else:
         raise AssertionError("conversation did not settle")
     return received["L"], received["R"]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(st.data(), message_lists, message_lists)
-def test_random_chunked_handshake_and_traffic(data, push_messages, pull_messages):
+@given(st.data(), message_lists, message_lists, st.sampled_from([b"right", random.Random(6).randbytes(70000)]))
+def test_random_chunked_handshake_and_traffic(data, push_messages, pull_messages, side):
+    # A 70000-byte metadata value makes right's READY a large frame that can be split and
+    # completed from the engine's reused buffer during the handshake.
     left = ZmtpConnection(b"DEALER", identity=b"left")
-    right = ZmtpConnection(b"ROUTER", metadata=[("X-Side", b"right")])
+    right = ZmtpConnection(b"ROUTER", metadata=[("X-Side", side)])
     got_left, got_right = run_conversation(data, left, right, push_messages, pull_messages)
     assert left.state == right.state == READY
     assert as_bytes(got_right) == push_messages
     assert as_bytes(got_left) == pull_messages
     assert right.peer_metadata.get("Identity") == b"left"
-    assert left.peer_metadata.get("x-side") == b"right"
+    assert left.peer_metadata.get("x-side") == side
     assert left.decoder.idle and right.decoder.idle
 
 
