@@ -99,7 +99,7 @@ _ROWS = [
     (O.PROBE_ROUTER, INT, 0, boolean, False, True, True, (T.ROUTER, T.DEALER, T.REQ)),
     (O.REQ_CORRELATE, INT, 0, boolean, False, True, True, (T.REQ,)),
     (O.REQ_RELAXED, INT, 0, boolean, False, True, True, (T.REQ,)),
-    (O.CONNECT_ROUTING_ID, BYTES, b"", routing_id, False, True, True),
+    (O.CONNECT_ROUTING_ID, BYTES, b"", routing_id, False, True, True, (T.ROUTER, T.STREAM)),
     (O.STREAM_NOTIFY, INT, 1, boolean, False, True, True, (T.STREAM,)),
     # Options of later issues: known (so their numbers are valid), refused for now.
     (O.PLAIN_SERVER, INT, 0, boolean, True, True, False),
