@@ -114,7 +114,7 @@ class Pipe:
 class Peer:
     """A socket's view of one peer: its pipes and its announced properties."""
 
-    __slots__ = ("inbound", "outbound", "metadata", "endpoint", "routing_id", "attached", "remote")
+    __slots__ = ("inbound", "outbound", "metadata", "endpoint", "routing_id", "attached", "remote", "terminate")
 
     def __init__(self, inbound=None, outbound=None, endpoint=None):
         if inbound is not None:
@@ -127,6 +127,8 @@ class Peer:
         self.attached = False
         # inproc only: (other socket, its Peer for us), so a close can tell the other side.
         self.remote = None
+        # Set by the owner of the connection: drops it (ROUTER_HANDOVER uses it).
+        self.terminate = None
 
     def __repr__(self):
         return f"<Peer {self.endpoint!r}>"

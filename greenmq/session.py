@@ -102,7 +102,12 @@ class ConnectSession:
     def _new_peer(self):
         peer = self.socket._create_peer(self.endpoint)
         peer.routing_id = self.routing_id
+        peer.terminate = self._drop_connection
         return peer
+
+    def _drop_connection(self):
+        if self.engine is not None:
+            self.engine.close(0)
 
     def engine_ready(self, engine, metadata):
         if self.immediate:
@@ -172,6 +177,7 @@ class AcceptSession:
     def engine_ready(self, engine, metadata):
         peer = self.socket._create_peer(self.endpoint)
         peer.metadata = metadata
+        peer.terminate = lambda: self.engine.close(0)
         if not self.socket._attach(peer):
             return None
         self.peer = peer

@@ -111,10 +111,13 @@ class Router(Pattern):
         elif routing_id in self.peers:
             if not self.handover:
                 return False
-            # ROUTER_HANDOVER: the newcomer takes the id, the old peer gets a generated one.
+            # ROUTER_HANDOVER: the newcomer takes the id; the old connection is dropped
+            # (under a generated id until its engine has gone), as libzmq does.
             previous = self.peers.pop(routing_id)
             previous.routing_id = self._generate_id()
             self.peers[previous.routing_id] = previous
+            if previous.terminate is not None:
+                previous.terminate()
         peer.routing_id = routing_id
         self.peers[routing_id] = peer
         if self.probe_router:
