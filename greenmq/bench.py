@@ -5,9 +5,14 @@ the pyzmq API and run on each implementation in fresh worker processes, so the
 three never share an interpreter, and a tcp/ipc sender or echo can live in a
 second process, as with libzmq's ``local_thr``/``remote_thr``:
 
-* PUSH/PULL throughput for each message size, timed on the receiver from the
-  first message to the last;
-* PAIR round-trip latency of a 16-byte message (median and p99).
+* ``throughput``: PUSH/PULL throughput for each message size, timed on the
+  receiver from the first message to the last;
+* ``latency``: PAIR round-trip latency of a 16-byte message (median and p99);
+* ``reqrep``: the same round trip through REQ/REP, with, over tcp, the floor
+  under it: a raw ``gevent.socket`` ping-pong between two processes;
+* ``router``: a ROUTER echo server with 200 DEALER clients in ping-pong loops in
+  another process (greenlets, or one thread each under pyzmq), over tcp:
+  aggregate round trips per second over a fixed time after a warm-up.
 
 This module only plans runs, keeps each near a target duration, and reports;
 :mod:`greenmq.benchmarks.runner` runs them under a deadline and
@@ -30,9 +35,10 @@ from pathlib import Path
 
 from .benchmarks import report
 from .benchmarks.runner import run_cell
-from .benchmarks.worker import IMPLEMENTATIONS
+from .benchmarks.worker import FLOOR, IMPLEMENTATIONS, ROUTER_CLIENTS
 
-TESTS = ("throughput", "latency")
+TESTS = ("throughput", "latency", "reqrep", "router")
+ROUND_TRIP_TESTS = ("latency", "reqrep")
 TRANSPORTS = ("tcp", "ipc", "inproc")
 SIZES = (16, 256, 4 << 10, 64 << 10, 1 << 20)
 LATENCY_SIZE = 16
@@ -43,6 +49,8 @@ MAX_COUNT = 20_000_000
 MAX_GROWTH = 20  # a short run may mostly show start-up effects: grow its count step by step
 DEFAULT_HWM = 1000
 QUEUE_BYTES = 16 << 20
+# The router test runs for a fixed time, not a count: (warm-up, timed) seconds.
+ROUTER_SECONDS, QUICK_ROUTER_SECONDS = (0.5, 1.5), (0.05, 0.2)
 RETRY_BUDGET = 3  # reruns after a failed run, per implementation and whole benchmark
 BACKLOG_FACTOR = 20  # kept throughput runs send at least this many high-water marks' worth
 _IMPORT_NAMES = {"greenmq": "greenmq", "pyzmq": "zmq", "zmq.green": "zmq"}
@@ -66,8 +74,10 @@ def first_count(test, size, quick):
     stays far from the timeout; later runs are rescaled from what was seen.
     Big messages get fewer: the budget is in bytes as much as in messages.
     """
-    if test == "latency":
+    if test in ROUND_TRIP_TESTS:
         return 200 if quick else 5000
+    if test == "router":
+        return 0  # timed, not counted
     if quick:
         return min(2000, max(10, 4_000_000 // size))
     return min(200_000, max(BACKLOG_FACTOR * hwm_for(size), 300_000_000 // size))
@@ -75,19 +85,34 @@ def first_count(test, size, quick):
 
 def rescaled(count, elapsed, test, size):
     """The count that should take about TARGET_SECONDS, judging by a run of ``elapsed``."""
-    floor = 10 if test == "latency" else BACKLOG_FACTOR * hwm_for(size)
+    floor = 10 if test in ROUND_TRIP_TESTS else BACKLOG_FACTOR * hwm_for(size)
     wanted = count * MAX_GROWTH if elapsed <= 0 else int(count * TARGET_SECONDS / elapsed)
     return max(floor, min(MAX_COUNT, count * MAX_GROWTH, wanted))
 
 
 def plan(args):
-    """Cells in run order: (test, transport, size); latency uses one 16-byte size."""
+    """Cells in run order: (test, transport, size); all but throughput use one 16-byte size.
+
+    The router test runs over tcp only (when tcp is selected).
+    """
     cells = []
     for test in args.tests:
         for transport in args.only:
+            if test == "router" and transport != "tcp":
+                continue
             sizes = args.sizes if test == "throughput" else (LATENCY_SIZE,)
             cells += [(test, transport, size) for size in sizes]
     return cells
+
+
+def impls_for(cell, impls):
+    """Who runs a cell: each chosen implementation, plus the raw gevent TCP floor in REQ/REP over tcp.
+
+    The floor takes its turn in the same round-robin as the implementations,
+    so that "greenmq is N times the floor" compares runs made side by side:
+    on a shared machine the round trip over loopback drifts by 2-3x over minutes.
+    """
+    return [*impls, FLOOR] if cell[:2] == ("reqrep", "tcp") else impls
 
 
 class Bench:
@@ -113,8 +138,11 @@ class Bench:
         test, transport, size = cell
         argv = ["--impl", impl, "--test", test, "--transport", transport, "--size", str(size),
                 "--count", str(count)]
-        if test == "latency":
+        if test in ROUND_TRIP_TESTS:
             argv += ["--warmup", str(max(10, count // 10))]
+        elif test == "router":
+            warmup, seconds = QUICK_ROUTER_SECONDS if self.args.quick else ROUTER_SECONDS
+            argv += ["--clients", str(ROUTER_CLIENTS), "--warmup-seconds", str(warmup), "--duration", str(seconds)]
         elif hwm_for(size) != DEFAULT_HWM:
             argv += ["--hwm", str(hwm_for(size))]
         bind = self._bind_address(transport, impl)
@@ -131,8 +159,8 @@ class Bench:
             count = counts[impl]
             outcome = self._once(cell, impl, count)
             record = self._record(cell, impl, rep, count, outcome)
-            if outcome.status != "ok" or self.args.quick:
-                return outcome
+            if outcome.status != "ok" or self.args.quick or test == "router":
+                return outcome  # the router test runs for a set time: nothing to calibrate
             elapsed = outcome.result["elapsed"]
             if not MIN_SECONDS <= elapsed <= MAX_SECONDS:
                 counts[impl] = rescaled(count, elapsed, test, size)
@@ -158,12 +186,13 @@ class Bench:
         and only RETRY_BUDGET retries are spent per implementation in the whole
         run, so a broken implementation cannot stretch it by many timeouts.
         """
-        retries = {impl: RETRY_BUDGET for impl in self.args.impl}
+        retries = {impl: RETRY_BUDGET for impl in [*self.args.impl, FLOOR]}
         for cell in cells:
-            counts = {impl: first_count(cell[0], cell[2], self.args.quick) for impl in self.args.impl}
-            failures = dict.fromkeys(self.args.impl, 0)
+            impls = impls_for(cell, self.args.impl)
+            counts = {impl: first_count(cell[0], cell[2], self.args.quick) for impl in impls}
+            failures = dict.fromkeys(impls, 0)
             for rep in range(1, self.args.repeat + 1):
-                for impl in self.args.impl:
+                for impl in impls:
                     if failures[impl] and (failures[impl] > 1 or retries[impl] == 0):
                         continue
                     if failures[impl]:
@@ -175,10 +204,13 @@ class Bench:
 def _describe_run(record):
     """One progress line for a finished run."""
     where = (f"{record['test']:<10} {record['transport']:<6} {report.fmt_size(record['size']):>7} "
-             f"{record['impl']:<9} run {record['rep']}")
+             f"{record['impl']:<13} run {record['rep']}")
     if record["status"] != "ok":
         return f"{where}: {record['status']}: {record['error']}"
     result = record["result"]
+    if "round_trips_per_s" in result:
+        return (f"{where}: {report.fmt_rate(result['round_trips_per_s'])} round trips/s, {result['clients']} "
+                f"clients as {result['clients_run_as']} ({result['elapsed']:.2f} s timed)")
     if "msgs_per_s" in result:
         figure = f"{report.fmt_rate(result['msgs_per_s'])} msg/s, {report.fmt_number(result['mb_per_s'])} MB/s"
     else:
@@ -227,19 +259,21 @@ def _sizes(text):
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="python -m greenmq bench",
-        description="Throughput and latency of greenmq, pyzmq and zmq.green, running the same code.")
+        description="Throughput, latency and request-reply of greenmq, pyzmq and zmq.green, running the same code.")
     parser.add_argument("--quick", action="store_true",
                         help="tiny counts and one run per cell: checks the benchmark works (smoke tests, CI)")
     parser.add_argument("--repeat", type=int, default=None,
                         help="runs per cell whose median is quoted (default 3, or 1 with --quick)")
     parser.add_argument("--only", type=_choices(TRANSPORTS), default=list(TRANSPORTS), metavar="TRANSPORTS",
-                        help="comma-separated transports (default tcp,ipc,inproc)")
+                        help="comma-separated transports (default tcp,ipc,inproc); router runs over tcp only")
     parser.add_argument("--sizes", type=_sizes, default=list(SIZES), metavar="SIZES",
                         help="throughput message sizes in bytes, k/M suffixes allowed (default 16,256,4k,64k,1M)")
     parser.add_argument("--impl", type=_choices(IMPLEMENTATIONS), default=list(IMPLEMENTATIONS), metavar="IMPLS",
                         help="comma-separated implementations (default greenmq,pyzmq,zmq.green)")
     parser.add_argument("--tests", type=_choices(TESTS), default=list(TESTS), metavar="TESTS",
-                        help="comma-separated tests (default throughput,latency)")
+                        help="comma-separated tests (default throughput,latency,reqrep,router): PUSH/PULL "
+                             "throughput, PAIR round trip, REQ/REP round trip (plus a raw gevent TCP floor), "
+                             f"ROUTER echo server with {ROUTER_CLIENTS} DEALER clients")
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds before a run's workers are killed and the cell reads 'timeout' "
                              "(default 20)")
@@ -296,6 +330,11 @@ def print_report(bench, cells, env):
         sections.append(report.throughput_table(summaries, cells, impls, repeat))
     if any(cell[0] == "latency" for cell in cells):
         sections.append(report.latency_table(summaries, cells, impls, repeat))
+    if any(cell[0] == "reqrep" for cell in cells):
+        sections.append(report.reqrep_table(summaries, cells, impls, repeat))
+    if any(cell[0] == "router" for cell in cells):
+        warmup, seconds = QUICK_ROUTER_SECONDS if bench.args.quick else ROUTER_SECONDS
+        sections.append(report.router_table(summaries, cells, impls, repeat, ROUTER_CLIENTS, warmup, seconds))
     sections += [report.targets_section(summaries), report.problems_section(bench.records)]
     print("\n\n".join(section for section in sections if section))
     return summaries

@@ -2,8 +2,10 @@
 
 Tiny counts, one size and two transports keep this to a few seconds; it checks
 the machinery (worker processes, endpoint hand-over, timeouts, report), not
-performance.  The benchmark runs in a subprocess, so its workers never share
-this interpreter.
+performance.  All four tests run: PUSH/PULL, PAIR, REQ/REP (with the raw TCP
+floor) and the ROUTER echo server with 200 DEALER clients (for a fraction of a
+second).  The benchmark runs in a subprocess, so its workers never share this
+interpreter.
 """
 
 import importlib.util
@@ -12,6 +14,8 @@ import subprocess
 import sys
 
 import pytest
+
+from greenmq.bench import impls_for, parse_args, plan
 
 IMPLS = ["greenmq"] + [name for name, module in (("pyzmq", "zmq"), ("zmq.green", "zmq"))
                        if importlib.util.find_spec(module) is not None]
@@ -28,24 +32,44 @@ def quick_run(tmp_path_factory):
     return result.stdout, json.loads(saved.read_text())
 
 
-def test_prints_both_tables_with_ratio_columns(quick_run):
+def test_prints_every_table_with_ratio_columns(quick_run):
     out, _ = quick_run
     assert "PUSH/PULL throughput" in out
     assert "PAIR round-trip latency" in out
+    assert "REQ/REP round-trip latency" in out
+    assert "floor without ZeroMQ, tcp: gevent.socket ping-pong" in out
+    assert "ROUTER echo server, 200 DEALER clients" in out
     for impl in IMPLS:
         assert f"{impl} msg/s" in out
+        assert f"{impl} round trips/s" in out
     for impl in IMPLS[1:]:
         assert f"greenmq/{impl}" in out
     assert "targets" in out
+    assert "REQ/REP round trip over tcp <= pyzmq's" in out
+    assert "200 DEALER clients over tcp >= 1x pyzmq" in out
 
 
 def test_every_implementation_ran_every_cell(quick_run):
     _, saved = quick_run
     ran = {(run["test"], run["transport"], run["impl"]) for run in saved["runs"]}
-    for test in ("throughput", "latency"):
+    for test in ("throughput", "latency", "reqrep"):
         for transport in ("tcp", "inproc"):
             for impl in IMPLS:
                 assert (test, transport, impl) in ran
+    for impl in IMPLS:
+        assert ("router", "tcp", impl) in ran
+    assert ("router", "inproc", "greenmq") not in ran
+    assert ("reqrep", "tcp", "gevent.socket") in ran
+    assert ("reqrep", "inproc", "gevent.socket") not in ran
+
+
+def test_router_and_floor_run_with_tcp_only():
+    """--only and --tests select the new cells like the old: router needs tcp, REQ/REP over tcp adds the floor."""
+    assert plan(parse_args(["--tests", "router", "--only", "ipc,inproc"])) == []
+    assert plan(parse_args(["--tests", "reqrep,router", "--only", "inproc,tcp"])) == [
+        ("reqrep", "inproc", 16), ("reqrep", "tcp", 16), ("router", "tcp", 16)]
+    assert impls_for(("reqrep", "tcp", 16), ["greenmq"]) == ["greenmq", "gevent.socket"]
+    assert impls_for(("reqrep", "ipc", 16), ["greenmq"]) == ["greenmq"]
 
 
 def test_greenmq_cells_produced_figures(quick_run):

@@ -81,11 +81,13 @@ def test_load_balancing_broker():
 
 
 def test_lazy_pirate_retries_then_abandons(endpoint, processes):
-    server = start("lazy_pirate.py", "server", endpoint, "--slow-at", "2", "--slow-seconds", "0.6",
+    # The overload (0.7 s) outlasts the first wait (0.5 s) and ends in the middle of the
+    # retry's wait (0.5 s to 1.0 s): a margin of 0.2-0.3 s on either side.
+    server = start("lazy_pirate.py", "server", endpoint, "--slow-at", "2", "--slow-seconds", "0.7",
                    "--crash-after", "4")
     processes.append(server)
     wait_for_line(server, "ready")
-    result = run("lazy_pirate.py", "client", endpoint, "--requests", "5", "--timeout", "300", "--retries", "2")
+    result = run("lazy_pirate.py", "client", endpoint, "--requests", "5", "--timeout", "500", "--retries", "2")
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         "client: reply 1 ok",

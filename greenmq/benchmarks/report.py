@@ -11,6 +11,8 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
+from .worker import FLOOR
+
 GREENMQ = "greenmq"
 INPROC_NOTE = ("\n(inproc: greenmq hands the sent bytes object itself to the receiver, where libzmq copies "
                "it in and out,\n so greenmq's inproc MB/s for big messages count hand-overs, not bytes copied)")
@@ -27,6 +29,7 @@ class Summary:
     mb_per_s: float | None = None
     median_us: float | None = None
     p99_us: float | None = None
+    round_trips_per_s: float | None = None
 
 
 def summarize(records):
@@ -52,6 +55,8 @@ def _summarize_cell(runs):
 
     if "msgs_per_s" in good[0]:
         return Summary("ok", len(good), failed, msgs_per_s=median("msgs_per_s"), mb_per_s=median("mb_per_s"))
+    if "round_trips_per_s" in good[0]:
+        return Summary("ok", len(good), failed, round_trips_per_s=median("round_trips_per_s"))
     return Summary("ok", len(good), failed, median_us=median("median_us"), p99_us=median("p99_us"))
 
 
@@ -67,6 +72,17 @@ def latency_ratio(mine, other):
     if mine is None or other is None or not mine.median_us or other.median_us is None:
         return None
     return other.median_us / mine.median_us
+
+
+def round_trip_rate_ratio(mine, other):
+    """How many times greenmq's aggregate round trips/s is the other's (> 1: greenmq serves more)."""
+    if mine is None or other is None or mine.round_trips_per_s is None or not other.round_trips_per_s:
+        return None
+    return mine.round_trips_per_s / other.round_trips_per_s
+
+
+RATIOS = {"throughput": throughput_ratio, "latency": latency_ratio, "reqrep": latency_ratio,
+          "router": round_trip_rate_ratio}
 
 
 # -- formatting -----------------------------------------------------------------------------
@@ -118,14 +134,21 @@ def _others(impls):
     return [impl for impl in impls if impl != GREENMQ] if GREENMQ in impls else []
 
 
-def _figure_cells(summary, first, second):
-    """Two table cells for one implementation: its figures, or its failure status."""
+def _figure_cell(summary, figure):
+    """One table cell for one implementation: ``figure(summary)``, or its failure status."""
     if summary is None:
-        return ["not run", ""]
+        return "not run"
     if summary.status != "ok":
-        return [summary.status, ""]
+        return summary.status
     mark = "*" if summary.failed_runs else ""  # a median of fewer runs: see "problems"
-    return [first(summary) + mark, second(summary) + mark]
+    return figure(summary) + mark
+
+
+def _figure_cells(summary, first, second):
+    """Two table cells for one implementation: its figures, or its failure status and a blank."""
+    if summary is None or summary.status != "ok":
+        return [_figure_cell(summary, first), ""]
+    return [_figure_cell(summary, first), _figure_cell(summary, second)]
 
 
 def throughput_table(summaries, cells, impls, repeat):
@@ -154,25 +177,80 @@ def throughput_table(summaries, cells, impls, repeat):
     return table
 
 
-def latency_table(summaries, cells, impls, repeat):
-    """PAIR round trip: median and p99 per implementation, plus greenmq's ratios."""
-    others = _others(impls)
-    header = ["transport", "size"]
-    for impl in impls:
-        header += [f"{impl} median us", f"{impl} p99 us"]
-    header += [f"{GREENMQ}/{impl}" for impl in others]
+def _round_trip_rows(summaries, cells, impls, test):
+    """Rows of a round-trip table: median and p99 per implementation, then greenmq's ratios."""
     rows = []
-    for test, transport, size in cells:
-        if test != "latency":
+    for cell_test, transport, size in cells:
+        if cell_test != test:
             continue
         found = {impl: summaries.get((test, transport, size, impl)) for impl in impls}
         row = [transport, fmt_size(size)]
         for impl in impls:
             row += _figure_cells(found[impl], lambda s: fmt_number(s.median_us), lambda s: fmt_number(s.p99_us))
-        row += [fmt_ratio(latency_ratio(found.get(GREENMQ), found[impl])) for impl in others]
+        row += [fmt_ratio(latency_ratio(found.get(GREENMQ), found[impl])) for impl in _others(impls)]
         rows.append(row)
+    return rows
+
+
+def _round_trip_header(impls):
+    header = ["transport", "size"]
+    for impl in impls:
+        header += [f"{impl} median us", f"{impl} p99 us"]
+    return header + [f"{GREENMQ}/{impl}" for impl in _others(impls)]
+
+
+def latency_table(summaries, cells, impls, repeat):
+    """PAIR round trip: median and p99 per implementation, plus greenmq's ratios."""
     title = (f"PAIR round-trip latency -- medians of {repeat} run(s) of each run's median and p99, "
              f"in microseconds; ratio = other's median / greenmq's, so > 1 means greenmq is faster")
+    return title + "\n" + render(_round_trip_header(impls), _round_trip_rows(summaries, cells, impls, "latency"))
+
+
+def reqrep_table(summaries, cells, impls, repeat):
+    """REQ/REP round trip like the PAIR one, with the raw gevent TCP floor below it."""
+    title = (f"REQ/REP round-trip latency (16 B request, 16 B reply; REQ times, REP echoes) -- medians of "
+             f"{repeat} run(s) of each run's median and p99, in microseconds; ratio = other's median / greenmq's, "
+             f"so > 1 means greenmq is faster")
+    table = title + "\n" + render(_round_trip_header(impls), _round_trip_rows(summaries, cells, impls, "reqrep"))
+    floor = _floor_line(summaries, cells)
+    return table + "\n" + floor if floor else table
+
+
+def _floor_line(summaries, cells):
+    """The raw-TCP floor under the tcp row, and how far above it greenmq's REQ/REP lies."""
+    cell = next((cell for cell in cells if cell[:2] == ("reqrep", "tcp")), None)
+    if cell is None:
+        return ""
+    floor = summaries.get((*cell, FLOOR))
+    where = "floor without ZeroMQ, tcp: gevent.socket ping-pong between two processes, 16 B, TCP_NODELAY"
+    if floor is None or floor.status != "ok":
+        return f"{where}: {floor.status if floor else 'not run'}"
+    line = f"{where}: median {fmt_number(floor.median_us)} us, p99 {fmt_number(floor.p99_us)} us"
+    mine = summaries.get((*cell, GREENMQ))
+    if mine is not None and mine.status == "ok":
+        line += f"\n  (greenmq's REQ/REP median over tcp is {mine.median_us / floor.median_us:.2f}x this floor)"
+    return line
+
+
+def router_table(summaries, cells, impls, repeat, clients, warmup, seconds):
+    """ROUTER echo server under many DEALER clients: aggregate round trips/s, plus greenmq's ratios."""
+    others = _others(impls)
+    header = ["transport", "clients", *(f"{impl} round trips/s" for impl in impls),
+              *(f"{GREENMQ}/{impl}" for impl in others)]
+    rows = []
+    for test, transport, size in cells:
+        if test != "router":
+            continue
+        found = {impl: summaries.get((test, transport, size, impl)) for impl in impls}
+        row = [transport, str(clients)]
+        row += [_figure_cell(found[impl], lambda s: fmt_rate(s.round_trips_per_s)) for impl in impls]
+        row += [fmt_ratio(round_trip_rate_ratio(found.get(GREENMQ), found[impl])) for impl in others]
+        rows.append(row)
+    title = (f"ROUTER echo server, {clients} DEALER clients in ping-pong loops (16 B) -- aggregate round trips/s, "
+             f"median of {repeat} run(s); ratio > 1 means greenmq serves more\n"
+             f"(server and clients in two processes; timed on the server for {seconds:g} s after all clients "
+             f"are busy and {warmup:g} s have passed;\n"
+             f" clients are greenlets under greenmq and zmq.green, one thread each under pyzmq)")
     return title + "\n" + render(header, rows)
 
 
@@ -195,8 +273,7 @@ class Target:
         if self.other is None:
             return mine.median_us if mine is not None and mine.status == "ok" else None
         theirs = summaries.get((*self.cell, self.other))
-        ratio = latency_ratio if self.cell[0] == "latency" else throughput_ratio
-        return ratio(mine, theirs)
+        return RATIOS[self.cell[0]](mine, theirs)
 
     def verdict(self, value):
         if value is None:
@@ -212,16 +289,19 @@ TARGETS = (
     Target("PAIR round trip over tcp <= pyzmq's (ratio >= 1)", ("latency", "tcp", 16), "pyzmq", 1.0),
     Target("PAIR round trip over inproc < 15 us (greenmq median)", ("latency", "inproc", 16), None, 15.0,
            lower_is_better=True),
+    Target("REQ/REP round trip over tcp <= pyzmq's (ratio >= 1)", ("reqrep", "tcp", 16), "pyzmq", 1.0),
+    Target("200 DEALER clients over tcp >= 1x pyzmq round trips/s", ("router", "tcp", 16), "pyzmq", 1.0),
 )
 
 
 def targets_section(summaries):
     """Each target of the issue with the measured figure and met / MISSED / n/a (not measured)."""
     lines = ["targets (n/a: a run it needs was not selected or failed)"]
+    width = max(len(target.label) for target in TARGETS)
     for target in TARGETS:
         value = target.value(summaries)
         shown = "-" if value is None else (f"{value:.2f} us" if target.other is None else fmt_ratio(value))
-        lines.append(f"  [{target.verdict(value):>6}]  {target.label:<54} {shown}")
+        lines.append(f"  [{target.verdict(value):>6}]  {target.label:<{width}} {shown}")
     return "\n".join(lines)
 
 

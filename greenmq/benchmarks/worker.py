@@ -8,9 +8,13 @@ this module needs only the standard library plus the implementation it is
 asked to load.
 
 The benchmark code itself (:func:`receive_messages`, :func:`send_messages`,
-:func:`ping`, :func:`echo`) is written once against the pyzmq API and runs
-unchanged on every implementation; only how a concurrent peer is started for
-inproc differs (a greenlet under gevent, a thread under blocking pyzmq).
+:func:`ping`, :func:`echo`, :func:`serve_echo`, :func:`ping_until_stopped`) is
+written once against the pyzmq API and runs unchanged on every implementation;
+only how concurrent tasks are started differs (greenlets under gevent, threads
+under blocking pyzmq, as a user of each would write it).
+
+One more "implementation", ``gevent.socket``, is no ZeroMQ at all: plain gevent
+TCP sockets exchanging 16-byte messages, the floor under any ZeroMQ on gevent.
 
 Protocol with the orchestrator: one JSON object per stdout line.  A process that
 binds first prints ``{"event": "endpoint", ...}`` so that the orchestrator can
@@ -22,14 +26,20 @@ any failure prints ``{"event": "error", ...}`` and exits with status 1.
 import argparse
 import importlib
 import json
+import queue
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
 
 IMPLEMENTATIONS = ("greenmq", "pyzmq", "zmq.green")
-_MODULES = {"greenmq": "greenmq", "pyzmq": "zmq", "zmq.green": "zmq.green"}
+FLOOR = "gevent.socket"  # raw gevent TCP: the floor of the REQ/REP round trip, no ZeroMQ
+_MODULES = {"greenmq": "greenmq", "pyzmq": "zmq", "zmq.green": "zmq.green", FLOOR: "gevent.socket"}
 LATENCY_MESSAGE_SIZE = 16
+STOP = b"stop"  # the echo server's last reply to each client: not an echo, so it cannot be mistaken for one
+ECHO_BATCH = 64  # messages the echo server handles between looks at the clock
+ROUTER_CLIENTS = 200  # DEALER clients of the ROUTER echo server, as issue 3 asks
 
 
 class Runtime:
@@ -48,6 +58,10 @@ class Runtime:
     def describe(self):
         """Which library (and libzmq) actually ran, for the record kept with the figures."""
         zmq = self.zmq
+        if self.name == FLOOR:
+            import gevent
+
+            return f"gevent {gevent.__version__} TCP sockets with TCP_NODELAY (no ZeroMQ)"
         if self.name == "greenmq":
             return f"greenmq {zmq.__version__} (pure Python; follows libzmq {zmq.zmq_version()})"
         described = f"pyzmq {zmq.pyzmq_version()}, libzmq {zmq.zmq_version()}"
@@ -63,17 +77,58 @@ class Runtime:
             import gevent
 
             return gevent.spawn(function, *args)
-        import threading
-
-        thread = threading.Thread(target=function, args=args, daemon=True)
-        thread.start()
-        return thread
+        return Task(function, args)
 
     def join(self, task):
         """Wait for a task from :meth:`spawn` and re-raise its exception, if any."""
         task.join()
-        if self.green and task.exception is not None:
+        if task.exception is not None:
             raise task.exception
+
+    def run_all(self, function, arg_tuples):
+        """Run ``function(*args)`` for each tuple concurrently; return their results in order.
+
+        The first failure is raised as soon as it happens, not when every task
+        before it has finished: a failed echo client would otherwise leave the
+        others (and the server waiting to stop it) blocked until the deadline.
+        """
+        if self.green:
+            import gevent
+
+            greenlets = [gevent.spawn(function, *args) for args in arg_tuples]
+            gevent.joinall(greenlets, raise_error=True)
+            return [greenlet.value for greenlet in greenlets]
+        finished = queue.Queue()
+        tasks = [Task(function, args, finished) for args in arg_tuples]
+        for _ in tasks:
+            failed = finished.get().exception
+            if failed is not None:
+                raise failed
+        return [task.value for task in tasks]
+
+
+class Task(threading.Thread):
+    """A daemon thread that keeps its function's result or exception, like a greenlet does.
+
+    Only blocking pyzmq uses threads; a thread's uncaught exception would
+    otherwise only be printed, and the run would wait for a task that is gone.
+    """
+
+    def __init__(self, function, args, finished=None):
+        super().__init__(daemon=True)
+        self._call = (function, args)
+        self._finished = finished
+        self.value = self.exception = None
+        self.start()
+
+    def run(self):
+        function, args = self._call
+        try:
+            self.value = function(*args)
+        except BaseException as error:
+            self.exception = error
+        if self._finished is not None:
+            self._finished.put(self)
 
 
 # -- the measured code: identical for every implementation -------------------------------
@@ -142,6 +197,74 @@ def echo(sock, count):
     send, recv = sock.send, sock.recv
     for _ in range(count):
         send(recv())
+
+
+def serve_echo(sock, clients, warmup, duration):
+    """ROUTER echo server: return its round trips per second once all ``clients`` are busy.
+
+    Warm-up lasts until every client has been heard from and ``warmup``
+    seconds have passed since the first request.  Then echoes are counted over
+    ``duration`` seconds: each client has one request in flight, so echoes in a
+    window are its round trips, give or take one per client.  Last, each client
+    gets ``STOP`` in reply to its next request, which ends its loop.
+    """
+    recv, send, clock = sock.recv_multipart, sock.send_multipart, time.perf_counter
+    _warm_up(recv, send, clients, warmup)
+    echoed = 0
+    start = clock()
+    end = start + duration
+    while clock() < end:
+        for _ in range(ECHO_BATCH):
+            send(recv())
+        echoed += ECHO_BATCH
+    elapsed = clock() - start
+    _stop_clients(recv, send, clients)
+    return {"round_trips": echoed, "elapsed": elapsed, "round_trips_per_s": echoed / elapsed, "clients": clients}
+
+
+def _warm_up(recv, send, clients, warmup):
+    """Echo until every client is connected and busy, and at least ``warmup`` seconds have passed."""
+    seen = set()
+    first = recv()
+    send(first)
+    seen.add(first[0])
+    end = time.perf_counter() + warmup
+    while len(seen) < clients or time.perf_counter() < end:
+        request = recv()
+        send(request)
+        seen.add(request[0])
+
+
+def _stop_clients(recv, send, clients):
+    """Answer each client's next request with ``STOP``; every client has exactly one more coming."""
+    stopped = set()
+    while len(stopped) < clients:
+        routing_id = recv()[0]
+        send([routing_id, STOP])
+        stopped.add(routing_id)
+
+
+def ping_until_stopped(ctx, dealer, endpoint, index):
+    """One echo client: a DEALER socket of its own, in a ping-pong loop until the server says ``STOP``.
+
+    Each client sends a message of its own, so that an echo routed to the
+    wrong client is caught.  Returns the client's number of round trips.
+    """
+    sock = ctx.socket(dealer)
+    sock.connect(endpoint)
+    message = b"%016d" % index
+    send, recv = sock.send, sock.recv
+    round_trips = 0
+    while True:
+        send(message)
+        reply = recv()
+        if reply != message:
+            break
+        round_trips += 1
+    sock.close(linger=0)
+    if reply != STOP:
+        _check_echo(reply, message)
+    return round_trips
 
 
 def _check_size(message, size):
@@ -231,16 +354,26 @@ def send_throughput(rt, args):
     _announce("done")
 
 
+# Socket types of the round-trip tests: (timing side, echo side).
+ROUND_TRIP_SOCKETS = {"latency": ("PAIR", "PAIR"), "reqrep": ("REQ", "REP")}
+
+
 def measure_latency(rt, args):
-    """PAIR pinger: bind, announce, time round trips; with inproc also run the echo here."""
+    """Pinger (PAIR, or REQ): bind, announce, time round trips; with inproc also run the echo here.
+
+    The timing side binds, as the orchestrator expects of a measuring worker;
+    for REQ/REP that is the less usual way round, which ZeroMQ allows and
+    which changes nothing once the connection is up.
+    """
     zmq = rt.zmq
+    pinger_type, echo_type = (getattr(zmq, name) for name in ROUND_TRIP_SOCKETS[args.test])
     ctx = zmq.Context()
-    pinger = ctx.socket(zmq.PAIR)
+    pinger = ctx.socket(pinger_type)
     endpoint = _bind(pinger, args.bind)
     _announce("endpoint", endpoint=endpoint)
     echoer = task = None
     if args.transport == "inproc":
-        echoer = ctx.socket(zmq.PAIR)
+        echoer = ctx.socket(echo_type)
         echoer.connect(endpoint)
         task = rt.spawn(echo, echoer, args.count + args.warmup)
     result = ping(pinger, args.count, args.warmup)
@@ -251,14 +384,93 @@ def measure_latency(rt, args):
 
 
 def echo_latency(rt, args):
-    """PAIR echo side in its own process."""
+    """Echo side (PAIR, or REP) in its own process."""
     zmq = rt.zmq
     ctx = zmq.Context()
-    sock = ctx.socket(zmq.PAIR)
+    sock = ctx.socket(getattr(zmq, ROUND_TRIP_SOCKETS[args.test][1]))
     sock.connect(args.connect)
     echo(sock, args.count + args.warmup)
     _close(ctx, sock)
     _announce("done")
+
+
+def measure_router(rt, args):
+    """ROUTER echo server: bind, announce, echo for all clients, report round trips per second."""
+    zmq = rt.zmq
+    ctx = zmq.Context()
+    router = ctx.socket(zmq.ROUTER)
+    endpoint = _bind(router, args.bind)
+    _announce("endpoint", endpoint=endpoint)
+    result = serve_echo(router, args.clients, args.warmup_seconds, args.duration)
+    _announce("result", library=rt.describe(), clients_run_as="greenlets" if rt.green else "threads", **result)
+    _close(ctx, router)
+
+
+def run_clients(rt, args):
+    """The DEALER clients in their own process: greenlets under gevent, one thread each under pyzmq."""
+    zmq = rt.zmq
+    ctx = zmq.Context()
+    arg_tuples = [(ctx, zmq.DEALER, args.connect, index) for index in range(args.clients)]
+    round_trips = rt.run_all(ping_until_stopped, arg_tuples)
+    ctx.term()
+    _announce("done", round_trips=sum(round_trips))
+
+
+class RawTcp:
+    """A connected gevent TCP socket carrying fixed-size messages, with the send/recv that ping and echo use.
+
+    TCP has no message boundaries, so ``recv`` reads until a whole message is
+    in; with 16 bytes and TCP_NODELAY that is one read in practice.
+    """
+
+    def __init__(self, sock, size):
+        from gevent import socket
+
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = sock
+        self.send = sock.sendall
+        self._size = size
+
+    def recv(self):
+        data = self.sock.recv(self._size)
+        while len(data) < self._size:
+            more = self.sock.recv(self._size - len(data))
+            if not more:
+                raise ConnectionError(f"peer closed after {len(data)} of {self._size} bytes")
+            data += more
+        return data
+
+
+def measure_floor(rt, args):
+    """Raw gevent TCP pinger: listen, announce, accept one peer, time round trips like the ZeroMQ pingers."""
+    from gevent import socket
+
+    host, _ = _host_port(args.bind)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind((host, 0))
+    listener.listen(1)
+    _announce("endpoint", endpoint=f"tcp://{host}:{listener.getsockname()[1]}")
+    conn, _ = listener.accept()
+    listener.close()
+    result = ping(RawTcp(conn, LATENCY_MESSAGE_SIZE), args.count, args.warmup)
+    _announce("result", library=rt.describe(), **result)
+    conn.close()
+
+
+def echo_floor(rt, args):
+    """Raw gevent TCP echo in its own process."""
+    from gevent import socket
+
+    conn = socket.create_connection(_host_port(args.connect))
+    echo(RawTcp(conn, LATENCY_MESSAGE_SIZE), args.count + args.warmup)
+    conn.close()
+    _announce("done")
+
+
+def _host_port(endpoint):
+    """``tcp://host[:port]`` as (host, port); no port means 0 (any free one)."""
+    host, _, port = endpoint[len("tcp://"):].partition(":")
+    return host, int(port or 0)
 
 
 ROLES = {
@@ -266,19 +478,29 @@ ROLES = {
     ("throughput", "peer"): send_throughput,
     ("latency", "measure"): measure_latency,
     ("latency", "peer"): echo_latency,
+    ("reqrep", "measure"): measure_latency,
+    ("reqrep", "peer"): echo_latency,
+    ("router", "measure"): measure_router,
+    ("router", "peer"): run_clients,
 }
+FLOOR_ROLES = {"measure": measure_floor, "peer": echo_floor}  # for FLOOR, whatever the round-trip test
+TESTS = tuple(dict.fromkeys(test for test, _ in ROLES))
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description="one greenmq benchmark measurement (internal)")
-    parser.add_argument("--impl", choices=IMPLEMENTATIONS, required=True)
-    parser.add_argument("--test", choices=("throughput", "latency"), required=True)
+    parser.add_argument("--impl", choices=(*IMPLEMENTATIONS, FLOOR), required=True,
+                        help=f"{FLOOR}: the raw TCP ping-pong floor (round-trip tests over tcp)")
+    parser.add_argument("--test", choices=TESTS, required=True)
     parser.add_argument("--role", choices=("measure", "peer"), required=True)
     parser.add_argument("--transport", choices=("tcp", "ipc", "inproc"), required=True)
     parser.add_argument("--size", type=int, default=LATENCY_MESSAGE_SIZE)
-    parser.add_argument("--count", type=int, required=True)
-    parser.add_argument("--warmup", type=int, default=0)
+    parser.add_argument("--count", type=int, default=0, help="messages or round trips (not for router)")
+    parser.add_argument("--warmup", type=int, default=0, help="untimed round trips first")
     parser.add_argument("--hwm", type=int, default=0, help="SNDHWM and RCVHWM of PUSH/PULL (0: default)")
+    parser.add_argument("--clients", type=int, default=ROUTER_CLIENTS, help="router: DEALER clients")
+    parser.add_argument("--warmup-seconds", type=float, default=0.5, help="router: untimed echoing first")
+    parser.add_argument("--duration", type=float, default=1.5, help="router: seconds of echoing timed")
     endpoint = parser.add_mutually_exclusive_group(required=True)
     endpoint.add_argument("--bind", help="endpoint to bind (tcp://HOST picks a random port)")
     endpoint.add_argument("--connect", help="endpoint to connect to")
@@ -288,7 +510,8 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        ROLES[args.test, args.role](Runtime(args.impl), args)
+        role = FLOOR_ROLES[args.role] if args.impl == FLOOR else ROLES[args.test, args.role]
+        role(Runtime(args.impl), args)
     except BaseException as error:  # report everything, even KeyboardInterrupt, then fail
         frames = traceback.extract_tb(error.__traceback__)
         where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
