@@ -94,12 +94,14 @@ _ROWS = [
     (O.CONNECT_TIMEOUT, INT, 0, at_least(0)),
     (O.THREAD_SAFE, INT, 0, None, True, False),
     (O.METADATA, BYTES, None, metadata_property, False, True),
-    (O.ROUTER_MANDATORY, INT, 0, boolean, False, True, True, (T.ROUTER,)),
-    (O.ROUTER_HANDOVER, INT, 0, boolean, False, True, True, (T.ROUTER,)),
-    (O.PROBE_ROUTER, INT, 0, boolean, False, True, True, (T.ROUTER, T.DEALER, T.REQ)),
-    (O.REQ_CORRELATE, INT, 0, boolean, False, True, True, (T.REQ,)),
-    (O.REQ_RELAXED, INT, 0, boolean, False, True, True, (T.REQ,)),
-    (O.CONNECT_ROUTING_ID, BYTES, b"", routing_id, False, True, True, (T.ROUTER, T.STREAM)),
+    # libzmq's REP is built on its ROUTER and takes the ROUTER options; its flag
+    # options accept any value >= 0 (non-zero meaning on).
+    (O.ROUTER_MANDATORY, INT, 0, at_least(0), False, True, True, (T.ROUTER, T.REP)),
+    (O.ROUTER_HANDOVER, INT, 0, at_least(0), False, True, True, (T.ROUTER, T.REP)),
+    (O.PROBE_ROUTER, INT, 0, at_least(0), False, True, True, (T.ROUTER, T.REP, T.DEALER, T.REQ)),
+    (O.REQ_CORRELATE, INT, 0, at_least(0), False, True, True, (T.REQ,)),
+    (O.REQ_RELAXED, INT, 0, at_least(0), False, True, True, (T.REQ,)),
+    (O.CONNECT_ROUTING_ID, BYTES, b"", len, False, True, True, (T.ROUTER, T.REP, T.STREAM)),
     (O.STREAM_NOTIFY, INT, 1, boolean, False, True, True, (T.STREAM,)),
     # Options of later issues: known (so their numbers are valid), refused for now.
     (O.PLAIN_SERVER, INT, 0, boolean, True, True, False),

@@ -465,7 +465,7 @@ class Socket:
             data = _frame_data(data, copy)
         if flags & SNDMORE:
             if not self._send_parts:
-                self._pattern.check_send()
+                self._pattern.check_send(data)
             self._send_parts.append(data)
             return MessageTracker() if track else None
         if self._send_parts:

@@ -34,8 +34,9 @@ class Pattern:
         Return False to refuse it (ROUTER: its routing id is taken)."""
         return True
 
-    def check_send(self):
-        """Called before the first frame of a message is accepted (libzmq checks EFSM/ENOTSUP there)."""
+    def check_send(self, first_frame=None):
+        """Called with the first frame of a message before it is accepted (libzmq checks EFSM,
+        ENOTSUP and ROUTER_MANDATORY's EHOSTUNREACH there)."""
         if not self.sends:
             raise zmq_error(Errno.ENOTSUP)
 

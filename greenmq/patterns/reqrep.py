@@ -151,8 +151,16 @@ class Router(Pattern):
         pipe.write(as_message(msg[1:]))
         return True
 
+    def check_send(self, first_frame=None):
+        """With ROUTER_MANDATORY an unknown routing id fails on the first frame, as in libzmq."""
+        if self.mandatory and first_frame is not None and bytes(first_frame) not in self.peers:
+            raise zmq_error(Errno.EHOSTUNREACH)
+
     def can_send(self):
-        return True
+        if not self.mandatory:
+            return True  # never blocks: unroutable messages are dropped
+        return any(peer.outbound.hwm <= 0 or len(peer.outbound) < peer.outbound.hwm
+                   for peer in self.peers.values())
 
     def source(self):
         return self._fq.last
@@ -179,7 +187,7 @@ class Req(Dealer):
         self._reply_peer = None
         self._request_id = struct.unpack("I", os.urandom(4))[0]
 
-    def check_send(self):
+    def check_send(self, first_frame=None):
         if self.expecting_reply and not self.relaxed:
             raise zmq_error(Errno.EFSM)
 
@@ -248,7 +256,7 @@ class Rep(Pattern):
         if peer is self._reply_peer:
             self._reply_peer = None
 
-    def check_send(self):
+    def check_send(self, first_frame=None):
         if not self.sending_reply:
             raise zmq_error(Errno.EFSM)
 
@@ -265,10 +273,12 @@ class Rep(Pattern):
             if delimiter is None:
                 continue
             body = msg[delimiter + 1:]
+            if not body:
+                continue  # an envelope with no request after it: dropped, as by libzmq
             self._envelope = msg[:delimiter + 1]
             self._reply_peer = self._fq.last.peer
             self.sending_reply = True
-            return as_message(body) if body else b""
+            return as_message(body)
 
     def send(self, msg):
         self.check_send()

@@ -115,6 +115,8 @@ class InprocRegistry:
             return
         binder_peer.remote = (connector, connector_peer)
         connector_peer.remote = (binder, binder_peer)
+        binder_peer.terminate = lambda: binder._inproc_disconnect(binder_peer)
+        connector_peer.terminate = lambda: connector._inproc_disconnect(connector_peer)
         if to_binder.queue:
             binder._readable.set()
         connector._writable.set()

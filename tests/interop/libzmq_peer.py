@@ -6,11 +6,22 @@ here) playing one role on one socket::
 
     python libzmq_peer.py ROLE TYPE (--bind EP | --connect EP) [options]
 
-    ROLE  recv   receive messages and report digests of what arrived
-          send   send messages, report, then close (lingering until delivered)
-          echo   receive messages and send each one back (PAIR)
-          idle   just be there (with --monitor: report the socket's events)
-    TYPE  PAIR, PUSH or PULL (any pyzmq socket type name)
+    ROLE  recv     receive messages and report digests of what arrived
+          send     send messages, report, then close (lingering until delivered)
+          echo     receive messages and send each one back (PAIR)
+          idle     just be there (with --monitor: report the socket's events)
+          ctl      obey JSON commands read from stdin, one a line, answering
+                   each with a RESULT line (see _control)
+          serve    a request-reply worker: answer each message with itself plus
+                   a last frame --tag, until QUIT; then report the count
+          request  a REQ client: send --count requests of --frames frames
+                   ("TAG:i:j"), take each reply, report them all
+          broker   zmq.proxy between TYPE (the ROUTER frontend, --bind) and a
+                   DEALER backend bound at --backend (a second READY line), until QUIT
+    TYPE  PAIR, PUSH, PULL, REQ, REP, DEALER, ROUTER (any pyzmq socket type name)
+
+    Socket options: --sockopt NAME=VALUE (repeatable, set before bind/connect);
+    VALUE is an int, or x:HEX for bytes.
 
     What travels: --plan '[[frame sizes of message 0], [sizes of message 1], ...]'
     (contents from frame_payload()), or --bulk N small messages
@@ -23,7 +34,7 @@ bound or connected, ``EVENT <name> <value>`` for monitor events (--monitor),
 always ends by itself: every blocking call has a timeout (RCVTIMEO/SNDTIMEO),
 a watchdog ends the process after --lifetime seconds, and it exits at once if
 its stdin reaches EOF (the test process went away). ``QUIT`` on stdin ends
---hold and the idle role.
+--hold and the idle, serve, broker and ctl roles.
 
 Imported by the tests (which run greenmq as ``zmq``), the module never
 imports pyzmq: it provides the payload generators both sides share, and
@@ -131,7 +142,7 @@ def _emit(*words):
 
 def _parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
-    parser.add_argument("role", choices=("recv", "send", "echo", "idle"))
+    parser.add_argument("role", choices=("recv", "send", "echo", "idle", "ctl", "serve", "request", "broker"))
     parser.add_argument("type", help="socket type name: PAIR, PUSH, PULL ...")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--bind", metavar="ENDPOINT")
@@ -149,6 +160,11 @@ def _parse_args(argv):
     parser.add_argument("--monitor", action="store_true", help="report socket events as EVENT lines")
     parser.add_argument("--hold", action="store_true", help="after the role, stay until QUIT")
     parser.add_argument("--lifetime", type=float, default=60.0, help="hard limit, seconds")
+    parser.add_argument("--sockopt", action="append", default=[], metavar="NAME=VALUE",
+                        help="a socket option set before bind/connect: an int, or x:HEX for bytes")
+    parser.add_argument("--tag", default="libzmq", help="serve: the frame added to replies; request: the prefix")
+    parser.add_argument("--frames", type=int, default=1, help="request: frames per request")
+    parser.add_argument("--backend", metavar="ENDPOINT", help="broker: where the DEALER backend binds")
     return parser.parse_args(argv)
 
 
@@ -231,6 +247,129 @@ def _send(zmq, sock, args):
     return {"sent": checksum.count, "timed_out": timed_out, "sha256": checksum.hexdigest()}
 
 
+def encode_sockopt(name, value):
+    """``--sockopt`` text for an option value (the tests' side): int, or bytes as x:HEX."""
+    if isinstance(value, (bytes, bytearray)):
+        return f"{name}=x:{bytes(value).hex()}"
+    return f"{name}={int(value)}"
+
+
+def _decode_sockopt(text):
+    name, _, value = text.partition("=")
+    return name, bytes.fromhex(value[2:]) if value.startswith("x:") else int(value)
+
+
+def _errno_name(zmq, error):
+    try:
+        return zmq.Errno(error.errno).name
+    except ValueError:
+        return str(error.errno)
+
+
+def _control(zmq, sock):
+    """ctl: one JSON command a line on stdin, one ``RESULT <json>`` line back for each.
+
+    Frames travel as hex strings. Commands (``op``) and answers::
+
+        send     frames, [dontwait]   {"ok": true} or {"error": "EAGAIN"}, "EHOSTUNREACH" ...
+        recv     [timeout] (ms)       {"frames": [...]} or {"error": "EAGAIN"}
+        poll     [timeout], [flags]   {"events": n}
+        set      name, value          (value: int, or {"hex": ...})   {"ok": true} or {"error": ...}
+        connect / disconnect / bind / unbind   endpoint   {"ok": true, "endpoint": LAST_ENDPOINT}
+        close    [linger]             {"ok": true}
+        quit                          (no answer: the peer closes and exits; a QUIT line does the same)
+
+    EOF on stdin ends the process at once.
+    """
+    while True:
+        line = sys.stdin.readline()
+        if not line:
+            os._exit(3)
+        if line.strip() == "QUIT":
+            return
+        command = json.loads(line)
+        op = command["op"]
+        if op == "quit":
+            return
+        try:
+            if op == "send":
+                frames = [bytes.fromhex(frame) for frame in command["frames"]]
+                sock.send_multipart(frames, zmq.DONTWAIT if command.get("dontwait") else 0)
+                answer = {"ok": True}
+            elif op == "recv":
+                timeout = command.get("timeout")
+                if timeout is not None and not sock.poll(timeout):
+                    raise zmq.Again()
+                answer = {"frames": [frame.hex() for frame in sock.recv_multipart()]}
+            elif op == "poll":
+                answer = {"events": sock.poll(command.get("timeout", 0), command.get("flags", zmq.POLLIN))}
+            elif op == "set":
+                value = command["value"]
+                sock.setsockopt(getattr(zmq, command["name"]),
+                                bytes.fromhex(value["hex"]) if isinstance(value, dict) else value)
+                answer = {"ok": True}
+            elif op in ("connect", "disconnect", "bind", "unbind"):
+                getattr(sock, op)(command["endpoint"])
+                answer = {"ok": True, "endpoint": sock.last_endpoint.decode()}
+            elif op == "close":
+                sock.close(command.get("linger"))
+                answer = {"ok": True}
+            else:
+                answer = {"error": f"unknown op {op}"}
+        except zmq.ZMQError as error:
+            answer = {"error": _errno_name(zmq, error)}
+        _emit("RESULT", json.dumps(answer))
+
+
+def _serve(zmq, sock, args, quit_event):
+    """serve: answer every message with itself plus the tag frame, until QUIT (or --count)."""
+    tag = args.tag.encode()
+    count = 0
+    while not quit_event.is_set() and (args.count is None or count < args.count):
+        if not sock.poll(20):
+            continue
+        frames = sock.recv_multipart()
+        sock.send_multipart([*frames, tag])
+        count += 1
+    return {"count": count}
+
+
+def _request(zmq, sock, args):
+    """request: --count requests of --frames frames each, one at a time; report every reply."""
+    replies = []
+    timed_out = False
+    for i in range(args.count or 0):
+        frames = [f"{args.tag}:{i}:{j}".encode() for j in range(args.frames)]
+        try:
+            sock.send_multipart(frames)
+            replies.append([frame.hex() for frame in sock.recv_multipart()])
+        except zmq.Again:
+            timed_out = True
+            break
+    return {"replies": replies, "timed_out": timed_out}
+
+
+def _broker(zmq, ctx, frontend, args, quit_event):
+    """broker: libzmq's proxy from the frontend to a DEALER backend, until QUIT."""
+    backend = ctx.socket(zmq.DEALER)
+    backend.linger = 0
+    control = ctx.socket(zmq.PAIR)
+    control.bind("inproc://broker-control")
+    steer = ctx.socket(zmq.PAIR)
+    steer.connect("inproc://broker-control")
+    try:
+        backend.bind(args.backend)
+        _emit("READY", backend.last_endpoint.decode())
+        thread = threading.Thread(target=zmq.proxy_steerable, args=(frontend, backend, None, control), daemon=True)
+        thread.start()
+        quit_event.wait(args.lifetime)
+        steer.send(b"TERMINATE")
+        thread.join(10)
+    finally:
+        for sock in (steer, control, backend):
+            sock.close(linger=0)
+
+
 def main(argv=None):
     import zmq  # real libzmq, via pyzmq: this runs in its own process
 
@@ -239,7 +378,8 @@ def main(argv=None):
     watchdog.daemon = True
     watchdog.start()
     quit_event = threading.Event()
-    threading.Thread(target=_watch_stdin, args=(quit_event,), daemon=True).start()
+    if args.role != "ctl":  # ctl reads its commands from stdin itself
+        threading.Thread(target=_watch_stdin, args=(quit_event,), daemon=True).start()
 
     ctx = zmq.Context()
     sock = ctx.socket(getattr(zmq, args.type))
@@ -250,6 +390,9 @@ def main(argv=None):
         sock.immediate = 1
     if args.heartbeat:
         sock.heartbeat_ivl, sock.heartbeat_timeout, sock.heartbeat_ttl = map(int, args.heartbeat.split(","))
+    for text in args.sockopt:
+        name, value = _decode_sockopt(text)
+        sock.setsockopt(getattr(zmq, name), value)
     monitor_thread = None
     if args.monitor:
         monitor = sock.get_monitor_socket()
@@ -265,12 +408,20 @@ def main(argv=None):
             _emit("RESULT", json.dumps(_receive(zmq, sock, args, echo=args.role == "echo")))
         elif args.role == "send":
             _emit("RESULT", json.dumps(_send(zmq, sock, args)))
+        elif args.role == "ctl":
+            _control(zmq, sock)
+        elif args.role == "serve":
+            _emit("RESULT", json.dumps(_serve(zmq, sock, args, quit_event)))
+        elif args.role == "request":
+            _emit("RESULT", json.dumps(_request(zmq, sock, args)))
+        elif args.role == "broker":
+            _broker(zmq, ctx, sock, args, quit_event)
         if args.hold or args.role == "idle":
             quit_event.wait(args.lifetime)
     except zmq.ZMQError as error:
         _emit("ERROR", f"{type(error).__name__}: {error}")
         os._exit(2)
-    if monitor_thread is not None:
+    if monitor_thread is not None and not sock.closed:
         sock.disable_monitor()
         monitor_thread.join(5)
     sock.close()
@@ -365,9 +516,36 @@ class PeerProcess:
                     raise self._fail(f"unexpected report {kind} {rest}")
 
     def quit(self):
-        """Ask the peer to end --hold/idle."""
+        """Ask the peer to end --hold, idle, serve, broker or ctl."""
         self.proc.stdin.write(b"QUIT\n")
         self.proc.stdin.flush()
+
+    # -- the ctl role ------------------------------------------------------------
+
+    def command(self, op, timeout=20, **fields):
+        """Send one command to a ``ctl`` peer and return its answer (a dict)."""
+        self.proc.stdin.write(json.dumps({"op": op, **fields}).encode() + b"\n")
+        self.proc.stdin.flush()
+        return self.result(timeout)
+
+    def send_frames(self, frames, dontwait=False):
+        """ctl: send one multipart message; None, or the errno name (``"EAGAIN"``, ``"EHOSTUNREACH"``)."""
+        answer = self.command("send", frames=[bytes(frame).hex() for frame in frames], dontwait=dontwait)
+        return answer.get("error")
+
+    def recv_frames(self, timeout=10000):
+        """ctl: receive one message within ``timeout`` ms; its frames, or None if nothing came."""
+        answer = self.command("recv", timeout=timeout)
+        if "frames" in answer:
+            return [bytes.fromhex(frame) for frame in answer["frames"]]
+        if answer.get("error") != "EAGAIN":
+            raise self._fail(f"recv failed: {answer}")
+        return None
+
+    def set_option(self, name, value):
+        """ctl: setsockopt; None, or the errno name."""
+        value = {"hex": bytes(value).hex()} if isinstance(value, (bytes, bytearray)) else value
+        return self.command("set", name=name, value=value).get("error")
 
     def wait(self, timeout=20):
         """Wait for the peer to exit by itself; return its status."""
@@ -432,8 +610,10 @@ class PeerGroup:
 
     def start(self, role, socket_type, *, bind=None, connect=None, plan=None, bulk=None, offset=None,
               count=None, rcvtimeo=None, sndtimeo=None, linger=None, immediate=False, heartbeat=None,
-              monitor=False, hold=False, lifetime=None):
+              monitor=False, hold=False, lifetime=None, sockopts=None, tag=None, frames=None, backend=None):
         argv = [role, socket_type]
+        for name, value in (sockopts or {}).items():
+            argv += ["--sockopt", encode_sockopt(name, value)]
         if bind is not None:
             argv += ["--bind", bind]
         if connect is not None:
@@ -443,7 +623,8 @@ class PeerGroup:
         if heartbeat is not None:
             argv += ["--heartbeat", ",".join(str(ms) for ms in heartbeat)]
         for name, value in (("bulk", bulk), ("offset", offset), ("count", count), ("rcvtimeo", rcvtimeo),
-                            ("sndtimeo", sndtimeo), ("linger", linger), ("lifetime", lifetime)):
+                            ("sndtimeo", sndtimeo), ("linger", linger), ("lifetime", lifetime), ("tag", tag),
+                            ("frames", frames), ("backend", backend)):
             if value is not None:
                 argv += [f"--{name}", str(value)]
         for name, flag in (("immediate", immediate), ("monitor", monitor), ("hold", hold)):
