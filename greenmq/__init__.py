@@ -36,6 +36,8 @@ from .error import (
     strerror,
 )
 from .frame import Frame, Message, MessageTracker
+from .poll import Poller, select, zmq_poll
+from .proxy import device, proxy, proxy_steerable
 from .socket import Socket, SocketContext
 
 globals().update(_MODULE_NAMES)
@@ -69,6 +71,15 @@ def zmq_errno():
     return 0
 
 
+def __getattr__(name):
+    # ``greenmq.devices`` without importing it first, like a submodule that was imported.
+    if name == "devices":
+        import importlib
+
+        return importlib.import_module(".devices", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _CAPABILITIES = {"ipc": True}
 
 
@@ -80,8 +91,9 @@ def has(capability):
 __all__ = [
     "Again", "Context", "ContextOption", "ContextTerminated", "DeviceType", "Errno", "Event",
     "Flag", "Frame", "InterruptedSystemCall", "Message", "MessageOption", "MessageTracker",
-    "NotDone", "PollEvent", "ProtocolError", "ReconnectStop", "RouterNotify", "SecurityMechanism",
+    "NotDone", "PollEvent", "Poller", "ProtocolError", "ReconnectStop", "RouterNotify", "SecurityMechanism",
     "Socket", "SocketContext", "SocketOption", "SocketType", "ZMQBaseError", "ZMQBindError",
-    "ZMQError", "ZMQVersionError", "constants", "has", "pyzmq_version", "pyzmq_version_info",
-    "strerror", "zmq_errno", "zmq_version", "zmq_version_info",
+    "ZMQError", "ZMQVersionError", "constants", "device", "has", "proxy", "proxy_steerable",
+    "pyzmq_version", "pyzmq_version_info", "select", "strerror", "zmq_errno", "zmq_poll", "zmq_version",
+    "zmq_version_info",
 ] + sorted(_MODULE_NAMES)

@@ -33,6 +33,8 @@ from .zmtp.sockettypes import WIRE_NAMES
 # Plain ints: testing bits against IntFlag members costs an enum call each time.
 DONTWAIT = int(Flag.DONTWAIT)
 SNDMORE = int(Flag.SNDMORE)
+POLLIN = int(PollEvent.POLLIN)
+POLLOUT = int(PollEvent.POLLOUT)
 # Every this many send/recv calls, yield to the hub once, so that a tight loop
 # cannot starve engines and other greenlets. (A power of two: tested with a mask.)
 _FAIRNESS_PERIOD = 512
@@ -274,9 +276,9 @@ class Socket:
     def _events(self):
         events = 0
         if self._recv_parts is not None or self._pattern.can_recv():
-            events |= PollEvent.POLLIN
+            events = POLLIN
         if self._pattern.can_send():
-            events |= PollEvent.POLLOUT
+            events |= POLLOUT
         return events
 
     # -- endpoints ---------------------------------------------------------------
@@ -685,12 +687,17 @@ class Socket:
             if ready or (deadline is not None and deadline <= monotonic()):
                 return ready
             remaining = None if deadline is None else deadline - monotonic()
-            events = [w.event for w, bit in ((self._readable, PollEvent.POLLIN), (self._writable, PollEvent.POLLOUT))
-                      if flags & bit]
-            if not events:
+            wakeups = [w for w, bit in ((self._readable, POLLIN), (self._writable, POLLOUT)) if flags & bit]
+            if not wakeups:
                 gevent.sleep(remaining)
                 return 0
-            gevent.wait(events, timeout=remaining, count=1)
+            for wakeup in wakeups:
+                wakeup.hold()
+            try:
+                gevent.wait([w.event for w in wakeups], timeout=remaining, count=1)
+            finally:
+                for wakeup in wakeups:
+                    wakeup.release()
             self._check_usable()
 
     # -- monitoring ------------------------------------------------------------------

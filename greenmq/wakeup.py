@@ -41,14 +41,21 @@ class Wakeup:
     def is_set(self):
         return self.event.is_set()
 
+    def hold(self):
+        """Someone is about to wait on ``event`` (directly or with gevent.wait): keep the hub alive."""
+        self._waiters += 1
+        self._async.ref = True
+
+    def release(self):
+        """The wait that :meth:`hold` announced is over."""
+        self._waiters -= 1
+        if not self._waiters:
+            self._async.ref = False
+
     def wait(self, timeout=None):
         """Wait until set (True) or until ``timeout`` seconds pass (False)."""
-        watcher = self._async
-        self._waiters += 1
-        watcher.ref = True
+        self.hold()
         try:
             return self.event.wait(timeout)
         finally:
-            self._waiters -= 1
-            if not self._waiters:
-                watcher.ref = False
+            self.release()
