@@ -385,17 +385,7 @@ def test_steerable_terminate_while_a_send_is_blocked(ctx):
     backend.close()
 
 
-def rep_available(ctx):
-    try:
-        ctx.socket(zmq.REP).close()
-    except NotImplementedError:
-        return False
-    return True
-
-
 def test_steerable_rep_control_answers_every_command(ctx, pairs):
-    if not rep_available(ctx):
-        pytest.skip("REP sockets are not implemented yet")
     client, frontend, backend, worker = pairs
     ctl, steer = linked(ctx, zmq.REP, zmq.REQ, "inproc://rep-control")
     with gevent.Timeout(TIMEOUT):
@@ -412,8 +402,6 @@ def test_steerable_rep_control_answers_every_command(ctx, pairs):
 
 def test_shared_queue_router_dealer(ctx):
     """The classic zmq_proxy use: REQ clients -> ROUTER | proxy | DEALER -> REP workers."""
-    if not rep_available(ctx):
-        pytest.skip("REQ/REP/ROUTER/DEALER sockets are not implemented yet")
     frontend = ctx.socket(zmq.ROUTER)
     backend = ctx.socket(zmq.DEALER)
     frontend.bind("tcp://127.0.0.1:*")
