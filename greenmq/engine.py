@@ -46,8 +46,15 @@ class HandshakeTimeout(Exception):
     """The peer did not complete the handshake within HANDSHAKE_IVL."""
 
 
-class StreamEngine:
-    """ZMTP over one connected stream socket, on behalf of a session."""
+class EngineBase:
+    """What every engine shares: its greenlets, closing with linger, and releasing its peer.
+
+    ``run()`` (in the caller's greenlet) owns the connection; a writer greenlet
+    drains the peer's outbound pipe; whatever ends the connection ends in
+    :meth:`_finish`.
+    """
+
+    protocol_error = False
 
     def __init__(self, session, sock, endpoint, peer_address):
         self.session = session
@@ -56,13 +63,73 @@ class StreamEngine:
         self.endpoint = endpoint
         self.peer_address = peer_address
         self.peer = None
-        self.conn = None
         self.closing = False
-        self.protocol_error = False
         self._wake_writer = Event()
         self._room = Event()
         self._writer = None
         self._greenlet = None
+
+    def close(self, linger):
+        """Stop the connection: at once for ``linger == 0``, else after flushing (up to linger ms)."""
+        self.closing = True
+        peer = self.peer or self.session.peer
+        pending = peer is not None and peer.outbound is not None and bool(peer.outbound.queue)
+        if linger == 0 or not pending:
+            self._kill()
+            return
+        self._wake_writer.set()
+        if linger > 0:
+            gevent.spawn_later(linger / 1000.0, self._kill)
+
+    def _kill(self):
+        greenlet = self._greenlet
+        if greenlet is not None and greenlet is not gevent.getcurrent():
+            greenlet.kill(block=False)
+        elif greenlet is None:
+            self._finish()
+
+    def _helpers(self):
+        """Greenlets that live and die with the connection."""
+        return [self._writer]
+
+    def _finish(self):
+        current = gevent.getcurrent()
+        for helper in self._helpers():
+            if helper is not None and helper is not current:
+                helper.kill(block=False)
+        self._writer = None
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        peer, self.peer = self.peer, None
+        if peer is not None:
+            self._peer_gone(peer)
+            if peer.outbound is not None:
+                peer.outbound.wake_reader = _ignore
+            if peer.inbound is not None:
+                peer.inbound.wake_writer = _ignore
+        self.session.engine_closed(self, peer)
+
+    def _peer_gone(self, peer):
+        """Last words to the peer's pipes before they are released (STREAM's notification)."""
+
+    def _wait_for_room(self, inbound):
+        """Backpressure: stop reading until the socket has drained the inbound pipe to its low-water mark."""
+        room = self._room
+        while not inbound.reader_closed and not inbound.can_write():
+            room.clear()
+            if inbound.can_write():
+                return
+            room.wait()
+
+
+class StreamEngine(EngineBase):
+    """ZMTP over one connected stream socket, on behalf of a session."""
+
+    def __init__(self, session, sock, endpoint, peer_address):
+        super().__init__(session, sock, endpoint, peer_address)
+        self.conn = None
         self._heartbeat = None
         self._body_buffer = bytearray()
         # Direct sends (see _outbound_ready): gevent's non-blocking OS socket, if exposed.
@@ -104,7 +171,7 @@ class StreamEngine:
             self.socket._event(MonitorEvent.HANDSHAKE_FAILED_NO_DETAIL, 0, self.endpoint)
         except ZmtpPeerError as error:
             log.info("greenmq: peer %s refused the connection: %s", self.endpoint, error.reason)
-            self.protocol_error = True
+            self.protocol_error = True  # as libzmq: not retried
             self._report_failure(stage, error)
         except ZmtpError as error:
             log.warning("greenmq: closing %s: %s", self.endpoint, error.reason)
@@ -119,42 +186,8 @@ class StreamEngine:
         finally:
             self._finish()
 
-    def close(self, linger):
-        """Stop the connection: at once for ``linger == 0``, else after flushing (up to linger ms)."""
-        self.closing = True
-        peer = self.peer or self.session.peer
-        pending = peer is not None and peer.outbound is not None and bool(peer.outbound.queue)
-        if linger == 0 or not pending:
-            self._kill()
-            return
-        self._wake_writer.set()
-        if linger > 0:
-            gevent.spawn_later(linger / 1000.0, self._kill)
-
-    def _kill(self):
-        greenlet = self._greenlet
-        if greenlet is not None and greenlet is not gevent.getcurrent():
-            greenlet.kill(block=False)
-        elif greenlet is None:
-            self._finish()
-
-    def _finish(self):
-        current = gevent.getcurrent()
-        for helper in (self._writer, self._heartbeat):
-            if helper is not None and helper is not current:
-                helper.kill(block=False)
-        self._writer = self._heartbeat = None
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-        peer, self.peer = self.peer, None
-        if peer is not None:
-            if peer.outbound is not None:
-                peer.outbound.wake_reader = _ignore
-            if peer.inbound is not None:
-                peer.inbound.wake_writer = _ignore
-        self.session.engine_closed(self, peer)
+    def _helpers(self):
+        return [self._writer, self._heartbeat]
 
     def _report_failure(self, stage, error):
         if stage != "handshake":
@@ -260,14 +293,6 @@ class StreamEngine:
                 raise PeerClosed()
             filled += count
         return view
-
-    def _wait_for_room(self, inbound):
-        room = self._room
-        while not inbound.reader_closed and not inbound.can_write():
-            room.clear()
-            if inbound.can_write():
-                return
-            room.wait()
 
     def _heartbeat_loop(self):
         """ZMTP heartbeats: PING every HEARTBEAT_IVL; close when a PING goes unanswered for

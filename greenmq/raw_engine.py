@@ -10,9 +10,9 @@ end for the application.
 import logging
 
 import gevent
-from gevent.event import Event
 
-from .constants import Event as MonitorEvent, SocketOption
+from .constants import SocketOption
+from .engine import EngineBase
 from .zmtp.metadata import Metadata
 
 log = logging.getLogger("greenmq")
@@ -20,23 +20,11 @@ log = logging.getLogger("greenmq")
 READ_SIZE = 65536
 
 
-class RawEngine:
+class RawEngine(EngineBase):
     """One raw TCP connection on behalf of a STREAM socket's session."""
 
-    protocol_error = False
-
     def __init__(self, session, sock, endpoint, peer_address):
-        self.session = session
-        self.socket = session.socket
-        self.sock = sock
-        self.endpoint = endpoint
-        self.peer_address = peer_address
-        self.peer = None
-        self.closing = False
-        self._wake_writer = Event()
-        self._room = Event()
-        self._writer = None
-        self._greenlet = None
+        super().__init__(session, sock, endpoint, peer_address)
         self._notify = bool(self.socket._options[SocketOption.STREAM_NOTIFY])
 
     def run(self):
@@ -60,11 +48,7 @@ class RawEngine:
                 if inbound.reader_closed:
                     continue
                 inbound.write(data)
-                while not inbound.reader_closed and not inbound.can_write():
-                    self._room.clear()
-                    if inbound.can_write():
-                        break
-                    self._room.wait()
+                self._wait_for_room(inbound)
         except OSError as error:
             log.debug("greenmq: raw connection %s ended: %s", self.endpoint, error)
         finally:
@@ -92,40 +76,6 @@ class RawEngine:
         if self.closing:
             self._kill()
 
-    def close(self, linger):
-        """Stop: at once for linger 0 or nothing queued, else after flushing (up to linger ms)."""
-        self.closing = True
-        pending = self.peer is not None and bool(self.peer.outbound.queue)
-        if linger == 0 or not pending:
-            self._kill()
-            return
-        self._wake_writer.set()
-        if linger > 0:
-            gevent.spawn_later(linger / 1000.0, self._kill)
-
-    def _kill(self):
-        greenlet = self._greenlet
-        if greenlet is not None and greenlet is not gevent.getcurrent():
-            greenlet.kill(block=False)
-
-    def _finish(self):
-        writer, self._writer = self._writer, None
-        if writer is not None and writer is not gevent.getcurrent():
-            writer.kill(block=False)
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-        peer, self.peer = self.peer, None
-        if peer is not None:
-            if self._notify and not peer.inbound.reader_closed:
-                peer.inbound.write(b"")
-            peer.outbound.wake_reader = _ignore
-            peer.inbound.wake_writer = _ignore
-        self.session.engine_closed(self, peer)
-        if peer is not None:
-            self.socket._event(MonitorEvent.DISCONNECTED, 0, self.endpoint)
-
-
-def _ignore():
-    pass
+    def _peer_gone(self, peer):
+        if self._notify and not peer.inbound.reader_closed:
+            peer.inbound.write(b"")
