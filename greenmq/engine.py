@@ -30,9 +30,9 @@ log = logging.getLogger("greenmq")
 
 READ_SIZE = 262144
 # Frames with at least this much still to come are read by _read_body.
-_LARGE_BODY = 65536
+LARGE_BODY_READ = 65536
 # The reused buffer for large frame bodies grows up to this size per connection.
-_BODY_BUFFER_MAX = 16 << 20
+BODY_BUFFER_MAX = 16 << 20
 _JOIN_LIMIT = 1 << 20
 # Largest message _outbound_ready sends directly from the sending greenlet.
 _DIRECT_LIMIT = 8192
@@ -253,7 +253,7 @@ class StreamEngine(EngineBase):
         inbound = self.peer.inbound
         while True:
             missing = decoder.body_remaining()
-            if missing >= _LARGE_BODY:
+            if missing >= LARGE_BODY_READ:
                 messages = conn.receive(self._read_body(missing))
             else:
                 data = recv(READ_SIZE)
@@ -274,14 +274,14 @@ class StreamEngine(EngineBase):
                     self._wait_for_room(inbound)
 
     def _read_body(self, missing):
-        """Read the rest of a large frame (up to _BODY_BUFFER_MAX of it) into a reused buffer.
+        """Read the rest of a large frame (up to BODY_BUFFER_MAX of it) into a reused buffer.
 
         The buffer's pages are already mapped, so the kernel copies into warm
         memory and the decoder's single join is the only fresh allocation; fresh
         1 MiB allocations are page-faulted in each time (glibc gives freed large
         blocks back to the OS), which otherwise dominates large-message cost.
         """
-        want = min(missing, _BODY_BUFFER_MAX)
+        want = min(missing, BODY_BUFFER_MAX)
         if len(self._body_buffer) < want:
             self._body_buffer = bytearray(want)
         view = memoryview(self._body_buffer)[:want]

@@ -22,6 +22,8 @@ from greenmq.zmtp import (
     frame_header,
 )
 
+from zmtp_support import ENGINE_BODY_MAX, ENGINE_LARGE_BODY, ReusedBuffer, as_bytes
+
 # -- helpers -----------------------------------------------------------------
 
 
@@ -42,18 +44,6 @@ def reference_encode(messages):
 
 def joined(chunks):
     return b"".join(bytes(c) for c in chunks)
-
-
-def as_bytes(messages):
-    """Messages normalised to lists of ``bytes``.
-
-    The decoder may hand out a single-frame message as the bare body; only the
-    frames' contents matter here.
-    """
-    return [
-        [bytes(msg)] if isinstance(msg, (bytes, bytearray, memoryview)) else [bytes(frame) for frame in msg]
-        for msg in messages
-    ]
 
 
 msgs = as_bytes
@@ -80,41 +70,7 @@ def decode_feed(decoder, chunks):
 # What greenmq/engine.py does with a split frame (StreamEngine._read_loop/_read_body): once the
 # frame being collected misses at least ENGINE_LARGE_BODY bytes, it reads exactly that many (at
 # most ENGINE_BODY_MAX) into one reused bytearray and feeds a memoryview of it; otherwise it
-# feeds what recv() returned.
-ENGINE_LARGE_BODY = 65536
-ENGINE_BODY_MAX = 16 << 20
-
-
-class ReusedBuffer:
-    """ONE bytearray that plays the engine's reused read buffer.
-
-    :meth:`feed` copies ``data`` into it, hands ``feed_function`` a memoryview of
-    it, and as soon as that returns, resizes the bytearray (which raises
-    BufferError if anyone still holds a view of it) and overwrites all of it
-    with garbage. A delivered message, command or piece of decoder state that
-    still depended on the caller's buffer would come out corrupted.
-    """
-
-    def __init__(self):
-        self.buf = bytearray()
-        self.fills = 0
-
-    def feed(self, feed_function, data):
-        buf = self.buf
-        if len(buf) < len(data):
-            buf.extend(bytes(len(data) - len(buf)))  # grown in place: still the same object
-        view = memoryview(buf)[:len(data)]
-        view[:] = data
-        result = feed_function(view)
-        view.release()
-        buf.append(0)  # BufferError here: the decoder kept a view of the caller's buffer
-        del buf[-1]
-        self.scribble()
-        return result
-
-    def scribble(self):
-        self.fills += 1
-        self.buf[:] = bytes(((0xA5 + 61 * self.fills) & 0xFF,)) * len(self.buf)
+# feeds what recv() returned (see tests/zmtp_support.py).
 
 
 def engine_read_size(missing, available, rng=None):

@@ -26,55 +26,14 @@ from greenmq.zmtp import (
     make_greeting,
 )
 
+from zmtp_support import ENGINE_BODY_MAX, ENGINE_LARGE_BODY, ReusedBuffer, as_bytes
+
 NULL_GREETING = b"\xff" + bytes(8) + b"\x7f" + b"\x03\x01" + b"NULL" + bytes(16) + b"\x00" + bytes(31)
 # What libzmq really sends: "routing-id length + 1" in the padding, ZMTP 3.0 up to 4.3.2 (checklist 2, 6).
 LIBZMQ_GREETING = b"\xff" + (1).to_bytes(8, "big") + b"\x7f" + b"\x03\x00" + b"NULL" + bytes(16) + b"\x00" + bytes(31)
 
 
 # -- helpers -----------------------------------------------------------------
-
-
-# What greenmq/engine.py does with a split frame (StreamEngine._read_loop/_read_body): once the
-# frame being collected misses at least ENGINE_LARGE_BODY bytes, it reads exactly that many (at
-# most ENGINE_BODY_MAX) into one reused bytearray and passes a memoryview of it to receive().
-ENGINE_LARGE_BODY = 65536
-ENGINE_BODY_MAX = 16 << 20
-
-
-class ReusedBuffer:
-    """ONE bytearray that plays the engine's reused read buffer (as in test_zmtp_frames.py).
-
-    :meth:`feed` copies ``data`` into it, hands ``feed_function`` a memoryview of
-    it, and as soon as that returns, resizes the bytearray (which raises
-    BufferError if anyone still holds a view of it) and overwrites all of it
-    with garbage.
-    """
-
-    def __init__(self):
-        self.buf = bytearray()
-        self.fills = 0
-
-    def feed(self, feed_function, data):
-        buf = self.buf
-        if len(buf) < len(data):
-            buf.extend(bytes(len(data) - len(buf)))  # grown in place: still the same object
-        view = memoryview(buf)[:len(data)]
-        view[:] = data
-        result = feed_function(view)
-        view.release()
-        buf.append(0)  # BufferError here: something kept a view of the caller's buffer
-        del buf[-1]
-        self.fills += 1
-        buf[:] = bytes(((0xA5 + 61 * self.fills) & 0xFF,)) * len(buf)
-        return result
-
-
-def as_bytes(messages):
-    """Messages normalised to lists of ``bytes`` (single frames may be handed out bare)."""
-    return [
-        [bytes(msg)] if isinstance(msg, (bytes, bytearray, memoryview)) else [bytes(frame) for frame in msg]
-        for msg in messages
-    ]
 
 
 def ready(*properties):
