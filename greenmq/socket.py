@@ -516,23 +516,8 @@ class Socket:
         return MessageTracker() if track else None
 
     def _send_wait(self, msg, flags):
-        if flags & DONTWAIT:
-            raise Again()
-        timeout = self._sndtimeo
-        deadline = None if timeout < 0 else monotonic() + timeout / 1000.0
-        writable = self._writable
-        send = self._pattern_send
-        while True:
-            writable.clear()
-            if send(msg):
-                return
-            self._check_usable()
-            remaining = None
-            if deadline is not None:
-                remaining = deadline - monotonic()
-                if remaining <= 0:
-                    raise Again()
-            writable.wait(remaining)
+        self._wait_until(self._writable, lambda: True if self._pattern_send(msg) else None,
+                         self._sndtimeo, flags)
 
     def send_string(self, u, flags=0, copy=True, encoding="utf-8", **kwargs):
         """Send a str, encoded (utf-8 by default)."""
@@ -629,24 +614,27 @@ class Socket:
         return [Frame._received(frame, i < last, metadata) for i, frame in enumerate(msg)]
 
     def _recv_wait(self, flags):
+        return self._wait_until(self._readable, self._pattern_recv, self._rcvtimeo, flags)
+
+    def _wait_until(self, wakeup, attempt, timeout, flags):
+        """Retry ``attempt`` (non-None on success) each time ``wakeup`` is set; Again on
+        DONTWAIT or when ``timeout`` ms pass. Clearing before each attempt means a wake-up
+        that comes after a failed attempt is never lost."""
         if flags & DONTWAIT:
             raise Again()
-        timeout = self._rcvtimeo
         deadline = None if timeout < 0 else monotonic() + timeout / 1000.0
-        readable = self._readable
-        recv = self._pattern_recv
         while True:
-            readable.clear()
-            msg = recv()
-            if msg is not None:
-                return msg
+            wakeup.clear()
+            result = attempt()
+            if result is not None:
+                return result
             self._check_usable()
             remaining = None
             if deadline is not None:
                 remaining = deadline - monotonic()
                 if remaining <= 0:
                     raise Again()
-            readable.wait(remaining)
+            wakeup.wait(remaining)
 
     def recv_string(self, flags=0, encoding="utf-8"):
         """Receive a frame and decode it (utf-8 by default)."""

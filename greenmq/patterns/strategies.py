@@ -6,15 +6,18 @@ long to wait.
 """
 
 
-class LoadBalancer:
-    """Round-robin outgoing messages over the pipes that have room (PUSH, DEALER, REQ)."""
+class _PipeRing:
+    """Pipes visited in turn: the bookkeeping both strategies share.
+
+    ``last`` is the pipe of the latest message sent or received (REQ expects
+    its reply from where it sent; a received message's peer is found there).
+    """
 
     __slots__ = ("pipes", "_next", "last")
 
     def __init__(self):
         self.pipes = []
         self._next = 0
-        # The pipe send() used last (REQ expects its reply from there).
         self.last = None
 
     def attach(self, pipe):
@@ -30,6 +33,12 @@ class LoadBalancer:
             self._next -= 1
         if self._next >= len(self.pipes):
             self._next = 0
+
+
+class LoadBalancer(_PipeRing):
+    """Round-robin outgoing messages over the pipes that have room (PUSH, DEALER, REQ)."""
+
+    __slots__ = ()
 
     def send(self, msg):
         """Queue ``msg`` on the next pipe with room; False if every pipe is full (or none exists).
@@ -72,34 +81,14 @@ class LoadBalancer:
         return any(pipe.hwm <= 0 or len(pipe) < pipe.hwm for pipe in self.pipes)
 
 
-class FairQueue:
+class FairQueue(_PipeRing):
     """Take incoming messages from each pipe in turn (PULL, DEALER, ROUTER ...).
 
     A pipe whose writer has gone is kept until it has been drained, so that
     messages a peer sent before disconnecting are still delivered.
     """
 
-    __slots__ = ("pipes", "_next", "last")
-
-    def __init__(self):
-        self.pipes = []
-        self._next = 0
-        # The pipe of the message recv() returned last (its peer's metadata).
-        self.last = None
-
-    def attach(self, pipe):
-        self.pipes.append(pipe)
-
-    def detach(self, pipe):
-        try:
-            index = self.pipes.index(pipe)
-        except ValueError:
-            return
-        del self.pipes[index]
-        if index < self._next:
-            self._next -= 1
-        if self._next >= len(self.pipes):
-            self._next = 0
+    __slots__ = ()
 
     def recv(self):
         """The next message in fair order, or None. (Pipe.read is inlined: once per message.)"""
