@@ -24,7 +24,7 @@ import gevent
 from gevent.event import Event
 
 from .constants import Event as MonitorEvent, ProtocolError
-from .zmtp import READY, ZmtpConnection, ZmtpError, ZmtpPeerError
+from .zmtp import READY, Subscription, ZmtpConnection, ZmtpError, ZmtpPeerError
 
 log = logging.getLogger("greenmq")
 
@@ -157,8 +157,7 @@ class StreamEngine(EngineBase):
                     pass
                 return
             self._connect_pipes()
-            if messages and self.peer.inbound is not None:
-                self.peer.inbound.write_many(messages)
+            self._deliver(self.peer.inbound, messages)
             self._writer = gevent.spawn(self._write_loop)
             self.last_received = monotonic()
             if self.socket._options_get_int("HEARTBEAT_IVL") > 0:
@@ -265,13 +264,23 @@ class StreamEngine(EngineBase):
                 self._heartbeat = gevent.spawn(self._heartbeat_loop)
             if conn.has_output:
                 self._wake_writer.set()
-            if conn.subscriptions:
-                self.socket._peer_subscriptions(self.peer, conn.subscriptions)
-                conn.subscriptions = []
-            if messages and inbound is not None and not inbound.reader_closed:
-                inbound.write_many(messages)
-                if not inbound.can_write():
-                    self._wait_for_room(inbound)
+            if messages or conn.subscriptions:
+                self._deliver(inbound, messages)
+
+    def _deliver(self, inbound, messages):
+        """Queue what the peer sent: subscriptions (if this socket takes them), then messages."""
+        conn = self.conn
+        if inbound is None or inbound.reader_closed:
+            conn.subscriptions = []
+            return
+        if conn.subscriptions:
+            if self.socket._pattern.takes_subscriptions:
+                inbound.write_many([Subscription(*entry) for entry in conn.subscriptions])
+            conn.subscriptions = []
+        if messages:
+            inbound.write_many(messages)
+            if not inbound.can_write():
+                self._wait_for_room(inbound)
 
     def _read_body(self, missing):
         """Read the rest of a large frame (up to BODY_BUFFER_MAX of it) into a reused buffer.
@@ -344,7 +353,12 @@ class StreamEngine(EngineBase):
             self._wake_writer.set()
             return
         msg = queue[0]
-        size = len(msg) if msg.__class__ is bytes else sum(len(frame) for frame in msg)
+        if msg.__class__ is bytes:
+            size = len(msg)
+        elif msg.__class__ is list:
+            size = sum(len(frame) for frame in msg)
+        else:
+            size = _DIRECT_LIMIT + 1  # a Subscription: left to the writer
         if size > _DIRECT_LIMIT:
             self._wake_writer.set()
             return

@@ -202,8 +202,8 @@ class Socket:
         self._check_usable()
         spec = _options.lookup(option)
         if option in (SocketOption.SUBSCRIBE, SocketOption.UNSUBSCRIBE):
-            _options.validate(spec, value)
-            self._subscription_option(option, value)
+            _options.validate(spec, value, self.socket_type)
+            self._pattern.subscription_option(option == SocketOption.SUBSCRIBE, value)
             return
         value = _options.validate(spec, value, self.socket_type)
         self._pattern.option_changed(spec.option, value)
@@ -258,8 +258,17 @@ class Socket:
         """Internal: an option's current value by name (for sessions, engines, transports)."""
         return self._options[SocketOption[name]]
 
-    def _subscription_option(self, option, value):
-        raise zmq_error(Errno.EINVAL)
+    def subscribe(self, topic):
+        """Subscribe to messages whose first frame starts with ``topic`` (str is encoded as utf-8)."""
+        if isinstance(topic, str):
+            topic = topic.encode("utf-8")
+        self.setsockopt(SocketOption.SUBSCRIBE, topic)
+
+    def unsubscribe(self, topic):
+        """Undo one :meth:`subscribe` of ``topic``."""
+        if isinstance(topic, str):
+            topic = topic.encode("utf-8")
+        self.setsockopt(SocketOption.UNSUBSCRIBE, topic)
 
     def _handshake_options(self):
         metadata = [
@@ -434,9 +443,6 @@ class Socket:
             other_socket, other_peer = remote
             other_peer.remote = None
             other_socket._detach(other_peer, close_pipes=False)
-
-    def _peer_subscriptions(self, peer, subscriptions):
-        """Subscriptions announced by a peer (publish-subscribe sockets override this)."""
 
     def _event(self, event, value, endpoint):
         """Report a monitor event to every socket monitor."""

@@ -3,6 +3,7 @@
 from ..constants import SocketType
 from .pair import Pair
 from .pipeline import Pull, Push
+from .pubsub import Pub, Sub, XPub, XSub
 from .reqrep import Dealer, Rep, Req, Router, Stream
 
 PATTERNS = {
@@ -14,6 +15,11 @@ PATTERNS = {
     SocketType.DEALER: Dealer,
     SocketType.ROUTER: Router,
     SocketType.STREAM: Stream,
+    SocketType.PUB: Pub,
+    SocketType.SUB: Sub,
+    SocketType.XPUB: XPub,
+    SocketType.XSUB: XSub,
 }
 
-__all__ = ["PATTERNS", "Dealer", "Pair", "Pull", "Push", "Rep", "Req", "Router", "Stream"]
+__all__ = ["PATTERNS", "Dealer", "Pair", "Pub", "Pull", "Push", "Rep", "Req", "Router", "Stream", "Sub", "XPub",
+           "XSub"]

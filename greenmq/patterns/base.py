@@ -17,6 +17,8 @@ class Pattern:
     max_peers = None
     # STREAM speaks raw TCP (greenmq.raw_engine) instead of ZMTP.
     raw = False
+    # PUB/XPUB: SUBSCRIBE/CANCEL commands from peers go into the inbound pipe.
+    takes_subscriptions = False
 
     def __init__(self, socket):
         self.socket = socket
@@ -42,6 +44,10 @@ class Pattern:
 
     def option_changed(self, option, value):
         """A socket option this pattern may care about was set."""
+
+    def subscription_option(self, subscribe, topic):
+        """setsockopt(SUBSCRIBE/UNSUBSCRIBE) on a type that takes it (SUB, XSUB, XPUB)."""
+        raise zmq_error(Errno.EINVAL)
 
     def send(self, msg):
         raise zmq_error(Errno.ENOTSUP)

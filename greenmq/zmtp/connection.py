@@ -75,8 +75,10 @@ class ZmtpConnection:
         return bool(self._output)
 
     def encode_messages(self, messages, out):
-        """Append the wire form of ``messages`` to ``out``; returns (byte count, large frame count)."""
-        return encode_messages(messages, out)
+        """Append the wire form of ``messages`` to ``out``; returns (byte count, large frame count).
+
+        Subscriptions become commands for ZMTP 3.1 peers and messages for 3.0 peers."""
+        return encode_messages(messages, out, subscription_commands=bool(self.peer_minor))
 
     def ping(self, ttl_deciseconds=0, context=b""):
         """Queue a PING command."""

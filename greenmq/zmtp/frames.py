@@ -70,7 +70,28 @@ def encode_command(name, data=b""):
     return frame_header(len(body), command=True) + body
 
 
-def encode_messages(messages, out, large=LARGE_BODY):
+class Subscription:
+    """A subscribe or cancel travelling from a subscriber towards a publisher.
+
+    It goes through the pipes as an object (inproc never encodes it); an
+    engine writes it as a SUBSCRIBE/CANCEL command to a ZMTP 3.1 peer and as
+    a ``0x01``/``0x00`` + topic message to a 3.0 peer, as libzmq does.
+    """
+
+    __slots__ = ("subscribe", "topic")
+
+    def __init__(self, subscribe, topic):
+        self.subscribe = subscribe
+        self.topic = topic
+
+    def as_message(self):
+        return (b"\x01" if self.subscribe else b"\x00") + self.topic
+
+    def __repr__(self):
+        return f"Subscription({self.subscribe!r}, {self.topic!r})"
+
+
+def encode_messages(messages, out, large=LARGE_BODY, subscription_commands=True):
     """Append the wire form of ``messages`` (see the module docstring) to the list ``out``.
 
     Headers and small bodies are appended as they are, for the caller to join
@@ -91,6 +112,15 @@ def encode_messages(messages, out, large=LARGE_BODY):
                 total += size + 2
                 continue
             msg = [msg]
+        elif msg.__class__ is Subscription:
+            if subscription_commands:
+                wire = encode_command(b"SUBSCRIBE" if msg.subscribe else b"CANCEL", msg.topic)
+            else:
+                body = msg.as_message()
+                wire = frame_header(len(body)) + body
+            append(wire)
+            total += len(wire)
+            continue
         last = len(msg) - 1
         if last == 0:
             body = msg[0]
