@@ -118,7 +118,7 @@ _ROWS = [
     (O.CURVE_SECRETKEY, BYTES, b"", None, True, True, False),
     (O.CURVE_SERVERKEY, BYTES, b"", None, True, True, False),
     (O.ZAP_DOMAIN, BYTES, b"", max_255, True, True, False),
-    (O.CONFLATE, INT, 0, boolean, True, True, False),
+    (O.CONFLATE, INT, 0, boolean),
 ]
 
 OPTIONS = {row[0]: OptionSpec(*row) for row in _ROWS}

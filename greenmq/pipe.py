@@ -43,8 +43,13 @@ class Pipe:
         self.peer = None
 
     def set_hwm(self, hwm):
-        self.hwm = hwm
-        self.lwm = low_water_mark(hwm)
+        self.hwm = 0 if self.queue.maxlen else hwm
+        self.lwm = low_water_mark(self.hwm)
+
+    def set_conflate(self):
+        """CONFLATE: keep only the newest message (the queue discards older ones; no HWM)."""
+        self.queue = deque(self.queue, maxlen=1)
+        self.set_hwm(0)
 
     def __len__(self):
         return len(self.queue)
@@ -87,7 +92,7 @@ class Pipe:
     def read_all(self):
         """Take every queued message at once (an engine's batch)."""
         taken = self.queue
-        self.queue = deque()
+        self.queue = deque(maxlen=taken.maxlen)
         if self.writer_blocked:
             self.writer_blocked = False
             self.wake_writer()

@@ -33,6 +33,8 @@ from .zmtp.sockettypes import WIRE_NAMES
 # Plain ints: testing bits against IntFlag members costs an enum call each time.
 DONTWAIT = int(Flag.DONTWAIT)
 SNDMORE = int(Flag.SNDMORE)
+# The socket types on which libzmq honours CONFLATE.
+_CONFLATING_TYPES = (SocketType.PUSH, SocketType.PULL, SocketType.PUB, SocketType.SUB, SocketType.DEALER)
 POLLIN = int(PollEvent.POLLIN)
 POLLOUT = int(PollEvent.POLLOUT)
 # Every this many send/recv calls, yield to the hub once, so that a tight loop
@@ -402,7 +404,15 @@ class Socket:
             inbound = Pipe(self._options[SocketOption.RCVHWM], wake_reader=self._readable.set)
         if pattern.sends:
             outbound = Pipe(self._options[SocketOption.SNDHWM], wake_writer=self._writable.set)
+        if self._conflates():
+            for pipe in (inbound, outbound):
+                if pipe is not None:
+                    pipe.set_conflate()
         return Peer(inbound, outbound, endpoint)
+
+    def _conflates(self):
+        """CONFLATE is set and applies to this socket type (libzmq ignores it on the others)."""
+        return bool(self._options[SocketOption.CONFLATE]) and self.socket_type in _CONFLATING_TYPES
 
     def _take_connect_routing_id(self):
         """CONNECT_ROUTING_ID names the peer of the next connect(), then is used up (None if unset)."""

@@ -55,6 +55,9 @@ class InprocRegistry:
     def connect(self, socket, name, endpoint):
         to_binder = Pipe(socket._options_get_int("SNDHWM"), wake_writer=socket._writable.set)
         from_binder = Pipe(socket._options_get_int("RCVHWM"), wake_reader=socket._readable.set)
+        if socket._conflates():
+            to_binder.set_conflate()
+            from_binder.set_conflate()
         peer = Peer(inbound=from_binder, outbound=to_binder, endpoint=endpoint)
         peer.routing_id = socket._take_connect_routing_id()
         socket._attach(peer)
@@ -101,6 +104,9 @@ class InprocRegistry:
         from_binder = connector_peer.inbound
         to_binder.set_hwm(_sum_hwm(connector._options_get_int("SNDHWM"), binder._options_get_int("RCVHWM")))
         from_binder.set_hwm(_sum_hwm(binder._options_get_int("SNDHWM"), connector._options_get_int("RCVHWM")))
+        if binder._conflates():
+            to_binder.set_conflate()
+            from_binder.set_conflate()
         to_binder.wake_reader = binder._readable.set
         from_binder.wake_writer = binder._writable.set
         binder_peer = Peer(inbound=to_binder, outbound=from_binder, endpoint=endpoint)
