@@ -12,7 +12,11 @@ second process, as with libzmq's ``local_thr``/``remote_thr``:
   under it: a raw ``gevent.socket`` ping-pong between two processes;
 * ``router``: a ROUTER echo server with 200 DEALER clients in ping-pong loops in
   another process (greenlets, or one thread each under pyzmq), over tcp:
-  aggregate round trips per second over a fixed time after a warm-up.
+  aggregate round trips per second over a fixed time after a warm-up;
+* ``pubsub``: one PUB publishing 16-byte messages to 4 SUBs subscribed to a
+  common prefix, over tcp (a process each) and inproc (one process; SUBs in
+  greenlets, or threads under pyzmq): aggregate delivered messages per second,
+  each subscriber timed from its first message to its last, and the drops.
 
 This module only plans runs, keeps each near a target duration, and reports;
 :mod:`greenmq.benchmarks.runner` runs them under a deadline and
@@ -35,9 +39,9 @@ from pathlib import Path
 
 from .benchmarks import report
 from .benchmarks.runner import run_cell
-from .benchmarks.worker import FLOOR, IMPLEMENTATIONS, ROUTER_CLIENTS
+from .benchmarks.worker import FLOOR, IMPLEMENTATIONS, PUBSUB_SUBSCRIBERS, ROUTER_CLIENTS
 
-TESTS = ("throughput", "latency", "reqrep", "router")
+TESTS = ("throughput", "latency", "reqrep", "router", "pubsub")
 ROUND_TRIP_TESTS = ("latency", "reqrep")
 TRANSPORTS = ("tcp", "ipc", "inproc")
 SIZES = (16, 256, 4 << 10, 64 << 10, 1 << 20)
@@ -51,6 +55,8 @@ DEFAULT_HWM = 1000
 QUEUE_BYTES = 16 << 20
 # The router test runs for a fixed time, not a count: (warm-up, timed) seconds.
 ROUTER_SECONDS, QUICK_ROUTER_SECONDS = (0.5, 1.5), (0.05, 0.2)
+# Where each test runs: the router only over tcp, pub/sub over tcp (a process per SUB) and inproc.
+TEST_TRANSPORTS = {"router": ("tcp",), "pubsub": ("tcp", "inproc")}
 RETRY_BUDGET = 3  # reruns after a failed run, per implementation and whole benchmark
 BACKLOG_FACTOR = 20  # kept throughput runs send at least this many high-water marks' worth
 _IMPORT_NAMES = {"greenmq": "greenmq", "pyzmq": "zmq", "zmq.green": "zmq"}
@@ -78,6 +84,8 @@ def first_count(test, size, quick):
         return 200 if quick else 5000
     if test == "router":
         return 0  # timed, not counted
+    if test == "pubsub":
+        return 2000 if quick else 100_000  # published; each of the subscribers may receive them all
     if quick:
         return min(2000, max(10, 4_000_000 // size))
     return min(200_000, max(BACKLOG_FACTOR * hwm_for(size), 300_000_000 // size))
@@ -93,12 +101,12 @@ def rescaled(count, elapsed, test, size):
 def plan(args):
     """Cells in run order: (test, transport, size); all but throughput use one 16-byte size.
 
-    The router test runs over tcp only (when tcp is selected).
+    The router test runs over tcp only, pub/sub over tcp and inproc (when selected).
     """
     cells = []
     for test in args.tests:
         for transport in args.only:
-            if test == "router" and transport != "tcp":
+            if transport not in TEST_TRANSPORTS.get(test, TRANSPORTS):
                 continue
             sizes = args.sizes if test == "throughput" else (LATENCY_SIZE,)
             cells += [(test, transport, size) for size in sizes]
@@ -143,10 +151,13 @@ class Bench:
         elif test == "router":
             warmup, seconds = QUICK_ROUTER_SECONDS if self.args.quick else ROUTER_SECONDS
             argv += ["--clients", str(ROUTER_CLIENTS), "--warmup-seconds", str(warmup), "--duration", str(seconds)]
+        elif test == "pubsub":
+            argv += ["--subscribers", str(PUBSUB_SUBSCRIBERS)]  # default HWMs: what PUB then drops is reported
         elif hwm_for(size) != DEFAULT_HWM:
             argv += ["--hwm", str(hwm_for(size))]
         bind = self._bind_address(transport, impl)
-        return run_cell(argv, needs_peer=transport != "inproc", bind=bind, timeout=self.args.timeout)
+        peers = PUBSUB_SUBSCRIBERS if test == "pubsub" else 1
+        return run_cell(argv, needs_peer=transport != "inproc", bind=bind, timeout=self.args.timeout, peers=peers)
 
     def measure(self, cell, impl, rep, counts):
         """One kept run of a cell; first reruns too-short runs with a larger count.
@@ -208,6 +219,11 @@ def _describe_run(record):
     if record["status"] != "ok":
         return f"{where}: {record['status']}: {record['error']}"
     result = record["result"]
+    if "delivered_per_s" in result:
+        return (f"{where}: {report.fmt_rate(result['delivered_per_s'])} msg/s delivered to {result['subscribers']} "
+                f"SUBs ({result['subscribers_run_as']}), {report.fmt_rate(result['published_per_s'])} msg/s "
+                f"published; received {result['received']} of {result['published']} each, "
+                f"{report.fmt_drops(result['drop_fraction'])} dropped ({result['elapsed']:.2f} s)")
     if "round_trips_per_s" in result:
         return (f"{where}: {report.fmt_rate(result['round_trips_per_s'])} round trips/s, {result['clients']} "
                 f"clients as {result['clients_run_as']} ({result['elapsed']:.2f} s timed)")
@@ -265,15 +281,17 @@ def parse_args(argv):
     parser.add_argument("--repeat", type=int, default=None,
                         help="runs per cell whose median is quoted (default 3, or 1 with --quick)")
     parser.add_argument("--only", type=_choices(TRANSPORTS), default=list(TRANSPORTS), metavar="TRANSPORTS",
-                        help="comma-separated transports (default tcp,ipc,inproc); router runs over tcp only")
+                        help="comma-separated transports (default tcp,ipc,inproc); router runs over tcp only, "
+                             "pubsub over tcp and inproc")
     parser.add_argument("--sizes", type=_sizes, default=list(SIZES), metavar="SIZES",
                         help="throughput message sizes in bytes, k/M suffixes allowed (default 16,256,4k,64k,1M)")
     parser.add_argument("--impl", type=_choices(IMPLEMENTATIONS), default=list(IMPLEMENTATIONS), metavar="IMPLS",
                         help="comma-separated implementations (default greenmq,pyzmq,zmq.green)")
     parser.add_argument("--tests", type=_choices(TESTS), default=list(TESTS), metavar="TESTS",
-                        help="comma-separated tests (default throughput,latency,reqrep,router): PUSH/PULL "
+                        help="comma-separated tests (default throughput,latency,reqrep,router,pubsub): PUSH/PULL "
                              "throughput, PAIR round trip, REQ/REP round trip (plus a raw gevent TCP floor), "
-                             f"ROUTER echo server with {ROUTER_CLIENTS} DEALER clients")
+                             f"ROUTER echo server with {ROUTER_CLIENTS} DEALER clients, "
+                             f"PUB to {PUBSUB_SUBSCRIBERS} SUBs")
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds before a run's workers are killed and the cell reads 'timeout' "
                              "(default 20)")
@@ -335,6 +353,8 @@ def print_report(bench, cells, env):
     if any(cell[0] == "router" for cell in cells):
         warmup, seconds = QUICK_ROUTER_SECONDS if bench.args.quick else ROUTER_SECONDS
         sections.append(report.router_table(summaries, cells, impls, repeat, ROUTER_CLIENTS, warmup, seconds))
+    if any(cell[0] == "pubsub" for cell in cells):
+        sections.append(report.pubsub_table(summaries, cells, impls, repeat, PUBSUB_SUBSCRIBERS))
     sections += [report.targets_section(summaries), report.problems_section(bench.records)]
     print("\n\n".join(section for section in sections if section))
     return summaries

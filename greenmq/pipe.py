@@ -28,7 +28,7 @@ class Pipe:
     """One-way bounded message queue. ``hwm`` 0 means unlimited."""
 
     __slots__ = ("queue", "hwm", "lwm", "wake_reader", "wake_writer", "writer_blocked",
-                 "writer_closed", "reader_closed", "peer")
+                 "writer_closed", "reader_closed", "peer", "wire")
 
     def __init__(self, hwm=1000, wake_reader=_ignore, wake_writer=_ignore):
         self.queue = deque()
@@ -41,6 +41,9 @@ class Pipe:
         # The Peer this pipe is inbound for (set by Peer): a reader finds there the
         # routing id and handshake properties of whoever wrote a message.
         self.peer = None
+        # True when the writer queues encoded ZMTP bytes, not messages (a publisher
+        # encodes once for all its subscribers' engines, which then only join them).
+        self.wire = False
 
     def set_hwm(self, hwm):
         self.hwm = 0 if self.queue.maxlen else hwm
@@ -119,7 +122,8 @@ class Pipe:
 class Peer:
     """A socket's view of one peer: its pipes and its announced properties."""
 
-    __slots__ = ("inbound", "outbound", "metadata", "endpoint", "routing_id", "attached", "remote", "terminate")
+    __slots__ = ("inbound", "outbound", "metadata", "endpoint", "routing_id", "attached", "remote", "terminate",
+                 "encoded")
 
     def __init__(self, inbound=None, outbound=None, endpoint=None):
         if inbound is not None:
@@ -134,6 +138,8 @@ class Peer:
         self.remote = None
         # Set by the owner of the connection: drops it (ROUTER_HANDOVER uses it).
         self.terminate = None
+        # The outbound pipe is drained by a ZMTP engine: it also takes pre-encoded messages.
+        self.encoded = False
 
     def __repr__(self):
         return f"<Peer {self.endpoint!r}>"

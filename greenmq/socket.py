@@ -408,7 +408,9 @@ class Socket:
             for pipe in (inbound, outbound):
                 if pipe is not None:
                     pipe.set_conflate()
-        return Peer(inbound, outbound, endpoint)
+        peer = Peer(inbound, outbound, endpoint)
+        peer.encoded = not pattern.raw  # sessions' peers: a ZMTP engine drains the outbound pipe
+        return peer
 
     def _conflates(self):
         """CONFLATE is set and applies to this socket type (libzmq ignores it on the others)."""

@@ -2,9 +2,9 @@
 
 Tiny counts, one size and two transports keep this to a few seconds; it checks
 the machinery (worker processes, endpoint hand-over, timeouts, report), not
-performance.  All four tests run: PUSH/PULL, PAIR, REQ/REP (with the raw TCP
-floor) and the ROUTER echo server with 200 DEALER clients (for a fraction of a
-second).  The benchmark runs in a subprocess, so its workers never share this
+performance.  All five tests run: PUSH/PULL, PAIR, REQ/REP (with the raw TCP
+floor), the ROUTER echo server with 200 DEALER clients (for a fraction of a
+second) and PUB/SUB with one PUB and 4 SUBs.  The benchmark runs in a subprocess, so its workers never share this
 interpreter.
 """
 
@@ -39,14 +39,18 @@ def test_prints_every_table_with_ratio_columns(quick_run):
     assert "REQ/REP round-trip latency" in out
     assert "floor without ZeroMQ, tcp: gevent.socket ping-pong" in out
     assert "ROUTER echo server, 200 DEALER clients" in out
+    assert "PUB/SUB fan-out, 1 PUB to 4 SUBs" in out
     for impl in IMPLS:
         assert f"{impl} msg/s" in out
         assert f"{impl} round trips/s" in out
+        assert f"{impl} delivered msg/s" in out
+        assert f"{impl} drops" in out
     for impl in IMPLS[1:]:
         assert f"greenmq/{impl}" in out
     assert "targets" in out
     assert "REQ/REP round trip over tcp <= pyzmq's" in out
     assert "200 DEALER clients over tcp >= 1x pyzmq" in out
+    assert "16 B PUB to 4 SUB over tcp >= 5x zmq.green delivered msg/s" in out
 
 
 def test_every_implementation_ran_every_cell(quick_run):
@@ -59,6 +63,9 @@ def test_every_implementation_ran_every_cell(quick_run):
     for impl in IMPLS:
         assert ("router", "tcp", impl) in ran
     assert ("router", "inproc", "greenmq") not in ran
+    for transport in ("tcp", "inproc"):
+        for impl in IMPLS:
+            assert ("pubsub", transport, impl) in ran
     assert ("reqrep", "tcp", "gevent.socket") in ran
     assert ("reqrep", "inproc", "gevent.socket") not in ran
 
@@ -68,6 +75,8 @@ def test_router_and_floor_run_with_tcp_only():
     assert plan(parse_args(["--tests", "router", "--only", "ipc,inproc"])) == []
     assert plan(parse_args(["--tests", "reqrep,router", "--only", "inproc,tcp"])) == [
         ("reqrep", "inproc", 16), ("reqrep", "tcp", 16), ("router", "tcp", 16)]
+    assert plan(parse_args(["--tests", "pubsub", "--only", "ipc"])) == []
+    assert plan(parse_args(["--tests", "pubsub"])) == [("pubsub", "tcp", 16), ("pubsub", "inproc", 16)]
     assert impls_for(("reqrep", "tcp", 16), ["greenmq"]) == ["greenmq", "gevent.socket"]
     assert impls_for(("reqrep", "ipc", 16), ["greenmq"]) == ["greenmq"]
 
@@ -77,3 +86,17 @@ def test_greenmq_cells_produced_figures(quick_run):
     for median in saved["medians"]:
         if median["impl"] == "greenmq":
             assert median["status"] == "ok", median
+
+
+def test_pubsub_counts_what_every_subscriber_received(quick_run):
+    """Each pub/sub run reports, per SUB, what it received and what the PUB dropped for it; they add up."""
+    _, saved = quick_run
+    runs = [run for run in saved["runs"] if run["test"] == "pubsub" and run["status"] == "ok"]
+    assert {run["impl"] for run in runs} == set(IMPLS)
+    for run in runs:
+        result = run["result"]
+        assert len(result["received"]) == len(result["drops"]) == 4
+        for received, dropped in zip(result["received"], result["drops"]):
+            assert 0 <= received <= result["published"] == run["count"]
+            assert received + dropped == result["published"]
+        assert result["delivered_per_s"] > 0

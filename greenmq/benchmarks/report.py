@@ -30,6 +30,9 @@ class Summary:
     median_us: float | None = None
     p99_us: float | None = None
     round_trips_per_s: float | None = None
+    delivered_per_s: float | None = None
+    published_per_s: float | None = None
+    drop_fraction: float | None = None
 
 
 def summarize(records):
@@ -55,6 +58,9 @@ def _summarize_cell(runs):
 
     if "msgs_per_s" in good[0]:
         return Summary("ok", len(good), failed, msgs_per_s=median("msgs_per_s"), mb_per_s=median("mb_per_s"))
+    if "delivered_per_s" in good[0]:
+        return Summary("ok", len(good), failed, delivered_per_s=median("delivered_per_s"),
+                       published_per_s=median("published_per_s"), drop_fraction=median("drop_fraction"))
     if "round_trips_per_s" in good[0]:
         return Summary("ok", len(good), failed, round_trips_per_s=median("round_trips_per_s"))
     return Summary("ok", len(good), failed, median_us=median("median_us"), p99_us=median("p99_us"))
@@ -81,8 +87,15 @@ def round_trip_rate_ratio(mine, other):
     return mine.round_trips_per_s / other.round_trips_per_s
 
 
+def delivered_ratio(mine, other):
+    """How many times greenmq's aggregate delivered msg/s is the other's (> 1: greenmq delivers more)."""
+    if mine is None or other is None or mine.delivered_per_s is None or not other.delivered_per_s:
+        return None
+    return mine.delivered_per_s / other.delivered_per_s
+
+
 RATIOS = {"throughput": throughput_ratio, "latency": latency_ratio, "reqrep": latency_ratio,
-          "router": round_trip_rate_ratio}
+          "router": round_trip_rate_ratio, "pubsub": delivered_ratio}
 
 
 # -- formatting -----------------------------------------------------------------------------
@@ -112,6 +125,13 @@ def fmt_number(value):
     if value >= 10:
         return f"{value:.1f}"
     return f"{value:.2f}"
+
+
+def fmt_drops(fraction):
+    """Share of messages dropped; never rounds a drop away to "0%"."""
+    if not fraction:
+        return "none"
+    return f"{fraction:.1%}" if fraction >= 0.001 else f"{fraction:.3%}"
 
 
 def fmt_ratio(value):
@@ -254,6 +274,37 @@ def router_table(summaries, cells, impls, repeat, clients, warmup, seconds):
     return title + "\n" + render(header, rows)
 
 
+def pubsub_table(summaries, cells, impls, repeat, subscribers):
+    """PUB to several SUBs: aggregate delivered msg/s and drops per implementation, plus greenmq's ratios."""
+    others = _others(impls)
+    header = ["transport", "size"]
+    for impl in impls:
+        header += [f"{impl} delivered msg/s", f"{impl} drops"]
+    header += [f"{GREENMQ}/{impl}" for impl in others]
+    rows = []
+    for test, transport, size in cells:
+        if test != "pubsub":
+            continue
+        found = {impl: summaries.get((test, transport, size, impl)) for impl in impls}
+        row = [transport, fmt_size(size)]
+        for impl in impls:
+            row += _figure_cells(found[impl], lambda s: fmt_rate(s.delivered_per_s),
+                                 lambda s: fmt_drops(s.drop_fraction))
+        row += [fmt_ratio(delivered_ratio(found.get(GREENMQ), found[impl])) for impl in others]
+        rows.append(row)
+    title = (f"PUB/SUB fan-out, 1 PUB to {subscribers} SUBs subscribed to a common prefix (16 B messages, default "
+             f"HWMs) -- median of {repeat} run(s);\n"
+             f"delivered msg/s = sum over the SUBs of messages received per second, each timed from its first to "
+             f"its last message;\n"
+             f"drops = share of the published messages the SUBs did not receive (PUB drops for a SUB whose queue "
+             f"is full);\n"
+             f"tcp: PUB and each SUB in a process of its own; inproc: one process, SUBs in greenlets under "
+             f"greenmq and zmq.green, threads under pyzmq;\n"
+             f"ratio > 1 means greenmq delivers more (read it next to the drops: the published messages/s are "
+             f"in the run lines and the JSON)")
+    return title + "\n" + render(header, rows)
+
+
 # -- targets ---------------------------------------------------------------------------------
 
 
@@ -291,6 +342,7 @@ TARGETS = (
            lower_is_better=True),
     Target("REQ/REP round trip over tcp <= pyzmq's (ratio >= 1)", ("reqrep", "tcp", 16), "pyzmq", 1.0),
     Target("200 DEALER clients over tcp >= 1x pyzmq round trips/s", ("router", "tcp", 16), "pyzmq", 1.0),
+    Target("16 B PUB to 4 SUB over tcp >= 5x zmq.green delivered msg/s", ("pubsub", "tcp", 16), "zmq.green", 5.0),
 )
 
 

@@ -1,8 +1,9 @@
 """Run one benchmark measurement in fresh worker processes, and never hang doing it.
 
 A measurement ("cell run") is one measuring process, plus for tcp and ipc a
-peer process that connects to the endpoint the measuring process bound, as
-libzmq's ``local_thr``/``remote_thr`` pair does.  Everything here is bounded by
+peer process (or several, as the pub/sub test's subscribers) that connects to
+the endpoint the measuring process bound, as libzmq's ``local_thr``/``remote_thr``
+pair does.  Everything here is bounded by
 one deadline: a worker that does not answer in time is killed and the run is
 reported as a timeout instead of stalling the whole benchmark.
 
@@ -183,13 +184,14 @@ def _teardown_warnings(events, workers, deadline):
     return warnings
 
 
-def run_cell(base_argv, needs_peer, bind, timeout):
+def run_cell(base_argv, needs_peer, bind, timeout, peers=1):
     """Run one measurement: ``base_argv`` selects implementation, test, transport, size and count.
 
-    The measuring worker binds ``bind`` and announces the real endpoint; a peer
-    worker (for tcp/ipc) then connects to it.  Returns an :class:`Outcome`;
-    never raises for worker trouble and never outlives ``timeout`` by more
-    than the teardown grace.
+    The measuring worker binds ``bind`` and announces the real endpoint; when
+    ``needs_peer`` (tcp/ipc), ``peers`` peer workers then connect to it, each
+    also given the announcement's ``peer_argv`` and its ``--index``.  Returns an
+    :class:`Outcome`; never raises for worker trouble and never outlives
+    ``timeout`` by more than the teardown grace.
     """
     started = time.monotonic()
     deadline = started + timeout
@@ -198,9 +200,11 @@ def run_cell(base_argv, needs_peer, bind, timeout):
     try:
         measurer = Worker("measuring worker", [*base_argv, "--role", "measure", "--bind", bind], events)
         workers.append(measurer)
-        endpoint = _await(events, measurer, "endpoint", deadline)["endpoint"]
-        if needs_peer:
-            workers.append(Worker("peer worker", [*base_argv, "--role", "peer", "--connect", endpoint], events))
+        announced = _await(events, measurer, "endpoint", deadline)
+        peer_argv = [*base_argv, "--role", "peer", "--connect", announced["endpoint"], *announced.get("peer_argv", ())]
+        for index in range(peers if needs_peer else 0):
+            name = "peer worker" if peers == 1 else f"peer worker {index}"
+            workers.append(Worker(name, [*peer_argv, "--index", str(index)], events))
         result = dict(_await(events, measurer, "result", deadline))
         warnings = _teardown_warnings(events, workers, deadline)
         result.pop("event", None)

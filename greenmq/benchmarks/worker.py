@@ -8,7 +8,8 @@ this module needs only the standard library plus the implementation it is
 asked to load.
 
 The benchmark code itself (:func:`receive_messages`, :func:`send_messages`,
-:func:`ping`, :func:`echo`, :func:`serve_echo`, :func:`ping_until_stopped`) is
+:func:`ping`, :func:`echo`, :func:`serve_echo`, :func:`ping_until_stopped`,
+:func:`publish`, :func:`subscribe_and_count`) is
 written once against the pyzmq API and runs unchanged on every implementation;
 only how concurrent tasks are started differs (greenlets under gevent, threads
 under blocking pyzmq, as a user of each would write it).
@@ -40,6 +41,11 @@ LATENCY_MESSAGE_SIZE = 16
 STOP = b"stop"  # the echo server's last reply to each client: not an echo, so it cannot be mistaken for one
 ECHO_BATCH = 64  # messages the echo server handles between looks at the clock
 ROUTER_CLIENTS = 200  # DEALER clients of the ROUTER echo server, as issue 3 asks
+PUBSUB_SUBSCRIBERS = 4  # SUB sockets fed by the one PUB of the pub/sub test, as issue 4 asks
+TOPIC = b"bench/"  # the prefix every subscriber subscribes to; every message of the test starts with it
+HELLO = TOPIC + b"hello"  # published until every subscriber has said it receives (slow joiners)
+END = TOPIC + b"end"  # published after the data, again and again until every subscriber has reported
+SYNC_POLL_MS = 5  # how long the publisher waits for subscribers between two HELLOs or ENDs
 
 
 class Runtime:
@@ -267,6 +273,72 @@ def ping_until_stopped(ctx, dealer, endpoint, index):
     return round_trips
 
 
+def publish(pub, sync, subscribers, count, size):
+    """PUB side: greet until all ``subscribers`` are in, publish ``count`` messages, then END.
+
+    Subscribers confirm over ``sync`` (a PULL socket) that HELLO reaches them,
+    so no message is published before every subscription has arrived; after
+    the data, END is published every few milliseconds (a subscriber whose
+    queue is full drops it like any message) until each subscriber has sent
+    back what it received.  Returns (seconds spent publishing, reports).
+    """
+    send, poll, recv = pub.send, sync.poll, sync.recv
+    ready = set()
+    while len(ready) < subscribers:
+        send(HELLO)
+        while poll(SYNC_POLL_MS):
+            ready.add(recv())
+    message = TOPIC + b"x" * (size - len(TOPIC))
+    start = time.perf_counter()
+    for _ in range(count):
+        send(message)
+    elapsed = time.perf_counter() - start
+    reports = {}
+    while len(reports) < subscribers:
+        send(END)
+        while poll(SYNC_POLL_MS):
+            report = json.loads(recv())
+            reports[report["index"]] = report
+    return elapsed, [reports[index] for index in sorted(reports)]
+
+
+def subscribe_and_count(ctx, sub_type, push_type, endpoint, sync_endpoint, size, index):
+    """One subscriber: count data messages until END, timed from the first to the last one.
+
+    Says it is ready (over a PUSH socket to the publisher's ``sync_endpoint``)
+    once the first HELLO arrives, and afterwards reports its count and time the
+    same way.  Returns that report.
+    """
+    sub = ctx.socket(sub_type)
+    sub.subscribe(TOPIC)
+    sub.connect(endpoint)
+    sync = ctx.socket(push_type)
+    sync.connect(sync_endpoint)
+    recv, clock = sub.recv, time.perf_counter
+    greeting = recv()
+    if greeting != HELLO:
+        raise ValueError(f"subscriber {index}: expected {HELLO!r} first, received {bytes(greeting[:32])!r}")
+    sync.send(b"%d" % index)
+    message = recv()
+    while message == HELLO:
+        message = recv()
+    received, start, end = 0, clock(), None
+    first = last = message
+    while message != END:  # no clock in here but the one per message: pyzmq, zmq.green, greenmq alike
+        received += 1
+        end = clock()
+        last = message
+        message = recv()
+    if received:
+        _check_size(first, size)
+        _check_size(last, size)
+    report = {"index": index, "received": received, "elapsed": end - start if received > 1 else 0.0}
+    sync.send(json.dumps(report).encode())
+    sub.close(linger=0)
+    sync.close()  # default linger: the report must get out before the socket goes
+    return report
+
+
 def _check_size(message, size):
     """A figure is only worth reporting if the right messages arrived (checked outside the clock)."""
     if len(message) != size:
@@ -416,6 +488,58 @@ def run_clients(rt, args):
     _announce("done", round_trips=sum(round_trips))
 
 
+def _sync_endpoint(pub_endpoint):
+    """Where the publisher's PULL socket binds for the subscribers' reports: next to the PUB."""
+    if pub_endpoint.startswith("tcp://"):
+        return "tcp://" + _host_port(pub_endpoint)[0]
+    return pub_endpoint + "-sync"
+
+
+def measure_pubsub(rt, args):
+    """PUB side: bind PUB and a PULL for reports, announce both, publish; with inproc run the SUBs here.
+
+    Aggregate delivery is the sum over subscribers of what each received per
+    second, each timed from its first to its last message; drops are counted
+    per subscriber, as messages published minus messages received.
+    """
+    zmq = rt.zmq
+    ctx = zmq.Context()
+    pub = ctx.socket(zmq.PUB)
+    sync = ctx.socket(zmq.PULL)
+    endpoint = _bind(pub, args.bind)
+    sync_endpoint = _bind(sync, _sync_endpoint(endpoint))
+    _announce("endpoint", endpoint=endpoint, peer_argv=["--sync", sync_endpoint])
+    tasks = []
+    if args.transport == "inproc":
+        tasks = [rt.spawn(subscribe_and_count, ctx, zmq.SUB, zmq.PUSH, endpoint, sync_endpoint, args.size, index)
+                 for index in range(args.subscribers)]
+    publish_elapsed, reports = publish(pub, sync, args.subscribers, args.count, args.size)
+    for task in tasks:
+        rt.join(task)
+    received = [report["received"] for report in reports]
+    rates = [(report["received"] - 1) / report["elapsed"] if report["elapsed"] > 0 else 0.0 for report in reports]
+    _announce("result", library=rt.describe(), subscribers=args.subscribers,
+              subscribers_run_as="processes" if args.transport != "inproc" else
+              ("greenlets" if rt.green else "threads"),
+              published=args.count, publish_elapsed=publish_elapsed,
+              published_per_s=args.count / publish_elapsed if publish_elapsed > 0 else None,
+              received=received, drops=[args.count - n for n in received],
+              drop_fraction=1 - sum(received) / (args.count * args.subscribers),
+              subscriber_elapsed=[report["elapsed"] for report in reports],
+              elapsed=max(publish_elapsed, *(report["elapsed"] for report in reports)),  # for calibration
+              subscriber_msgs_per_s=rates, delivered_per_s=sum(rates))
+    _close(ctx, pub, sync)
+
+
+def subscribe_pubsub(rt, args):
+    """One SUB in its own process (the orchestrator starts one per subscriber)."""
+    zmq = rt.zmq
+    ctx = zmq.Context()
+    report = subscribe_and_count(ctx, zmq.SUB, zmq.PUSH, args.connect, args.sync, args.size, args.index)
+    ctx.term()
+    _announce("done", **report)
+
+
 class RawTcp:
     """A connected gevent TCP socket carrying fixed-size messages, with the send/recv that ping and echo use.
 
@@ -482,6 +606,8 @@ ROLES = {
     ("reqrep", "peer"): echo_latency,
     ("router", "measure"): measure_router,
     ("router", "peer"): run_clients,
+    ("pubsub", "measure"): measure_pubsub,
+    ("pubsub", "peer"): subscribe_pubsub,
 }
 FLOOR_ROLES = {"measure": measure_floor, "peer": echo_floor}  # for FLOOR, whatever the round-trip test
 TESTS = tuple(dict.fromkeys(test for test, _ in ROLES))
@@ -501,6 +627,9 @@ def parse_args(argv):
     parser.add_argument("--clients", type=int, default=ROUTER_CLIENTS, help="router: DEALER clients")
     parser.add_argument("--warmup-seconds", type=float, default=0.5, help="router: untimed echoing first")
     parser.add_argument("--duration", type=float, default=1.5, help="router: seconds of echoing timed")
+    parser.add_argument("--subscribers", type=int, default=PUBSUB_SUBSCRIBERS, help="pubsub: SUB sockets")
+    parser.add_argument("--sync", help="pubsub peer: the publisher's PULL endpoint for reports")
+    parser.add_argument("--index", type=int, default=0, help="peer: which of several peers this one is")
     endpoint = parser.add_mutually_exclusive_group(required=True)
     endpoint.add_argument("--bind", help="endpoint to bind (tcp://HOST picks a random port)")
     endpoint.add_argument("--connect", help="endpoint to connect to")

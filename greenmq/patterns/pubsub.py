@@ -14,7 +14,7 @@ from collections import deque
 
 from ..constants import Errno, SocketOption
 from ..error import zmq_error
-from ..zmtp.frames import Subscription
+from ..zmtp.frames import Subscription, encode_message
 from .base import Pattern
 from .reqrep import as_frames
 from .strategies import FairQueue
@@ -92,6 +92,8 @@ class Pub(Pattern):
 
     def attach(self, peer):
         self.peers.append(peer)
+        if peer.encoded:
+            peer.outbound.wire = True
         inbound = peer.inbound
         inbound.wake_reader = lambda: self._take_subscriptions(peer)
         self._take_subscriptions(peer)
@@ -164,15 +166,31 @@ class Pub(Pattern):
         return [peer for peer in self.peers if peer not in excluded]
 
     def send(self, msg):
+        """Queue ``msg`` for every matching peer with room; the others miss it (PUB never blocks).
+
+        The message is encoded once for all peers served by a ZMTP engine. The
+        pipe writes are inlined: this runs once per message per subscriber.
+        """
         targets = self._targets(msg)
         if self.nodrop:
             for peer in targets:
                 if not peer.outbound.can_write():
                     return False
+        encoded = None
         for peer in targets:
             pipe = peer.outbound
-            if pipe.can_write():
-                pipe.write(msg)
+            queue = pipe.queue
+            hwm = pipe.hwm
+            if hwm > 0 and len(queue) >= hwm:
+                continue
+            if peer.encoded:
+                if encoded is None:
+                    encoded = encode_message(msg)
+                queue.append(encoded)
+            else:
+                queue.append(msg)
+            if len(queue) == 1:
+                pipe.wake_reader()
         return True
 
     def can_send(self):
@@ -200,9 +218,10 @@ class XPub(Pub):
         self._last_peer = None
 
     def attach(self, peer):
+        attached = super().attach(peer)
         if self.welcome is not None:
-            peer.outbound.write(self.welcome)
-        return super().attach(peer)
+            peer.outbound.write(encode_message(self.welcome) if peer.encoded else self.welcome)
+        return attached
 
     def detach(self, peer):
         if peer in self.peers:

@@ -11,6 +11,9 @@ whose body is ``bytes`` is that ``bytes`` object itself; any other message is
 a ``list`` of frames (``bytes``, or ``bytearray``/``memoryview`` handed to
 ``send`` with ``copy=False``). Most messages are short single frames, and not
 wrapping each one in a list saves an allocation at both ends of every transfer.
+A :class:`Subscription` travels only towards an engine. (A publisher's pipes
+to engines carry wire bytes from :func:`encode_message` instead of messages:
+it encodes each message once for all its subscribers; see ``Pipe.wire``.)
 
 A frame longer than what has arrived is collected as a list of chunks and
 joined once, when complete, into the ``bytes`` the user receives: one fresh
@@ -89,6 +92,15 @@ class Subscription:
 
     def __repr__(self):
         return f"Subscription({self.subscribe!r}, {self.topic!r})"
+
+
+def encode_message(msg):
+    """The wire form of one message, as ``bytes``."""
+    if msg.__class__ is bytes and len(msg) < 256:
+        return _SHORT_LAST[len(msg)] + msg
+    chunks = []
+    encode_messages([msg], chunks)
+    return b"".join(chunks)
 
 
 def encode_messages(messages, out, large=LARGE_BODY, subscription_commands=True):
