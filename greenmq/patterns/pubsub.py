@@ -252,8 +252,10 @@ class XPub(Pub):
             self._notify(b"\x00" + topic)
 
     def subscription_option(self, subscribe, topic):
-        """XPUB_MANUAL: apply a subscription for the peer that last sent one."""
-        if not self.manual or self._last_peer is None:
+        """XPUB_MANUAL: apply a subscription for the peer that last sent one (EINVAL otherwise)."""
+        if not self.manual:
+            raise zmq_error(Errno.EINVAL)
+        if self._last_peer is None:
             return
         if subscribe:
             self._add(self._last_peer, topic)
@@ -289,22 +291,27 @@ class XSub(Pattern):
         self.recv = self._fq.recv
         self.can_recv = self._fq.can_recv
         self.peers = []
+        # Peers whose connection is up: subscriptions go only to them, and a peer
+        # becoming ready gets all of them at once (so none is sent twice).
+        self._ready = set()
         self._counts = {}  # topic -> subscriptions, to repeat them to a (re)connected publisher
 
     def attach(self, peer):
         self.peers.append(peer)
         self._fq.attach(peer.inbound)
         if peer.metadata is not None:
-            self._announce_all(peer)
+            self.peer_ready(peer)
         return True
 
     def peer_ready(self, peer):
+        self._ready.add(peer)
         self._announce_all(peer)
         return True
 
     def detach(self, peer):
         if peer in self.peers:
             self.peers.remove(peer)
+        self._ready.discard(peer)
 
     def source(self):
         return self._fq.last
@@ -315,7 +322,8 @@ class XSub(Pattern):
 
     def _announce(self, subscribe, topic):
         for peer in self.peers:
-            peer.outbound.write(Subscription(subscribe, topic))
+            if peer in self._ready:
+                peer.outbound.write(Subscription(subscribe, topic))
 
     def _subscribe(self, topic):
         """Count a subscription; True if it is the topic's first."""
@@ -345,7 +353,7 @@ class XSub(Pattern):
                 self._announce(False, topic)
             return True
         for peer in self.peers:
-            if peer.outbound.can_write():
+            if peer in self._ready and peer.outbound.can_write():
                 peer.outbound.write(msg)
         return True
 
@@ -373,10 +381,12 @@ class Sub(XSub):
         return False
 
     def subscription_option(self, subscribe, topic):
+        # As libzmq: every subscribe goes upstream (a verbose XPUB sees each one),
+        # a cancel only when the topic's last subscription goes.
         if subscribe:
             if self._subscribe(topic):
                 self._filter.set(topic, True)
-                self._announce(True, topic)
+            self._announce(True, topic)
         elif self._unsubscribe(topic):
             self._filter.remove(topic)
             self._announce(False, topic)
