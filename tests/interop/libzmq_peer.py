@@ -18,6 +18,9 @@ here) playing one role on one socket::
                    ("TAG:i:j"), take each reply, report them all
           broker   zmq.proxy between TYPE (the ROUTER frontend, --bind) and a
                    DEALER backend bound at --backend (a second READY line), until QUIT
+          forwarder
+                   zmq.proxy between TYPE (the XSUB frontend, --bind or --connect)
+                   and an XPUB backend bound at --backend (a second READY line), until QUIT
     TYPE  PAIR, PUSH, PULL, REQ, REP, DEALER, ROUTER (any pyzmq socket type name)
 
     Socket options: --sockopt NAME=VALUE (repeatable, set before bind/connect);
@@ -34,7 +37,7 @@ bound or connected, ``EVENT <name> <value>`` for monitor events (--monitor),
 always ends by itself: every blocking call has a timeout (RCVTIMEO/SNDTIMEO),
 a watchdog ends the process after --lifetime seconds, and it exits at once if
 its stdin reaches EOF (the test process went away). ``QUIT`` on stdin ends
---hold and the idle, serve, broker and ctl roles.
+--hold and the idle, serve, broker, forwarder and ctl roles.
 
 Imported by the tests (which run greenmq as ``zmq``), the module never
 imports pyzmq: it provides the payload generators both sides share, and
@@ -142,7 +145,8 @@ def _emit(*words):
 
 def _parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
-    parser.add_argument("role", choices=("recv", "send", "echo", "idle", "ctl", "serve", "request", "broker"))
+    parser.add_argument("role", choices=("recv", "send", "echo", "idle", "ctl", "serve", "request", "broker",
+                                         "forwarder"))
     parser.add_argument("type", help="socket type name: PAIR, PUSH, PULL ...")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--bind", metavar="ENDPOINT")
@@ -370,6 +374,27 @@ def _broker(zmq, ctx, frontend, args, quit_event):
             sock.close(linger=0)
 
 
+def _forwarder(zmq, ctx, frontend, args, quit_event):
+    """forwarder: libzmq's proxy from an XSUB frontend to an XPUB backend, until QUIT."""
+    backend = ctx.socket(zmq.XPUB)
+    backend.linger = 0
+    control = ctx.socket(zmq.PAIR)
+    control.bind("inproc://forwarder-control")
+    steer = ctx.socket(zmq.PAIR)
+    steer.connect("inproc://forwarder-control")
+    try:
+        backend.bind(args.backend)
+        _emit("READY", backend.last_endpoint.decode())
+        thread = threading.Thread(target=zmq.proxy_steerable, args=(frontend, backend, None, control), daemon=True)
+        thread.start()
+        quit_event.wait(args.lifetime)
+        steer.send(b"TERMINATE")
+        thread.join(10)
+    finally:
+        for sock in (steer, control, backend):
+            sock.close(linger=0)
+
+
 def main(argv=None):
     import zmq  # real libzmq, via pyzmq: this runs in its own process
 
@@ -416,6 +441,8 @@ def main(argv=None):
             _emit("RESULT", json.dumps(_request(zmq, sock, args)))
         elif args.role == "broker":
             _broker(zmq, ctx, sock, args, quit_event)
+        elif args.role == "forwarder":
+            _forwarder(zmq, ctx, sock, args, quit_event)
         if args.hold or args.role == "idle":
             quit_event.wait(args.lifetime)
     except zmq.ZMQError as error:
