@@ -269,8 +269,9 @@ class Rep(Pattern):
                 return None
             if msg.__class__ is bytes:
                 continue  # no envelope delimiter: dropped, connection kept (libzmq)
-            delimiter = next((i for i, frame in enumerate(msg) if not len(frame)), None)
-            if delimiter is None:
+            try:
+                delimiter = msg.index(b"")  # frames compare by content, so this finds the empty one
+            except ValueError:
                 continue
             body = msg[delimiter + 1:]
             if not body:
