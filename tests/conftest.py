@@ -19,3 +19,16 @@ def ctx():
 def ipc_endpoint(tmp_path):
     """An ipc:// endpoint in the test's temporary directory."""
     return f"ipc://{tmp_path}/sock"
+
+
+@pytest.fixture
+def processes():
+    """Subprocesses a test started (examples, peers); killed if still running, and reaped, at the end."""
+    started = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=60)
+        process.stdout.close()
+        process.stderr.close()

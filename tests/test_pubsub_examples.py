@@ -8,35 +8,12 @@ synchronised publisher, the slow joiner of plain PUB/SUB.
 
 import re
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import gevent
 import pytest
 
 import greenmq as zmq
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-TIMEOUT = 60
-
-
-def run(*args, timeout=TIMEOUT):
-    return subprocess.run([sys.executable, str(EXAMPLES / args[0]), *args[1:]], capture_output=True,
-                          text=True, timeout=timeout)
-
-
-def start(*args):
-    return subprocess.Popen([sys.executable, str(EXAMPLES / args[0]), *args[1:]], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
-
-def wait_for_line(process, text):
-    """Read the process's stdout until a line containing ``text`` (it prints with flush=True)."""
-    for line in process.stdout:
-        if text in line:
-            return line
-    raise AssertionError(f"{text!r} never printed; stderr: {process.stderr.read()}")
+from example_support import TIMEOUT, run, start, wait_for_line
 
 
 def stop(process):
@@ -44,18 +21,6 @@ def stop(process):
     process.send_signal(signal.SIGTERM)
     status = process.wait(timeout=TIMEOUT)
     return status, process.stdout.read().splitlines()
-
-
-@pytest.fixture
-def processes():
-    started = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=TIMEOUT)
-        process.stdout.close()
-        process.stderr.close()
 
 
 def assert_weather_client(result, zip_filter, updates):

@@ -9,20 +9,11 @@ import pytest
 
 import greenmq as zmq
 
-from .libzmq_peer import BulkChecksum, PeerGroup, bulk_checksum, bulk_payload, greenmq_socket, link, local_endpoint
+from .libzmq_peer import BulkChecksum, bulk_checksum, bulk_payload, greenmq_socket, link, local_endpoint
 
 COUNT = 100_000
 TRANSPORTS = ["tcp", "ipc"]
 BINDERS = ["greenmq", "libzmq"]
-
-
-@pytest.fixture
-def peers():
-    group = PeerGroup()
-    try:
-        yield group
-    finally:
-        group.close()
 
 
 @pytest.fixture(scope="module")

@@ -6,18 +6,9 @@ import pytest
 
 import greenmq as zmq
 
-from .libzmq_peer import PeerGroup, bulk_payload, greenmq_socket, message_digest
+from .libzmq_peer import bulk_payload, greenmq_socket, message_digest
 
 PEERS = 3
-
-
-@pytest.fixture
-def peers():
-    group = PeerGroup()
-    try:
-        yield group
-    finally:
-        group.close()
 
 
 def test_greenmq_push_round_robins_over_libzmq_pulls(ctx, peers):

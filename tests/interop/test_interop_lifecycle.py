@@ -5,18 +5,9 @@ import pytest
 
 import greenmq as zmq
 
-from .libzmq_peer import PeerGroup, bulk_checksum, bulk_payload, greenmq_socket, message_digest, plan_message
+from .libzmq_peer import bulk_checksum, bulk_payload, greenmq_socket, message_digest, plan_message
 
 MiB = 1 << 20
-
-
-@pytest.fixture
-def peers():
-    group = PeerGroup()
-    try:
-        yield group
-    finally:
-        group.close()
 
 
 def test_messages_queued_before_libzmq_binds_are_delivered(ctx, peers, tmp_path):

@@ -14,7 +14,6 @@ import greenmq as zmq
 
 from .libzmq_peer import (
     BulkChecksum,
-    PeerGroup,
     assert_same_message,
     frame_payload,
     greenmq_socket,
@@ -52,15 +51,6 @@ def plan_checksum():
     for i in range(len(PLAN)):
         checksum.update(plan_message(PLAN, i))
     return checksum.hexdigest()
-
-
-@pytest.fixture
-def peers():
-    group = PeerGroup()
-    try:
-        yield group
-    finally:
-        group.close()
 
 
 def _check_digests(reported):

@@ -23,21 +23,12 @@ from gevent import select, socket
 import greenmq as zmq
 from greenmq.zmtp import encode_command, encode_properties, make_greeting
 
-from .libzmq_peer import PeerGroup, greenmq_socket, link, local_endpoint
+from .libzmq_peer import greenmq_socket, link, local_endpoint
 
 TRANSPORTS = ["tcp", "ipc"]
 BINDERS = ["greenmq", "libzmq"]
 WAIT = 30  # seconds: the bound on each test
 POLL_MS = 100  # how long one sync attempt waits for its message
-
-
-@pytest.fixture
-def peers():
-    group = PeerGroup()
-    try:
-        yield group
-    finally:
-        group.close()
 
 
 @pytest.fixture

@@ -14,19 +14,10 @@ import pytest
 
 import greenmq as zmq
 
-from .libzmq_peer import PeerGroup, bulk_checksum, bulk_payload, greenmq_socket, local_endpoint
+from .libzmq_peer import bulk_checksum, bulk_payload, greenmq_socket, local_endpoint
 
 TRANSPORTS = ["tcp", "ipc"]
 BATCH = 100
-
-
-@pytest.fixture
-def peers():
-    group = PeerGroup()
-    try:
-        yield group
-    finally:
-        group.close()
 
 
 def _receive_range(sock, start, count):

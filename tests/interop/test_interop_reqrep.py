@@ -15,21 +15,12 @@ import pytest
 
 import greenmq as zmq
 
-from .libzmq_peer import PeerGroup, greenmq_socket, link, local_endpoint
+from .libzmq_peer import greenmq_socket, link, local_endpoint
 
 TRANSPORTS = ["tcp", "ipc"]
 BINDERS = ["greenmq", "libzmq"]
 both_ways = pytest.mark.parametrize("binder", BINDERS)
 transports = pytest.mark.parametrize("transport", TRANSPORTS)
-
-
-@pytest.fixture
-def peers():
-    group = PeerGroup()
-    try:
-        yield group
-    finally:
-        group.close()
 
 
 def is_generated_id(routing_id):

@@ -12,18 +12,9 @@ import pytest
 
 import greenmq as zmq
 
-from .libzmq_peer import PeerGroup, greenmq_socket, message_digest
+from .libzmq_peer import greenmq_socket, message_digest
 
 ENDPOINT = "tcp://127.0.0.1:*"
-
-
-@pytest.fixture
-def peers():
-    group = PeerGroup()
-    try:
-        yield group
-    finally:
-        group.close()
 
 
 def _echo_round_trips(sock, count=10):
