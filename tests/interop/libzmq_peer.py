@@ -549,11 +549,14 @@ class PeerProcess:
 
     # -- the ctl role ------------------------------------------------------------
 
-    def command(self, op, timeout=20, **fields):
-        """Send one command to a ``ctl`` peer and return its answer (a dict)."""
+    def command(self, op, wait=30, **fields):
+        """Send one command to a ``ctl`` peer and return its answer (a dict) within ``wait`` s.
+
+        ``fields`` go to the peer (``timeout`` among them is the peer's, in ms).
+        """
         self.proc.stdin.write(json.dumps({"op": op, **fields}).encode() + b"\n")
         self.proc.stdin.flush()
-        return self.result(timeout)
+        return self.result(wait)
 
     def send_frames(self, frames, dontwait=False):
         """ctl: send one multipart message; None, or the errno name (``"EAGAIN"``, ``"EHOSTUNREACH"``)."""

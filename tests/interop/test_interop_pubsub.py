@@ -13,7 +13,6 @@ and ignores the sync messages that were still in flight afterwards.
 """
 
 import itertools
-import json
 import socket as stdlib_socket
 
 import gevent
@@ -83,22 +82,8 @@ def _collect(receive, end):
             return got
 
 
-def _peer_recv(peer, timeout_ms=10000):
-    """A ``ctl`` peer's next message within ``timeout_ms``, or None.
-
-    (Not ``PeerProcess.recv_frames``: its ``timeout`` is taken by ``command()`` as its
-    own wait, so the peer waits its whole RCVTIMEO instead.)"""
-    peer.proc.stdin.write(json.dumps({"op": "recv", "timeout": timeout_ms}).encode() + b"\n")
-    peer.proc.stdin.flush()
-    answer = peer.result()
-    if "frames" in answer:
-        return [bytes.fromhex(frame) for frame in answer["frames"]]
-    assert answer.get("error") == "EAGAIN", answer
-    return None
-
-
 def _libzmq_receive(peer):
-    return _peer_recv(peer)
+    return peer.recv_frames()
 
 
 # Messages for the filtering tests: (first frame, more frames...). Subscriptions: b"A" and b"B".
@@ -214,7 +199,7 @@ def test_greenmq_pub_to_libzmq_sub_filters_and_unsubscribes(ctx, peers, tmp_path
         sub = link(pub, peers, binder, local_endpoint(transport, tmp_path), "ctl", "SUB")
         assert sub.set_option("SUBSCRIBE", b"A") is None
         assert sub.set_option("SUBSCRIBE", b"B") is None
-        _sync(pub.send, lambda: _peer_recv(sub, POLL_MS))
+        _sync(pub.send, lambda: sub.recv_frames(POLL_MS))
         for msg in TRAFFIC:
             pub.send_multipart(msg)
         pub.send(b"A-end")
@@ -224,7 +209,7 @@ def test_greenmq_pub_to_libzmq_sub_filters_and_unsubscribes(ctx, peers, tmp_path
         # Unsubscribing from B; the Z subscription after it tells us when the PUB has both.
         assert sub.set_option("UNSUBSCRIBE", b"B") is None
         assert sub.set_option("SUBSCRIBE", b"Z") is None
-        _until_received(lambda: pub.send(b"Z-sync"), lambda: _peer_recv(sub, POLL_MS))
+        _until_received(lambda: pub.send(b"Z-sync"), lambda: sub.recv_frames(POLL_MS))
         for msg in TRAFFIC:
             pub.send_multipart(msg)
         pub.send(b"Z-end")
@@ -327,7 +312,7 @@ def test_greenmq_xpub_sees_libzmq_sub_subscriptions(ctx, peers, tmp_path, transp
         assert got == [b"\x01topic"]
         assert sub.set_option("SUBSCRIBE", b"") is None
         assert xpub.recv_multipart() == [b"\x01"]
-        _until_received(lambda: xpub.send(b"topic-sync"), lambda: _peer_recv(sub, POLL_MS))
+        _until_received(lambda: xpub.send(b"topic-sync"), lambda: sub.recv_frames(POLL_MS))
         assert sub.set_option("UNSUBSCRIBE", b"topic") is None
         assert xpub.recv_multipart() == [b"\x00topic"]
         assert sub.set_option("UNSUBSCRIBE", b"") is None
@@ -351,11 +336,11 @@ def test_libzmq_xpub_sees_greenmq_subscriptions(ctx, peers, tmp_path, transport,
     with gevent.Timeout(WAIT):
         xpub = link(sock, peers, binder, local_endpoint(transport, tmp_path), "ctl", "XPUB")
         subscribe(b"topic")
-        assert _peer_recv(xpub) == [b"\x01topic"]
+        assert xpub.recv_frames() == [b"\x01topic"]
         _until_received(lambda: xpub.send_frames([b"topic-sync"]), lambda: _greenmq_poll_recv(sock))
         subscribe(b"topic", on=False)
-        assert _peer_recv(xpub) == [b"\x00topic"]
-        assert _peer_recv(xpub, 200) is None
+        assert xpub.recv_frames() == [b"\x00topic"]
+        assert xpub.recv_frames(200) is None
     sock.close()
 
 
@@ -478,9 +463,9 @@ def test_greenmq_forwarder_between_libzmq_pub_and_sub(ctx, peers, tmp_path, tran
             assert sub.set_option("SUBSCRIBE", b"A") is None
             assert sub.set_option("SUBSCRIBE", b"B") is None
             if upstream_type == "XPUB":
-                assert _peer_recv(pub) == [b"\x01A"]
-                assert _peer_recv(pub) == [b"\x01B"]
-            _sync(lambda frame: pub.send_frames([frame]), lambda: _peer_recv(sub, POLL_MS))
+                assert pub.recv_frames() == [b"\x01A"]
+                assert pub.recv_frames() == [b"\x01B"]
+            _sync(lambda frame: pub.send_frames([frame]), lambda: sub.recv_frames(POLL_MS))
             for msg in TRAFFIC:
                 pub.send_frames(msg)
             pub.send_frames([b"A-end"])
@@ -489,8 +474,8 @@ def test_greenmq_forwarder_between_libzmq_pub_and_sub(ctx, peers, tmp_path, tran
 
             assert sub.set_option("UNSUBSCRIBE", b"B") is None
             if upstream_type == "XPUB":
-                assert _peer_recv(pub) == [b"\x00B"]
-                assert _peer_recv(pub, 200) is None
+                assert pub.recv_frames() == [b"\x00B"]
+                assert pub.recv_frames(200) is None
             assert not proxy.dead, proxy.exception
     finally:
         proxy.kill()
