@@ -103,7 +103,11 @@ class Pub(Pattern):
         if peer in self.peers:
             self.peers.remove(peer)
         for topic in self._subscribers.topics():
-            self._remove(peer, topic)
+            if self._remove(peer, topic):
+                self._topic_gone(topic)
+
+    def _topic_gone(self, topic):
+        """The last subscriber of ``topic`` left (an XPUB tells the application)."""
 
     def _take_subscriptions(self, peer):
         queue = peer.inbound.queue
@@ -224,13 +228,12 @@ class XPub(Pub):
         return attached
 
     def detach(self, peer):
-        if peer in self.peers:
-            self.peers.remove(peer)
-        for topic in self._subscribers.topics():
-            if self._remove(peer, topic):
-                self._notify(b"\x00" + topic)
+        super().detach(peer)
         if self._last_peer is peer:
             self._last_peer = None
+
+    def _topic_gone(self, topic):
+        self._notify(b"\x00" + topic)
 
     def _notify(self, msg):
         self._pending.append(msg)
