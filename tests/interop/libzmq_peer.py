@@ -353,14 +353,14 @@ def _request(zmq, sock, args):
     return {"replies": replies, "timed_out": timed_out}
 
 
-def _broker(zmq, ctx, frontend, args, quit_event):
-    """broker: libzmq's proxy from the frontend to a DEALER backend, until QUIT."""
-    backend = ctx.socket(zmq.DEALER)
+def _proxy_role(zmq, ctx, frontend, args, quit_event, backend_type, name):
+    """libzmq's proxy from the frontend to a backend of ``backend_type`` bound at --backend, until QUIT."""
+    backend = ctx.socket(backend_type)
     backend.linger = 0
     control = ctx.socket(zmq.PAIR)
-    control.bind("inproc://broker-control")
+    control.bind(f"inproc://{name}-control")
     steer = ctx.socket(zmq.PAIR)
-    steer.connect("inproc://broker-control")
+    steer.connect(f"inproc://{name}-control")
     try:
         backend.bind(args.backend)
         _emit("READY", backend.last_endpoint.decode())
@@ -372,27 +372,16 @@ def _broker(zmq, ctx, frontend, args, quit_event):
     finally:
         for sock in (steer, control, backend):
             sock.close(linger=0)
+
+
+def _broker(zmq, ctx, frontend, args, quit_event):
+    """broker: libzmq's proxy from the frontend to a DEALER backend, until QUIT."""
+    _proxy_role(zmq, ctx, frontend, args, quit_event, zmq.DEALER, "broker")
 
 
 def _forwarder(zmq, ctx, frontend, args, quit_event):
     """forwarder: libzmq's proxy from an XSUB frontend to an XPUB backend, until QUIT."""
-    backend = ctx.socket(zmq.XPUB)
-    backend.linger = 0
-    control = ctx.socket(zmq.PAIR)
-    control.bind("inproc://forwarder-control")
-    steer = ctx.socket(zmq.PAIR)
-    steer.connect("inproc://forwarder-control")
-    try:
-        backend.bind(args.backend)
-        _emit("READY", backend.last_endpoint.decode())
-        thread = threading.Thread(target=zmq.proxy_steerable, args=(frontend, backend, None, control), daemon=True)
-        thread.start()
-        quit_event.wait(args.lifetime)
-        steer.send(b"TERMINATE")
-        thread.join(10)
-    finally:
-        for sock in (steer, control, backend):
-            sock.close(linger=0)
+    _proxy_role(zmq, ctx, frontend, args, quit_event, zmq.XPUB, "forwarder")
 
 
 def main(argv=None):
