@@ -113,11 +113,6 @@ class Pipe:
         self.writer_blocked = False
         self.wake_writer()
 
-    @property
-    def finished(self):
-        """The writer is gone and everything it wrote has been read."""
-        return self.writer_closed and not self.queue
-
 
 class Peer:
     """A socket's view of one peer: its pipes and its announced properties."""

@@ -14,7 +14,6 @@ class Pattern:
 
     sends = True
     receives = True
-    max_peers = None
     # STREAM speaks raw TCP (greenmq.raw_engine) instead of ZMTP.
     raw = False
     # PUB/XPUB: SUBSCRIBE/CANCEL commands from peers go into the inbound pipe.

@@ -6,8 +6,6 @@ from .base import Pattern
 class Pair(Pattern):
     """A single bidirectional link; a second peer is refused while the first is attached."""
 
-    max_peers = 1
-
     def __init__(self, socket):
         super().__init__(socket)
         self.peer = None
