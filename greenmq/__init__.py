@@ -24,6 +24,7 @@ from .constants import (
     SocketType,
 )
 from .context import Context
+from .curve_keys import curve_keypair, curve_public
 from .error import (
     Again,
     ContextTerminated,
@@ -39,6 +40,7 @@ from .frame import Frame, Message, MessageTracker
 from .poll import Poller, select, zmq_poll
 from .proxy import device, proxy, proxy_steerable
 from .socket import Socket, SocketContext
+from .zmtp import crypto as _crypto
 
 globals().update(_MODULE_NAMES)
 
@@ -80,11 +82,13 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-_CAPABILITIES = {"ipc": True}
+_CAPABILITIES = {"ipc": True, "curve": _crypto.AVAILABLE}
 
 
 def has(capability):
-    """Whether a transport or mechanism is available (``zmq_has``): ``"ipc"``, ``"curve"`` ..."""
+    """Whether a transport or mechanism is available (``zmq_has``): ``"ipc"``, ``"curve"`` ...
+
+    ``"curve"`` is true when PyNaCl (the ``curve`` extra) is installed."""
     return _CAPABILITIES.get(capability, False)
 
 
@@ -93,7 +97,8 @@ __all__ = [
     "Flag", "Frame", "InterruptedSystemCall", "Message", "MessageOption", "MessageTracker",
     "NotDone", "PollEvent", "Poller", "ProtocolError", "ReconnectStop", "RouterNotify", "SecurityMechanism",
     "Socket", "SocketContext", "SocketOption", "SocketType", "ZMQBaseError", "ZMQBindError",
-    "ZMQError", "ZMQVersionError", "constants", "device", "has", "proxy", "proxy_steerable",
-    "pyzmq_version", "pyzmq_version_info", "select", "strerror", "zmq_errno", "zmq_poll", "zmq_version",
+    "ZMQError", "ZMQVersionError", "constants", "curve_keypair", "curve_public", "device", "has", "proxy",
+    "proxy_steerable", "pyzmq_version", "pyzmq_version_info", "select", "strerror", "zmq_errno", "zmq_poll",
+    "zmq_version",
     "zmq_version_info",
 ] + sorted(_MODULE_NAMES)

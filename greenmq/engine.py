@@ -23,8 +23,10 @@ from time import monotonic
 import gevent
 from gevent.event import Event
 
-from .constants import Event as MonitorEvent, ProtocolError
-from .zmtp import READY, Subscription, ZmtpConnection, ZmtpError, ZmtpPeerError
+from .constants import Event as MonitorEvent, ProtocolError, SocketType
+from .error import ZMQError
+from .zmtp import READY, Subscription, ZmtpConnection, ZmtpError, ZmtpPeerError, zap
+from .zmtp.errors import ZapRefused, ZapUnavailable
 
 log = logging.getLogger("greenmq")
 
@@ -36,6 +38,9 @@ BODY_BUFFER_MAX = 16 << 20
 _JOIN_LIMIT = 1 << 20
 # Largest message _outbound_ready sends directly from the sending greenlet.
 _DIRECT_LIMIT = 8192
+_ZAP_NAME = zap.ENDPOINT.partition("://")[2]
+# libzmq reports a PLAIN server without a ZAP handler as HANDSHAKE_FAILED_NO_DETAIL with EFAULT.
+_EFAULT = 14
 
 
 class PeerClosed(Exception):
@@ -172,12 +177,21 @@ class StreamEngine(EngineBase):
             log.info("greenmq: peer %s refused the connection: %s", self.endpoint, error.reason)
             self.protocol_error = True  # as libzmq: not retried
             self._report_failure(stage, error)
+        except ZapRefused as error:
+            log.info("greenmq: ZAP refused %s (%s)", self.endpoint, error.status)
+            self._flush_quietly()
+            self.socket._event(MonitorEvent.HANDSHAKE_FAILED_AUTH, error.status, self.endpoint)
+        except ZapUnavailable as error:
+            log.warning("greenmq: closing %s: %s", self.endpoint, error.reason)
+            self.socket._event(MonitorEvent.HANDSHAKE_FAILED_NO_DETAIL, _EFAULT, self.endpoint)
         except ZmtpError as error:
             log.warning("greenmq: closing %s: %s", self.endpoint, error.reason)
             self.protocol_error = True
             self._flush_quietly()
             self._report_failure(stage, error)
         except OSError as error:
+            log.debug("greenmq: connection %s ended: %s", self.endpoint, error)
+        except ZMQError as error:  # the context terminated while the ZAP handler was being asked
             log.debug("greenmq: connection %s ended: %s", self.endpoint, error)
         except Exception:
             # A bug or resource failure must cost one connection, never the hub or the socket.
@@ -212,7 +226,7 @@ class StreamEngine(EngineBase):
 
     def _handshake(self):
         options = self.socket._handshake_options()
-        self.conn = conn = ZmtpConnection(**options)
+        self.conn = conn = ZmtpConnection(security=self.session.security, **options)
         timeout_ms = self.socket._options_get_int("HANDSHAKE_IVL")
         timer = gevent.Timeout(timeout_ms / 1000.0, HandshakeTimeout) if timeout_ms > 0 else None
         if timer is not None:
@@ -221,10 +235,13 @@ class StreamEngine(EngineBase):
             self.sock.sendall(conn.data_to_send())
             messages = []
             while conn.state is not READY:
-                data = self.sock.recv(READ_SIZE)
-                if not data:
-                    raise PeerClosed()
-                messages = conn.receive(data)
+                if conn.zap_request is not None:
+                    messages = conn.zap_reply(self._ask_zap(*conn.zap_request))
+                else:
+                    data = self.sock.recv(READ_SIZE)
+                    if not data:
+                        raise PeerClosed()
+                    messages = conn.receive(data)
                 out = conn.data_to_send()
                 if out:
                     self.sock.sendall(out)
@@ -235,6 +252,26 @@ class StreamEngine(EngineBase):
             conn.peer_metadata.set("Peer-Address", self.peer_address.encode())
         self.socket._event(MonitorEvent.HANDSHAKE_SUCCEEDED, 0, self.endpoint)
         return messages
+
+    def _ask_zap(self, mechanism, credentials):
+        """Ask the context's ZAP handler about this peer; None when no handler is bound.
+
+        Runs inside the handshake, so HANDSHAKE_IVL bounds the wait for an answer."""
+        context = self.socket.context
+        if _ZAP_NAME not in context._inproc.bound:
+            return None
+        security = self.session.security
+        identity = self.socket._options_get_int("ROUTING_ID")
+        request = zap.request_frames(security.zap_domain, (self.peer_address or "").encode(), identity,
+                                     mechanism, credentials)
+        client = context.socket(SocketType.DEALER)
+        try:
+            client.linger = 0
+            client.connect(zap.ENDPOINT)
+            client.send_multipart(request)
+            return zap.parse_reply(client.recv_multipart())
+        finally:
+            client.close(0)
 
     def _connect_pipes(self):
         peer = self.peer

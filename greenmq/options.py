@@ -18,17 +18,15 @@ BYTES = "bytes"
 class OptionSpec:
     """How one socket option behaves."""
 
-    __slots__ = ("option", "kind", "default", "check", "readable", "writable", "implemented", "socket_types")
+    __slots__ = ("option", "kind", "default", "check", "readable", "writable", "socket_types")
 
-    def __init__(self, option, kind, default, check=None, readable=True, writable=True, implemented=True,
-                 socket_types=None):
+    def __init__(self, option, kind, default, check=None, readable=True, writable=True, socket_types=None):
         self.option = option
         self.kind = kind
         self.default = default
         self.check = check
         self.readable = readable
         self.writable = writable
-        self.implemented = implemented
         # Socket types the option applies to (None: all); libzmq answers EINVAL for the others.
         self.socket_types = socket_types
 
@@ -55,17 +53,17 @@ def metadata_property(value):
 
 
 _ROWS = [
-    # option, kind, default, check, readable, writable, implemented, socket types
+    # option, kind, default, check, readable, writable, socket types
     (O.AFFINITY, INT64, 0, at_least(0)),
     (O.ROUTING_ID, BYTES, b"", routing_id),
-    (O.SUBSCRIBE, BYTES, None, None, False, True, True, (T.SUB, T.XPUB)),
-    (O.UNSUBSCRIBE, BYTES, None, None, False, True, True, (T.SUB, T.XPUB)),
-    (O.XPUB_VERBOSE, INT, 0, at_least(0), False, True, True, (T.XPUB,)),
-    (O.XPUB_VERBOSER, INT, 0, at_least(0), False, True, True, (T.XPUB,)),
-    (O.XPUB_MANUAL, INT, 0, at_least(0), False, True, True, (T.XPUB,)),
-    (O.XPUB_NODROP, INT, 0, at_least(0), False, True, True, (T.PUB, T.XPUB)),
-    (O.XPUB_WELCOME_MSG, BYTES, None, None, False, True, True, (T.XPUB,)),
-    (O.INVERT_MATCHING, INT, 0, at_least(0), True, True, True, (T.PUB, T.XPUB, T.SUB)),
+    (O.SUBSCRIBE, BYTES, None, None, False, True, (T.SUB, T.XPUB)),
+    (O.UNSUBSCRIBE, BYTES, None, None, False, True, (T.SUB, T.XPUB)),
+    (O.XPUB_VERBOSE, INT, 0, at_least(0), False, True, (T.XPUB,)),
+    (O.XPUB_VERBOSER, INT, 0, at_least(0), False, True, (T.XPUB,)),
+    (O.XPUB_MANUAL, INT, 0, at_least(0), False, True, (T.XPUB,)),
+    (O.XPUB_NODROP, INT, 0, at_least(0), False, True, (T.PUB, T.XPUB)),
+    (O.XPUB_WELCOME_MSG, BYTES, None, None, False, True, (T.XPUB,)),
+    (O.INVERT_MATCHING, INT, 0, at_least(0), True, True, (T.PUB, T.XPUB, T.SUB)),
     (O.RATE, INT, 100, at_least(1)),
     (O.RECOVERY_IVL, INT, 10000, at_least(0)),
     (O.SNDBUF, INT, -1, at_least(-1)),
@@ -102,22 +100,22 @@ _ROWS = [
     (O.METADATA, BYTES, None, metadata_property, False, True),
     # libzmq's REP is built on its ROUTER and takes the ROUTER options; its flag
     # options accept any value >= 0 (non-zero meaning on).
-    (O.ROUTER_MANDATORY, INT, 0, at_least(0), False, True, True, (T.ROUTER, T.REP)),
-    (O.ROUTER_HANDOVER, INT, 0, at_least(0), False, True, True, (T.ROUTER, T.REP)),
-    (O.PROBE_ROUTER, INT, 0, at_least(0), False, True, True, (T.ROUTER, T.REP, T.DEALER, T.REQ)),
-    (O.REQ_CORRELATE, INT, 0, at_least(0), False, True, True, (T.REQ,)),
-    (O.REQ_RELAXED, INT, 0, at_least(0), False, True, True, (T.REQ,)),
-    (O.CONNECT_ROUTING_ID, BYTES, b"", len, False, True, True, (T.ROUTER, T.REP, T.STREAM)),
-    (O.STREAM_NOTIFY, INT, 1, boolean, False, True, True, (T.STREAM,)),
-    # Options of later issues: known (so their numbers are valid), refused for now.
-    (O.PLAIN_SERVER, INT, 0, boolean, True, True, False),
-    (O.PLAIN_USERNAME, BYTES, b"", max_255, True, True, False),
-    (O.PLAIN_PASSWORD, BYTES, b"", max_255, True, True, False),
-    (O.CURVE_SERVER, INT, 0, boolean, True, True, False),
-    (O.CURVE_PUBLICKEY, BYTES, b"", None, True, True, False),
-    (O.CURVE_SECRETKEY, BYTES, b"", None, True, True, False),
-    (O.CURVE_SERVERKEY, BYTES, b"", None, True, True, False),
-    (O.ZAP_DOMAIN, BYTES, b"", max_255, True, True, False),
+    (O.ROUTER_MANDATORY, INT, 0, at_least(0), False, True, (T.ROUTER, T.REP)),
+    (O.ROUTER_HANDOVER, INT, 0, at_least(0), False, True, (T.ROUTER, T.REP)),
+    (O.PROBE_ROUTER, INT, 0, at_least(0), False, True, (T.ROUTER, T.REP, T.DEALER, T.REQ)),
+    (O.REQ_CORRELATE, INT, 0, at_least(0), False, True, (T.REQ,)),
+    (O.REQ_RELAXED, INT, 0, at_least(0), False, True, (T.REQ,)),
+    (O.CONNECT_ROUTING_ID, BYTES, b"", len, False, True, (T.ROUTER, T.REP, T.STREAM)),
+    (O.STREAM_NOTIFY, INT, 1, boolean, False, True, (T.STREAM,)),
+    # Security: values are checked and applied by greenmq.security.
+    (O.PLAIN_SERVER, INT, 0, boolean),
+    (O.PLAIN_USERNAME, BYTES, b""),
+    (O.PLAIN_PASSWORD, BYTES, b""),
+    (O.CURVE_SERVER, INT, 0, boolean),
+    (O.CURVE_PUBLICKEY, BYTES, None),
+    (O.CURVE_SECRETKEY, BYTES, None),
+    (O.CURVE_SERVERKEY, BYTES, None),
+    (O.ZAP_DOMAIN, BYTES, b"", max_255),
     (O.CONFLATE, INT, 0, boolean),
 ]
 
@@ -154,8 +152,4 @@ def validate(spec, value, socket_type=None):
         raise zmq_error(Errno.EINVAL)
     if spec.check is not None and not spec.check(value):
         raise zmq_error(Errno.EINVAL)
-    if not spec.implemented:
-        raise NotImplementedError(
-            f"greenmq does not implement the {spec.option.name} socket option yet"
-        )
     return value

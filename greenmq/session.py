@@ -45,6 +45,7 @@ class ConnectSession:
         self.immediate = bool(socket._options_get_int("IMMEDIATE")) or socket._pattern.raw
         self.peer = None
         self.routing_id = socket._take_connect_routing_id()
+        self.security = socket._security()
         if not self.immediate:
             self.peer = self._new_peer()
             socket._attach(self.peer)
@@ -100,7 +101,7 @@ class ConnectSession:
     # -- engine callbacks -------------------------------------------------
 
     def _new_peer(self):
-        peer = self.socket._create_peer(self.endpoint)
+        peer = self.socket._create_peer(self.endpoint, self.security.encrypts)
         peer.routing_id = self.routing_id
         peer.terminate = self._drop_connection
         return peer
@@ -164,6 +165,7 @@ class AcceptSession:
         self.listener = listener
         self.socket = listener.socket
         self.endpoint = listener.endpoint
+        self.security = listener.security
         self.peer = None
         self.engine = engine_class(self.socket)(self, sock, listener.endpoint, peer_address)
         self.greenlet = gevent.spawn(self._run)
@@ -175,7 +177,7 @@ class AcceptSession:
             self.listener.sessions.discard(self)
 
     def engine_ready(self, engine, metadata):
-        peer = self.socket._create_peer(self.endpoint)
+        peer = self.socket._create_peer(self.endpoint, self.security.encrypts)
         peer.metadata = metadata
         peer.terminate = lambda: self.engine.close(0)
         if not self.socket._attach(peer):
@@ -198,6 +200,7 @@ class Listener:
 
     def __init__(self, socket, transport, address):
         self.socket = socket
+        self.security = socket._security()
         self.bound = stream.BoundStream(transport, address, socket._options_get_int)
         self.endpoint = self.bound.last_endpoint
         self.sessions = set()

@@ -19,7 +19,7 @@ from time import monotonic
 
 import gevent
 
-from . import options as _options
+from . import options as _options, security as _security
 from .constants import Errno, Event as MonitorEvent, Flag, PollEvent, SocketOption, SocketType
 from .error import Again, ZMQBindError, ZMQError, zmq_error
 from .frame import Frame, MessageTracker
@@ -116,6 +116,7 @@ class Socket:
         self.socket_type = socket_type
         self._options = {spec.option: spec.default for spec in _options.OPTIONS.values()}
         self._options[SocketOption.TYPE] = socket_type
+        _security.defaults(self._options)
         self._rcvtimeo = -1
         self._sndtimeo = -1
         self._readable = Wakeup()
@@ -208,6 +209,9 @@ class Socket:
             self._pattern.subscription_option(option == SocketOption.SUBSCRIBE, value)
             return
         value = _options.validate(spec, value, self.socket_type)
+        if spec.option in _security.OPTIONS:
+            _security.set_option(self._options, spec.option, value)
+            return
         self._pattern.option_changed(spec.option, value)
         if option == SocketOption.IPV4ONLY:
             self._options[SocketOption.IPV6] = 1 - value
@@ -235,6 +239,8 @@ class Socket:
         if option == SocketOption.FD:
             raise NotImplementedError(
                 "greenmq sockets have no ZMQ_FD: wait with Socket.poll() or gevent instead")
+        if option in _security.OPTIONS:
+            return _security.get_option(self._options, spec.option)
         return self._options[spec.option]
 
     set = setsockopt
@@ -271,6 +277,10 @@ class Socket:
         if isinstance(topic, str):
             topic = topic.encode("utf-8")
         self.setsockopt(SocketOption.UNSUBSCRIBE, topic)
+
+    def _security(self):
+        """The security settings a new connect/bind endpoint keeps (see greenmq.security)."""
+        return _security.config(self._options)
 
     def _handshake_options(self):
         metadata = [
@@ -397,7 +407,7 @@ class Socket:
 
     # -- peers (called by sessions, engines and the inproc registry) -------------------
 
-    def _create_peer(self, endpoint):
+    def _create_peer(self, endpoint, encrypted=False):
         pattern = self._pattern
         inbound = outbound = None
         if pattern.receives:
@@ -409,7 +419,9 @@ class Socket:
                 if pipe is not None:
                     pipe.set_conflate()
         peer = Peer(inbound, outbound, endpoint)
-        peer.encoded = not pattern.raw  # sessions' peers: a ZMTP engine drains the outbound pipe
+        # Sessions' peers: a ZMTP engine drains the outbound pipe, and takes pre-encoded
+        # messages unless it encrypts each connection's traffic on its own.
+        peer.encoded = not pattern.raw and not encrypted
         return peer
 
     def _conflates(self):

@@ -14,7 +14,8 @@ from ..constants import ProtocolError
 from .errors import ZmtpError, ZmtpPeerError
 from .frames import FrameDecoder, encode_command, encode_messages
 from .greeting import GREETING_SIZE, Greeting, check_partial_greeting, make_greeting
-from .null import NullMechanism, encode_error, error_reason
+from .mechanism import encode_error, error_reason
+from .security import NULL_SECURITY
 from .sockettypes import compatible
 
 GREETING = "GREETING"
@@ -24,6 +25,8 @@ READY = "READY"
 # Socket types that announce an Identity property, as libzmq does.
 _SENDS_IDENTITY = (b"REQ", b"DEALER", b"ROUTER")
 _PING_CONTEXT_MAX = 16
+# What a CURVE MESSAGE adds to a frame: name (8), short nonce (8), MAC (16), flags (1).
+MESSAGE_OVERHEAD = 33
 
 
 def command_name(body):
@@ -39,16 +42,22 @@ class ZmtpConnection:
 
     ``socket_type`` is our wire type (b"PUSH" ...), ``identity`` the routing id
     we announce, ``metadata`` extra (name, value) properties (``ZMQ_METADATA``),
-    ``max_message_size`` is ``MAXMSGSIZE`` (-1 for no limit).
+    ``max_message_size`` is ``MAXMSGSIZE`` (-1 for no limit), ``security`` a
+    :class:`~greenmq.zmtp.mechanism.SecurityConfig` (NULL when omitted).
+
+    While a server mechanism waits for its ZAP handler, :attr:`zap_request` is
+    set and received commands wait in the decoder; the engine asks the handler
+    and passes the answer to :meth:`zap_reply`.
     """
 
-    def __init__(self, socket_type, identity=b"", metadata=(), max_message_size=-1, mechanism=None):
+    def __init__(self, socket_type, identity=b"", metadata=(), max_message_size=-1, security=NULL_SECURITY):
         self.socket_type = socket_type
         properties = [("Socket-Type", socket_type)]
         if socket_type in _SENDS_IDENTITY:
             properties.append(("Identity", identity))
         properties.extend(metadata)
-        self.mechanism = mechanism if mechanism is not None else NullMechanism(properties)
+        self.mechanism = security.create(properties)
+        self.codec = None
         self.state = GREETING
         self.peer_greeting = None
         self.peer_metadata = None
@@ -58,7 +67,7 @@ class ZmtpConnection:
         self.subscriptions = []
         self._decoder = FrameDecoder(max_message_size, pause_on_command=True)
         self._greeting_buffer = b""
-        self._output = [make_greeting(self.mechanism.name)]
+        self._output = [make_greeting(self.mechanism.name, self.mechanism.as_server)]
 
     # -- output ---------------------------------------------------------
 
@@ -78,11 +87,39 @@ class ZmtpConnection:
         """Append the wire form of ``messages`` to ``out``; returns (byte count, large frame count).
 
         Subscriptions become commands for ZMTP 3.1 peers and messages for 3.0 peers."""
+        if self.codec is not None:
+            return self.codec.seal_messages(messages, out, subscription_commands=bool(self.peer_minor))
         return encode_messages(messages, out, subscription_commands=bool(self.peer_minor))
 
     def ping(self, ttl_deciseconds=0, context=b""):
         """Queue a PING command."""
-        self._output.append(encode_command(b"PING", ttl_deciseconds.to_bytes(2, "big") + context))
+        self._queue_command(b"PING", ttl_deciseconds.to_bytes(2, "big") + context)
+
+    def _queue_command(self, name, data):
+        """A traffic command: sealed in a MESSAGE when the mechanism encrypts."""
+        if self.codec is not None:
+            self._output.append(self.codec.seal_command(bytes((len(name),)) + name + data))
+        else:
+            self._output.append(encode_command(name, data))
+
+    @property
+    def zap_request(self):
+        """(mechanism, credential frames) while the mechanism awaits the ZAP handler, else None."""
+        return self.mechanism.zap_request
+
+    def zap_reply(self, reply):
+        """The ZAP handler's :class:`~greenmq.zmtp.zap.ZapReply`, or None when no handler is bound.
+
+        Returns the messages that completed meanwhile (always none: data before
+        the handshake is an error). Raises ``ZapRefused`` when the peer is refused.
+        """
+        try:
+            done = self.mechanism.zap_answered(reply)
+        finally:
+            self._take_mechanism_output()  # an ERROR for a refused peer, too
+        if done:
+            self._handshake_done()
+        return self._continue_handshake(self._decoder.feed(b""))
 
     def fail(self, reason, code=ProtocolError.ZMTP_UNSPECIFIED):
         """Queue an ERROR command for the peer and raise the matching exception."""
@@ -99,6 +136,8 @@ class ZmtpConnection:
         """Consume bytes from the peer; return the list of messages they completed."""
         if self.state is READY:
             messages = self._decoder.feed(data)
+            if self.codec is not None:
+                messages = self.codec.open_messages(messages, self._decoder.commands)
             if self._decoder.commands:
                 self._traffic_commands()
             return messages
@@ -114,15 +153,27 @@ class ZmtpConnection:
             if messages:
                 raise ZmtpError("message received before the handshake completed",
                                 ProtocolError.ZMTP_UNEXPECTED_COMMAND)
-            if not decoder.commands:
+            if not decoder.commands or self.mechanism.zap_request is not None:
                 return []
             name, data = command_name(decoder.commands.pop(0))
-            if self.mechanism.process(name, data):
+            try:
+                done = self.mechanism.process(name, data)
+            finally:
+                self._take_mechanism_output()
+            if done:
                 self._handshake_done()
             messages = decoder.feed(b"")
+        if self.codec is not None:
+            messages = self.codec.open_messages(messages, decoder.commands)
         if decoder.commands:
             self._traffic_commands()
         return messages
+
+    def _take_mechanism_output(self):
+        output = self.mechanism.output
+        if output:
+            self._output.extend(output)
+            output.clear()
 
     def _receive_greeting(self, data):
         buffered = self._greeting_buffer + data
@@ -136,7 +187,10 @@ class ZmtpConnection:
         self.peer_greeting = greeting
         self.peer_minor = greeting.minor
         self.state = HANDSHAKE
-        self._output.append(self.mechanism.start())
+        done = self.mechanism.start()
+        self._take_mechanism_output()
+        if done:
+            self._handshake_done()
         return buffered[GREETING_SIZE:]
 
     def _handshake_done(self):
@@ -147,9 +201,15 @@ class ZmtpConnection:
         if not compatible(self.socket_type, peer_type):
             self.fail(f"socket type {peer_type.decode('ascii', 'replace')} cannot talk to "
                       f"{self.socket_type.decode()}", ProtocolError.ZMTP_INVALID_METADATA)
+        for name, value in self.mechanism.zap_properties:
+            metadata.set(name, value)
         self.peer_metadata = metadata
         self.state = READY
         self._decoder.pause_on_command = False
+        self.codec = self.mechanism.codec
+        if self.codec is not None and self._decoder.max_size >= 0:
+            # MAXMSGSIZE limits the payload; a MESSAGE adds its name, nonce, MAC and flags.
+            self._decoder.max_size += MESSAGE_OVERHEAD
 
     def _traffic_commands(self):
         commands = self._decoder.commands
@@ -160,7 +220,7 @@ class ZmtpConnection:
                 if len(data) < 2:
                     raise ZmtpError("malformed PING", ProtocolError.ZMTP_MALFORMED_COMMAND_UNSPECIFIED)
                 self.peer_ttl = int.from_bytes(data[:2], "big")
-                self._output.append(encode_command(b"PONG", bytes(data[2:2 + _PING_CONTEXT_MAX])))
+                self._queue_command(b"PONG", bytes(data[2:2 + _PING_CONTEXT_MAX]))
             elif name == b"PONG":
                 self.pongs_received += 1
             elif name == b"SUBSCRIBE":

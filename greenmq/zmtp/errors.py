@@ -28,3 +28,19 @@ class ZmtpPeerError(ZmtpError):
 
 class MessageTooLarge(ZmtpError):
     """A frame announced a size above ``MAXMSGSIZE`` (checked before allocating)."""
+
+
+class ZapRefused(ZmtpError):
+    """The ZAP handler did not admit the peer (status 300, 400 or 500).
+
+    For 400 and 500 an ERROR command carrying the status code is queued for the
+    peer first; 300 (a temporary failure) closes without one, so that the peer
+    reconnects later."""
+
+    def __init__(self, status):
+        super().__init__(f"ZAP handler answered {status.decode('ascii', 'replace')}")
+        self.status = int(status)
+
+
+class ZapUnavailable(ZmtpError):
+    """The mechanism needs a ZAP handler (a PLAIN server does) and none is bound."""

@@ -2,45 +2,41 @@
 
 libzmq sends READY as soon as the greeting is done, whichever side it is on,
 so greenmq does the same; the handshake is over once READY has gone both ways.
+With a ``ZAP_DOMAIN`` set, the ZAP handler (if one is bound) is asked first,
+and our READY waits for its verdict, as in libzmq.
 """
 
-from ..constants import ProtocolError
-from .errors import ZmtpError, ZmtpPeerError
-from .frames import encode_command
+from .mechanism import Mechanism
 from .metadata import decode_properties, encode_properties
 
 
-class NullMechanism:
-    """Handshake state for NULL; a mechanism object turns commands into replies."""
+class NullMechanism(Mechanism):
+    """Handshake state for NULL."""
 
     name = b"NULL"
 
-    def __init__(self, properties):
-        self._properties = properties
-        self.peer_metadata = None
+    def __init__(self, config, properties):
+        super().__init__(config, properties)
+        self._ready_sent = False
 
     def start(self):
-        """Bytes to send once the greeting is complete."""
-        return encode_command(b"READY", encode_properties(self._properties))
+        if self.config.zap_domain:
+            self.ask_zap([])
+        else:
+            self._send_ready()
+        return self.complete
 
     def process(self, name, data):
-        """Handle one handshake command; return True when the handshake is complete."""
         if name == b"READY" and self.peer_metadata is None:
             self.peer_metadata = decode_properties(data)
-            return True
-        if name == b"ERROR":
-            raise ZmtpPeerError(error_reason(data))
-        raise ZmtpError(f"unexpected command {name!r} in NULL handshake", ProtocolError.ZMTP_UNEXPECTED_COMMAND)
+            self.complete = self._ready_sent
+            return self.complete
+        return self.unexpected(name, data)
 
+    def _zap_admitted(self):
+        self._send_ready()
 
-def error_reason(data):
-    """The reason text of an ERROR command body (after the name)."""
-    if not data or data[0] + 1 > len(data):
-        raise ZmtpError("malformed ERROR command", ProtocolError.ZMTP_MALFORMED_COMMAND_ERROR)
-    return bytes(data[1:1 + data[0]]).decode("ascii", "replace")
-
-
-def encode_error(reason):
-    """An ERROR command frame with ``reason`` (truncated to 255 bytes)."""
-    raw = reason.encode("ascii", "replace")[:255]
-    return encode_command(b"ERROR", bytes((len(raw),)) + raw)
+    def _send_ready(self):
+        self.send_command(b"READY", encode_properties(self.properties))
+        self._ready_sent = True
+        self.complete = self.peer_metadata is not None

@@ -1,0 +1,92 @@
+"""The NaCl primitives CurveZMQ needs, from PyNaCl (the optional ``curve`` extra).
+
+PyNaCl is imported lazily so that greenmq works without it; :data:`AVAILABLE`
+says whether it is there. The per-message calls go straight to libsodium
+through PyNaCl's cffi module, writing into a fresh ``bytearray``: the
+wrappers in ``nacl.bindings`` add a copy and several checks per call, which
+is a large share of the cost for small messages.
+
+Boxes use libsodium's "easy" layout, which is also the CurveZMQ wire layout:
+a 16-byte authenticator followed by the ciphertext.
+"""
+
+try:
+    import nacl.bindings as _bindings
+    from nacl._sodium import ffi as _ffi, lib as _lib
+    from nacl.exceptions import CryptoError as _CryptoError
+except ImportError:  # pragma: no cover - depends on the installed extras
+    _bindings = _ffi = _lib = None
+    _CryptoError = Exception
+
+AVAILABLE = _bindings is not None
+MISSING_MESSAGE = "CURVE security needs PyNaCl: install greenmq with the 'curve' extra (pip install 'greenmq[curve]')"
+
+KEY_SIZE = 32
+MAC_SIZE = 16
+
+
+class CryptoUnavailable(RuntimeError):
+    """CURVE was asked for but PyNaCl is not installed."""
+
+    def __init__(self):
+        super().__init__(MISSING_MESSAGE)
+
+
+def require():
+    """Raise :class:`CryptoUnavailable` unless PyNaCl can be used."""
+    if not AVAILABLE:
+        raise CryptoUnavailable()
+
+
+def keypair():
+    """A new (public, secret) Curve25519 key pair, 32 raw bytes each."""
+    require()
+    return _bindings.crypto_box_keypair()
+
+
+def public_key(secret):
+    """The public key belonging to a 32-byte secret key."""
+    require()
+    return _bindings.crypto_scalarmult_base(secret)
+
+
+def random_bytes(count):
+    require()
+    return _bindings.randombytes(count)
+
+
+def shared_key(public, secret):
+    """The precomputed key for boxes between ``secret``'s owner and ``public``'s owner."""
+    return _bindings.crypto_box_beforenm(public, secret)
+
+
+def box(plaintext, nonce, key):
+    """Encrypt and authenticate ``plaintext`` under a precomputed ``key``; 16 bytes longer."""
+    out = bytearray(len(plaintext) + MAC_SIZE)
+    _lib.crypto_box_easy_afternm(_ffi.from_buffer(out), _ffi.from_buffer(plaintext), len(plaintext), nonce, key)
+    return out
+
+
+def unbox(ciphertext, nonce, key):
+    """The plaintext of a box made by :func:`box`, or None if it does not authenticate."""
+    size = len(ciphertext) - MAC_SIZE
+    if size < 0:
+        return None
+    out = bytearray(size)
+    if _lib.crypto_box_open_easy_afternm(_ffi.from_buffer(out), _ffi.from_buffer(ciphertext), len(ciphertext),
+                                         nonce, key):
+        return None
+    return out
+
+
+def secretbox(plaintext, nonce, key):
+    """Symmetric box (for the server's cookie): 16 bytes longer than ``plaintext``."""
+    return _bindings.crypto_secretbox_easy(bytes(plaintext), nonce, key)
+
+
+def secretbox_open(ciphertext, nonce, key):
+    """The plaintext of a :func:`secretbox`, or None if it does not authenticate."""
+    try:
+        return _bindings.crypto_secretbox_open_easy(bytes(ciphertext), nonce, key)
+    except _CryptoError:
+        return None

@@ -1,0 +1,346 @@
+"""The CURVE mechanism (ZeroMQ RFC 25/26, CurveZMQ) as libzmq implements it.
+
+Handshake (sizes include the 1-byte name length; see the wire checklist):
+
+- client → HELLO (200 bytes): version 1.0, 72 zero bytes, the client's
+  ephemeral key C′, a short nonce and Box[64 zero bytes](C′→S).
+- server → WELCOME (168 bytes): a long nonce and Box[S′ + cookie](S→C′). The
+  cookie is the server's own memory of C′ and s′, sealed under a key only it
+  knows, so the server keeps nothing per client until INITIATE.
+- client → INITIATE: the cookie, a short nonce and Box[C + vouch + metadata](C′→S′);
+  the vouch, Box[C′ + S](C→S′), proves the permanent key C belongs to C′.
+- server → READY: a short nonce and Box[metadata](S′→C′).
+
+After that every ZMTP frame, commands included, travels as a MESSAGE: a short
+nonce and Box[flags + body](C′↔S′), where flag bit 0 is MORE and bit 1 is
+COMMAND (a libzmq extension). Short nonces are a per-direction counter kept
+for the whole connection, starting at 1 (HELLO is the client's 1); a peer's
+nonces must strictly increase, which is what defeats replays.
+
+Anything malformed -- a wrong size, a box that does not open, a nonce that
+does not increase -- fails the handshake or the connection without an ERROR
+reply, as RFC 26 asks for MESSAGE and as libzmq does throughout.
+"""
+
+import struct
+
+from ..constants import ProtocolError
+from . import crypto
+from .errors import ZmtpError
+from .frames import LONG, MORE, Subscription
+from .mechanism import Mechanism
+from .metadata import decode_properties, encode_properties
+
+HELLO_SIZE = 200 - 6  # body after b"\x05HELLO"
+WELCOME_SIZE = 168 - 8
+INITIATE_MIN = 257 - 9
+READY_MIN = 30 - 6
+MESSAGE_MIN = 33 - 8
+COOKIE_SIZE = 96
+VOUCH_SIZE = 96
+
+HELLO_PREFIX = b"CurveZMQHELLO---"
+WELCOME_PREFIX = b"WELCOME-"
+COOKIE_PREFIX = b"COOKIE--"
+INITIATE_PREFIX = b"CurveZMQINITIATE"
+VOUCH_PREFIX = b"VOUCH---"
+READY_PREFIX = b"CurveZMQREADY---"
+CLIENT_MESSAGE_PREFIX = b"CurveZMQMESSAGEC"
+SERVER_MESSAGE_PREFIX = b"CurveZMQMESSAGES"
+
+COMMAND_FLAG = 0x02
+MESSAGE_NAME = b"\x07MESSAGE"
+_NONCE = struct.Struct(">Q")
+_SHORT_HEADER = [bytes((0, n)) for n in range(256)]
+# Bodies at least this long are handed to the writer as views of their own buffer.
+_LARGE = 65536
+
+
+def _crypto_error(what, code=ProtocolError.ZMTP_CRYPTOGRAPHIC):
+    return ZmtpError(f"CURVE: {what}", code)
+
+
+class _CurveMechanism(Mechanism):
+    name = b"CURVE"
+
+    def __init__(self, config, properties):
+        crypto.require()
+        super().__init__(config, properties)
+        self._nonce = 1  # our next short nonce
+        self._peer_nonce = 0  # the last short nonce the peer used
+        self._session_key = None  # precomputed C′/S′ key once known
+
+    def _next_short_nonce(self):
+        nonce = _NONCE.pack(self._nonce)
+        self._nonce += 1
+        return nonce
+
+    def _check_peer_nonce(self, raw, code):
+        value = _NONCE.unpack(raw)[0]
+        if value <= self._peer_nonce:
+            raise _crypto_error("nonce did not increase (replayed command?)", code)
+        self._peer_nonce = value
+
+    def _finish(self, prefix_out, prefix_in):
+        self.codec = CurveCodec(self._session_key, prefix_out, prefix_in, self._nonce, self._peer_nonce)
+        self.complete = True
+
+
+class CurveClient(_CurveMechanism):
+    """The connecting side (``CURVE_SERVER`` = 0): needs ``CURVE_SERVERKEY`` and its own key pair."""
+
+    def __init__(self, config, properties):
+        super().__init__(config, properties)
+        if len(config.server_key) != crypto.KEY_SIZE:
+            raise _crypto_error("CURVE_SERVERKEY is not set", ProtocolError.ZMTP_KEY_EXCHANGE)
+        self._public = config.public_key
+        self._secret = config.secret_key
+        self._ephemeral_public, self._ephemeral_secret = crypto.keypair()
+        self._state = "hello sent"
+
+    def start(self):
+        short = self._next_short_nonce()
+        key = crypto.shared_key(self.config.server_key, self._ephemeral_secret)
+        box = crypto.box(bytes(64), HELLO_PREFIX + short, key)
+        self.send_command(b"HELLO", b"\x01\x00" + bytes(72) + self._ephemeral_public + short + bytes(box))
+        return False
+
+    def process(self, name, data):
+        if self._state == "hello sent" and name == b"WELCOME":
+            self._welcome(data)
+            return False
+        if self._state == "initiate sent" and name == b"READY":
+            self._ready(data)
+            return True
+        return self.unexpected(name, data)
+
+    def _welcome(self, data):
+        if len(data) != WELCOME_SIZE:
+            raise _crypto_error("WELCOME has the wrong size", ProtocolError.ZMTP_MALFORMED_COMMAND_WELCOME)
+        key = crypto.shared_key(self.config.server_key, self._ephemeral_secret)
+        plaintext = crypto.unbox(data[16:], WELCOME_PREFIX + bytes(data[:16]), key)
+        if plaintext is None:
+            raise _crypto_error("WELCOME box does not open (wrong server key?)")
+        server_ephemeral = bytes(plaintext[:32])
+        cookie = bytes(plaintext[32:])
+        self._session_key = crypto.shared_key(server_ephemeral, self._ephemeral_secret)
+
+        vouch_nonce = crypto.random_bytes(16)
+        vouch_key = crypto.shared_key(server_ephemeral, self._secret)
+        vouch = vouch_nonce + bytes(crypto.box(self._ephemeral_public + self.config.server_key,
+                                               VOUCH_PREFIX + vouch_nonce, vouch_key))
+        short = self._next_short_nonce()
+        plaintext = self._public + vouch + encode_properties(self.properties)
+        box = crypto.box(plaintext, INITIATE_PREFIX + short, self._session_key)
+        self.send_command(b"INITIATE", cookie + short + bytes(box))
+        self._state = "initiate sent"
+
+    def _ready(self, data):
+        if len(data) < READY_MIN:
+            raise _crypto_error("READY is too short", ProtocolError.ZMTP_MALFORMED_COMMAND_READY)
+        short = bytes(data[:8])
+        plaintext = crypto.unbox(data[8:], READY_PREFIX + short, self._session_key)
+        if plaintext is None:
+            raise _crypto_error("READY box does not open")
+        self._check_peer_nonce(short, ProtocolError.ZMTP_MALFORMED_COMMAND_READY)
+        self.peer_metadata = decode_properties(plaintext)
+        self._finish(CLIENT_MESSAGE_PREFIX, SERVER_MESSAGE_PREFIX)
+
+
+class CurveServer(_CurveMechanism):
+    """The accepting side (``CURVE_SERVER`` = 1): needs its secret key; asks ZAP about client keys."""
+
+    as_server = True
+
+    def __init__(self, config, properties):
+        super().__init__(config, properties)
+        if len(config.secret_key) != crypto.KEY_SIZE:
+            raise _crypto_error("CURVE_SECRETKEY is not set", ProtocolError.ZMTP_KEY_EXCHANGE)
+        # Derived, not read from CURVE_PUBLICKEY: clients box to the key that matches our secret.
+        self._public = crypto.public_key(config.secret_key)
+        self._cookie_key = crypto.random_bytes(32)
+        self._client_ephemeral = None
+        self._state = "waiting for hello"
+
+    def start(self):
+        return False
+
+    def process(self, name, data):
+        if self._state == "waiting for hello" and name == b"HELLO":
+            self._hello(data)
+            return False
+        if self._state == "welcome sent" and name == b"INITIATE":
+            self._initiate(data)
+            return self.complete
+        return self.unexpected(name, data)
+
+    def _hello(self, data):
+        code = ProtocolError.ZMTP_MALFORMED_COMMAND_HELLO
+        if len(data) != HELLO_SIZE:
+            raise _crypto_error("HELLO has the wrong size", code)
+        if data[0] != 1 or data[1] != 0:
+            raise _crypto_error(f"HELLO has CurveZMQ version {data[0]}.{data[1]}", code)
+        client_ephemeral = bytes(data[74:106])
+        short = bytes(data[106:114])
+        key = crypto.shared_key(client_ephemeral, self.config.secret_key)
+        if crypto.unbox(data[114:], HELLO_PREFIX + short, key) is None:
+            raise _crypto_error("HELLO box does not open")
+        self._check_peer_nonce(short, code)
+        self._client_ephemeral = client_ephemeral
+
+        # The ephemeral secret leaves this object inside the cookie and comes back in INITIATE.
+        ephemeral_public, ephemeral_secret = crypto.keypair()
+        cookie_nonce = crypto.random_bytes(16)
+        cookie = cookie_nonce + crypto.secretbox(client_ephemeral + ephemeral_secret,
+                                                 COOKIE_PREFIX + cookie_nonce, self._cookie_key)
+        welcome_nonce = crypto.random_bytes(16)
+        box = crypto.box(ephemeral_public + cookie, WELCOME_PREFIX + welcome_nonce, key)
+        self.send_command(b"WELCOME", welcome_nonce + bytes(box))
+        self._state = "welcome sent"
+
+    def _initiate(self, data):
+        code = ProtocolError.ZMTP_MALFORMED_COMMAND_INITIATE
+        if len(data) < INITIATE_MIN:
+            raise _crypto_error("INITIATE is too short", code)
+        cookie = bytes(data[:COOKIE_SIZE])
+        opened = crypto.secretbox_open(cookie[16:], COOKIE_PREFIX + cookie[:16], self._cookie_key)
+        if opened is None or opened[:32] != self._client_ephemeral:
+            raise _crypto_error("INITIATE carries a cookie we did not make")
+        ephemeral_secret = opened[32:]
+        self._session_key = crypto.shared_key(self._client_ephemeral, ephemeral_secret)
+
+        short = bytes(data[COOKIE_SIZE:COOKIE_SIZE + 8])
+        plaintext = crypto.unbox(data[COOKIE_SIZE + 8:], INITIATE_PREFIX + short, self._session_key)
+        if plaintext is None:
+            raise _crypto_error("INITIATE box does not open")
+        self._check_peer_nonce(short, code)
+        client_public = bytes(plaintext[:32])
+        vouch = bytes(plaintext[32:32 + VOUCH_SIZE])
+        vouch_key = crypto.shared_key(client_public, ephemeral_secret)
+        vouched = crypto.unbox(vouch[16:], VOUCH_PREFIX + vouch[:16], vouch_key)
+        if vouched is None:
+            raise _crypto_error("INITIATE vouch does not open")
+        if vouched[:32] != self._client_ephemeral or vouched[32:] != self._public:
+            raise _crypto_error("INITIATE vouch is for another connection")
+        self.peer_metadata = decode_properties(plaintext[32 + VOUCH_SIZE:])
+        self._state = "waiting for zap"
+        self.ask_zap([client_public])
+
+    def _zap_admitted(self):
+        short = self._next_short_nonce()
+        box = crypto.box(encode_properties(self.properties), READY_PREFIX + short, self._session_key)
+        self.send_command(b"READY", short + bytes(box))
+        self._finish(SERVER_MESSAGE_PREFIX, CLIENT_MESSAGE_PREFIX)
+
+
+class CurveCodec:
+    """Traffic after a CURVE handshake: every frame sealed in, and opened from, a MESSAGE command.
+
+    Messages use the representation of :mod:`~greenmq.zmtp.frames`.
+    """
+
+    __slots__ = ("_key", "_prefix_out", "_prefix_in", "_nonce", "_peer_nonce", "_parts")
+
+    def __init__(self, key, prefix_out, prefix_in, nonce, peer_nonce):
+        self._key = key
+        self._prefix_out = prefix_out
+        self._prefix_in = prefix_in
+        self._nonce = nonce
+        self._peer_nonce = peer_nonce
+        self._parts = []
+
+    # -- sending --------------------------------------------------------
+
+    def seal_frame(self, flags, body, out):
+        """Append the wire bytes of one MESSAGE carrying ``body``; returns its size."""
+        nonce = _NONCE.pack(self._nonce)
+        self._nonce += 1
+        plaintext = bytes((flags,)) + (body if body.__class__ is bytes else bytes(body))
+        box = crypto.box(plaintext, self._prefix_out + nonce, self._key)
+        size = len(box) + 16
+        if size < 256:
+            out.append(_SHORT_HEADER[size] + MESSAGE_NAME + nonce + box)
+            return size + 2
+        out.append(bytes((LONG,)) + size.to_bytes(8, "big") + MESSAGE_NAME + nonce)
+        out.append(memoryview(box) if size >= _LARGE else box)
+        return size + 9
+
+    def seal_command(self, body):
+        """The wire bytes of a command (its length-prefixed name and data) inside a MESSAGE."""
+        out = []
+        self.seal_frame(COMMAND_FLAG, body, out)
+        return b"".join(out)
+
+    def seal_messages(self, messages, out, subscription_commands=True):
+        """Like :func:`~greenmq.zmtp.frames.encode_messages`, encrypted: returns (bytes, large frames)."""
+        total = 0
+        large_count = 0
+        seal = self.seal_frame
+        for msg in messages:
+            if msg.__class__ is bytes:
+                total += seal(0, msg, out)
+            elif msg.__class__ is Subscription:
+                if subscription_commands:
+                    name = b"SUBSCRIBE" if msg.subscribe else b"CANCEL"
+                    total += seal(COMMAND_FLAG, bytes((len(name),)) + name + msg.topic, out)
+                else:
+                    total += seal(0, msg.as_message(), out)
+                continue
+            else:
+                last = len(msg) - 1
+                for index, body in enumerate(msg):
+                    total += seal(MORE if index < last else 0, body, out)
+                    if len(body) >= _LARGE:
+                        large_count += 1
+                continue
+            if len(msg) >= _LARGE:
+                large_count += 1
+        return total, large_count
+
+    # -- receiving ------------------------------------------------------
+
+    def open_messages(self, raw_messages, commands):
+        """Decrypt the MESSAGE frames a :class:`FrameDecoder` produced.
+
+        ``raw_messages`` are its messages, ``commands`` its command list (which
+        a peer may have used for MESSAGE too); returns the plaintext messages and
+        replaces the content of ``commands`` with the commands carried inside.
+        """
+        messages = []
+        inner_commands = []
+        for raw in raw_messages:
+            if raw.__class__ is list:
+                for frame in raw:
+                    self._open(frame, messages, inner_commands)
+            else:
+                self._open(raw, messages, inner_commands)
+        for body in commands:
+            self._open(body, messages, inner_commands)
+        commands[:] = inner_commands
+        return messages
+
+    def _open(self, body, messages, commands):
+        if len(body) < MESSAGE_MIN + 8 or body[:8] != MESSAGE_NAME:
+            raise _crypto_error("expected a MESSAGE command", ProtocolError.ZMTP_MALFORMED_COMMAND_MESSAGE)
+        short = body[8:16]
+        value = _NONCE.unpack(short)[0]
+        if value <= self._peer_nonce:
+            raise _crypto_error("MESSAGE nonce did not increase (replayed?)", ProtocolError.ZMTP_INVALID_SEQUENCE)
+        plaintext = crypto.unbox(memoryview(body)[16:], self._prefix_in + bytes(short), self._key)
+        if plaintext is None:
+            raise _crypto_error("MESSAGE box does not open")
+        self._peer_nonce = value
+        flags = plaintext[0]
+        payload = bytes(memoryview(plaintext)[1:])
+        if flags & COMMAND_FLAG:
+            if self._parts:
+                raise _crypto_error("command inside a multipart message", ProtocolError.ZMTP_UNEXPECTED_COMMAND)
+            commands.append(payload)
+        elif flags & MORE:
+            self._parts.append(payload)
+        elif self._parts:
+            self._parts.append(payload)
+            messages.append(self._parts)
+            self._parts = []
+        else:
+            messages.append(payload)

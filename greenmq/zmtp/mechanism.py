@@ -1,0 +1,101 @@
+"""What every security mechanism shares: output, completion, peer metadata and ZAP.
+
+A mechanism is a small state machine driven by :class:`ZmtpConnection`:
+:meth:`Mechanism.start` runs once the greetings are exchanged, then
+:meth:`Mechanism.process` takes each handshake command from the peer. Both
+append the commands to send to :attr:`Mechanism.output` and return True once
+the handshake is complete.
+
+A server that needs its ZAP handler's verdict sets :attr:`zap_request` and
+stops; the connection processes no more commands until the engine, which owns
+the I/O, answers through :meth:`zap_answered`. The policy for a missing
+handler differs per mechanism (:meth:`_no_zap_handler`), as in libzmq.
+"""
+
+from ..constants import ProtocolError
+from .errors import ZapRefused, ZmtpError, ZmtpPeerError
+from .frames import encode_command
+
+SILENT_STATUS = b"300"
+
+
+class Mechanism:
+    """Base class: subclasses set ``name`` and implement ``start`` and ``process``."""
+
+    name = b"NULL"
+    as_server = False
+
+    def __init__(self, config, properties):
+        self.config = config
+        self.properties = properties
+        self.output = []
+        self.complete = False
+        self.peer_metadata = None
+        # (mechanism name, credential frames) while the ZAP handler's verdict is awaited.
+        self.zap_request = None
+        # Properties an admitting ZAP reply adds to the peer's metadata (User-Id and its metadata).
+        self.zap_properties = []
+        # The traffic codec once the handshake is complete (CURVE), else None.
+        self.codec = None
+
+    def start(self):
+        """Called once the greetings are exchanged; returns ``complete``."""
+        raise NotImplementedError
+
+    def process(self, name, data):
+        """Handle one handshake command from the peer; returns ``complete``."""
+        raise NotImplementedError
+
+    # -- helpers --------------------------------------------------------
+
+    def send_command(self, name, data=b""):
+        self.output.append(encode_command(name, data))
+
+    def unexpected(self, name, data):
+        """A command that has no place at this point of the handshake (ERROR is the peer refusing us)."""
+        if name == b"ERROR":
+            raise ZmtpPeerError(error_reason(data))
+        raise ZmtpError(f"unexpected command {name!r} in {self.name.decode()} handshake",
+                        ProtocolError.ZMTP_UNEXPECTED_COMMAND)
+
+    # -- ZAP ------------------------------------------------------------
+
+    def ask_zap(self, credentials):
+        self.zap_request = (self.name, list(credentials))
+
+    def zap_answered(self, reply):
+        """The handler's :class:`~greenmq.zmtp.zap.ZapReply`, or None when no handler is bound.
+        Returns ``complete``."""
+        self.zap_request = None
+        if reply is None:
+            self._no_zap_handler()
+        elif reply.admitted:
+            if reply.user_id:
+                self.zap_properties.append(("User-Id", reply.user_id))
+            self.zap_properties.extend(reply.metadata.items())
+            self._zap_admitted()
+        else:
+            if reply.status != SILENT_STATUS:
+                self.output.append(encode_error(reply.status.decode("ascii")))
+            raise ZapRefused(reply.status)
+        return self.complete
+
+    def _no_zap_handler(self):
+        """Default (NULL, CURVE): without a handler every peer is admitted."""
+        self._zap_admitted()
+
+    def _zap_admitted(self):
+        raise NotImplementedError
+
+
+def error_reason(data):
+    """The reason text of an ERROR command body (after the name)."""
+    if not data or data[0] + 1 > len(data):
+        raise ZmtpError("malformed ERROR command", ProtocolError.ZMTP_MALFORMED_COMMAND_ERROR)
+    return bytes(data[1:1 + data[0]]).decode("ascii", "replace")
+
+
+def encode_error(reason):
+    """An ERROR command frame with ``reason`` (truncated to 255 bytes)."""
+    raw = reason.encode("ascii", "replace")[:255]
+    return encode_command(b"ERROR", bytes((len(raw),)) + raw)
