@@ -5,7 +5,7 @@ pyzmq's API; socket options accept either form.
 """
 
 from .constants import Errno
-from .error import ZMQError
+from .error import ZMQError, zmq_error
 from .utils import z85
 from .zmtp import crypto
 
@@ -28,11 +28,17 @@ def curve_public(secret_key):
     """The Z85 public key that belongs to a Z85 ``secret_key`` (str or bytes)."""
     if isinstance(secret_key, str):
         secret_key = secret_key.encode("utf-8")
-    if not isinstance(secret_key, bytes) or len(secret_key) != Z85_KEY_SIZE:
+    if not isinstance(secret_key, bytes):
+        raise TypeError(f"secret key must be bytes or str, not {type(secret_key).__name__}")
+    if len(secret_key) != Z85_KEY_SIZE:
         raise ValueError("secret key must be a 40 byte z85 encoded string")
     if not crypto.AVAILABLE:
         raise _unavailable()
-    return z85.encode(crypto.public_key(z85.decode(secret_key)))
+    try:
+        secret = z85.decode(secret_key)
+    except ValueError:
+        raise zmq_error(Errno.EINVAL) from None  # libzmq's zmq_curve_public fails on bad Z85
+    return z85.encode(crypto.public_key(secret))
 
 
 def raw_key(value):

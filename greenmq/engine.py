@@ -205,8 +205,9 @@ class StreamEngine(EngineBase):
     def _report_failure(self, stage, error):
         if stage != "handshake":
             return
-        if isinstance(error, ZmtpPeerError) and error.reason[:1] in ("3", "4", "5"):
-            self.socket._event(MonitorEvent.HANDSHAKE_FAILED_AUTH, 0, self.endpoint)
+        status = _zap_status(error.reason) if isinstance(error, ZmtpPeerError) else None
+        if status is not None:
+            self.socket._event(MonitorEvent.HANDSHAKE_FAILED_AUTH, status, self.endpoint)
         else:
             code = error.code if error.code else ProtocolError.ZMTP_UNSPECIFIED
             self.socket._event(MonitorEvent.HANDSHAKE_FAILED_PROTOCOL, int(code), self.endpoint)
@@ -482,3 +483,10 @@ class StreamEngine(EngineBase):
 
 def _ignore():
     pass
+
+
+def _zap_status(reason):
+    """The ZAP status (300, 400, 500) an ERROR reason carries, as libzmq recognises it; else None."""
+    if len(reason) == 3 and reason[0] in "345" and reason[1:] == "00":
+        return int(reason)
+    return None

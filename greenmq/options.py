@@ -43,8 +43,9 @@ def routing_id(value):
     return 0 < len(value) <= 255
 
 
-def max_255(value):
-    return len(value) <= 255
+def one_to_255(value):
+    # pyzmq hands libzmq a non-NULL pointer even for b"", which libzmq refuses.
+    return 0 < len(value) <= 255
 
 
 def metadata_property(value):
@@ -109,13 +110,13 @@ _ROWS = [
     (O.STREAM_NOTIFY, INT, 1, boolean, False, True, (T.STREAM,)),
     # Security: values are checked and applied by greenmq.security.
     (O.PLAIN_SERVER, INT, 0, boolean),
-    (O.PLAIN_USERNAME, BYTES, b""),
-    (O.PLAIN_PASSWORD, BYTES, b""),
+    (O.PLAIN_USERNAME, BYTES, b"", one_to_255),
+    (O.PLAIN_PASSWORD, BYTES, b"", one_to_255),
     (O.CURVE_SERVER, INT, 0, boolean),
     (O.CURVE_PUBLICKEY, BYTES, None),
     (O.CURVE_SECRETKEY, BYTES, None),
     (O.CURVE_SERVERKEY, BYTES, None),
-    (O.ZAP_DOMAIN, BYTES, b"", max_255),
+    (O.ZAP_DOMAIN, BYTES, b"", one_to_255),
     (O.CONFLATE, INT, 0, boolean),
 ]
 

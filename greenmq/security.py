@@ -39,9 +39,6 @@ def set_option(options, option, value):
         options[AS_SERVER] = value
         options[O.MECHANISM] = mechanism if value else SecurityMechanism.NULL
     elif option in (O.PLAIN_USERNAME, O.PLAIN_PASSWORD):
-        # pyzmq hands libzmq a non-NULL pointer even for b"", which libzmq refuses.
-        if not 0 < len(value) <= 255:
-            raise zmq_error(Errno.EINVAL)
         options[option] = value
         options[AS_SERVER] = 0
         options[O.MECHANISM] = SecurityMechanism.PLAIN

@@ -57,6 +57,7 @@ class ZmtpConnection:
             properties.append(("Identity", identity))
         properties.extend(metadata)
         self.mechanism = security.create(properties)
+        self.mechanism.check_metadata = self._check_peer_metadata
         self.codec = None
         self.state = GREETING
         self.peer_greeting = None
@@ -119,7 +120,8 @@ class ZmtpConnection:
             self._take_mechanism_output()  # an ERROR for a refused peer, too
         if done:
             self._handshake_done()
-        return self._continue_handshake(self._decoder.feed(b""))
+        # Commands that arrived meanwhile come first; only then may the decoder read on.
+        return self._continue_handshake([] if self._decoder.commands else self._decoder.feed(b""))
 
     def fail(self, reason, code=ProtocolError.ZMTP_UNSPECIFIED):
         """Queue an ERROR command for the peer and raise the matching exception."""
@@ -193,14 +195,20 @@ class ZmtpConnection:
             self._handshake_done()
         return buffered[GREETING_SIZE:]
 
-    def _handshake_done(self):
-        metadata = self.mechanism.peer_metadata
+    def _check_peer_metadata(self, metadata):
+        """The peer's socket type must be able to talk to ours (ERROR, then close, if not).
+
+        Mechanisms call this as soon as they decode the peer's metadata, before
+        they answer: a peer that cannot talk to us never gets our READY."""
         peer_type = metadata.get("Socket-Type")
         if peer_type is None:
             self.fail("peer did not announce its Socket-Type", ProtocolError.ZMTP_INVALID_METADATA)
         if not compatible(self.socket_type, peer_type):
             self.fail(f"socket type {peer_type.decode('ascii', 'replace')} cannot talk to "
                       f"{self.socket_type.decode()}", ProtocolError.ZMTP_INVALID_METADATA)
+
+    def _handshake_done(self):
+        metadata = self.mechanism.peer_metadata
         for name, value in self.mechanism.zap_properties:
             metadata.set(name, value)
         self.peer_metadata = metadata

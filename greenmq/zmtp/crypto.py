@@ -56,8 +56,14 @@ def random_bytes(count):
 
 
 def shared_key(public, secret):
-    """The precomputed key for boxes between ``secret``'s owner and ``public``'s owner."""
-    return _bindings.crypto_box_beforenm(public, secret)
+    """The precomputed key for boxes between ``secret``'s owner and ``public``'s owner.
+
+    None for a low-order ``public`` key (all zeros, say), which libsodium refuses:
+    a hostile peer's choice, never a legitimate key."""
+    key = bytearray(KEY_SIZE)
+    if _lib.crypto_box_beforenm(_ffi.from_buffer(key), public, secret):
+        return None
+    return bytes(key)
 
 
 def box(plaintext, nonce, key):
@@ -77,6 +83,21 @@ def unbox(ciphertext, nonce, key):
                                          nonce, key):
         return None
     return out
+
+
+def seal_in_place(buffer, start, size, nonce, key):
+    """Encrypt the ``size`` bytes at ``buffer[start + 16:]`` into ``buffer[start:]`` (MAC first).
+
+    libsodium allows the overlap, so a frame is built in one buffer: the
+    caller copies the plaintext once, 16 bytes after where the box goes."""
+    base = _ffi.from_buffer(buffer)
+    _lib.crypto_box_easy_afternm(base + start, base + start + MAC_SIZE, size, nonce, key)
+
+
+def open_into(out, ciphertext, start, nonce, key):
+    """Decrypt the box at ``ciphertext[start:]`` into ``out`` (its plaintext size); False if forged."""
+    return not _lib.crypto_box_open_easy_afternm(_ffi.from_buffer(out), _ffi.from_buffer(ciphertext) + start,
+                                                 len(out) + MAC_SIZE, nonce, key)
 
 
 def secretbox(plaintext, nonce, key):

@@ -29,7 +29,7 @@ from . import crypto
 from .errors import ZmtpError
 from .frames import LONG, MORE, Subscription
 from .mechanism import Mechanism
-from .metadata import decode_properties, encode_properties
+from .metadata import encode_properties
 
 HELLO_SIZE = 200 - 6  # body after b"\x05HELLO"
 WELCOME_SIZE = 168 - 8
@@ -50,6 +50,8 @@ SERVER_MESSAGE_PREFIX = b"CurveZMQMESSAGES"
 
 COMMAND_FLAG = 0x02
 MESSAGE_NAME = b"\x07MESSAGE"
+# What a MESSAGE adds to a frame's body: name (8), short nonce (8), MAC (16), flags (1).
+MESSAGE_OVERHEAD = 33
 _NONCE = struct.Struct(">Q")
 _SHORT_HEADER = [bytes((0, n)) for n in range(256)]
 # Bodies at least this long are handed to the writer as views of their own buffer.
@@ -58,6 +60,13 @@ _LARGE = 65536
 
 def _crypto_error(what, code=ProtocolError.ZMTP_CRYPTOGRAPHIC):
     return ZmtpError(f"CURVE: {what}", code)
+
+
+def _shared_key(public, secret):
+    key = crypto.shared_key(public, secret)
+    if key is None:
+        raise _crypto_error("peer sent a low-order public key")
+    return key
 
 
 class _CurveMechanism(Mechanism):
@@ -100,7 +109,7 @@ class CurveClient(_CurveMechanism):
 
     def start(self):
         short = self._next_short_nonce()
-        key = crypto.shared_key(self.config.server_key, self._ephemeral_secret)
+        key = _shared_key(self.config.server_key, self._ephemeral_secret)
         box = crypto.box(bytes(64), HELLO_PREFIX + short, key)
         self.send_command(b"HELLO", b"\x01\x00" + bytes(72) + self._ephemeral_public + short + bytes(box))
         return False
@@ -117,16 +126,16 @@ class CurveClient(_CurveMechanism):
     def _welcome(self, data):
         if len(data) != WELCOME_SIZE:
             raise _crypto_error("WELCOME has the wrong size", ProtocolError.ZMTP_MALFORMED_COMMAND_WELCOME)
-        key = crypto.shared_key(self.config.server_key, self._ephemeral_secret)
+        key = _shared_key(self.config.server_key, self._ephemeral_secret)
         plaintext = crypto.unbox(data[16:], WELCOME_PREFIX + bytes(data[:16]), key)
         if plaintext is None:
             raise _crypto_error("WELCOME box does not open (wrong server key?)")
         server_ephemeral = bytes(plaintext[:32])
         cookie = bytes(plaintext[32:])
-        self._session_key = crypto.shared_key(server_ephemeral, self._ephemeral_secret)
+        self._session_key = _shared_key(server_ephemeral, self._ephemeral_secret)
 
         vouch_nonce = crypto.random_bytes(16)
-        vouch_key = crypto.shared_key(server_ephemeral, self._secret)
+        vouch_key = _shared_key(server_ephemeral, self._secret)
         vouch = vouch_nonce + bytes(crypto.box(self._ephemeral_public + self.config.server_key,
                                                VOUCH_PREFIX + vouch_nonce, vouch_key))
         short = self._next_short_nonce()
@@ -143,7 +152,7 @@ class CurveClient(_CurveMechanism):
         if plaintext is None:
             raise _crypto_error("READY box does not open")
         self._check_peer_nonce(short, ProtocolError.ZMTP_MALFORMED_COMMAND_READY)
-        self.peer_metadata = decode_properties(plaintext)
+        self.accept_metadata(plaintext)
         self._finish(CLIENT_MESSAGE_PREFIX, SERVER_MESSAGE_PREFIX)
 
 
@@ -182,7 +191,7 @@ class CurveServer(_CurveMechanism):
             raise _crypto_error(f"HELLO has CurveZMQ version {data[0]}.{data[1]}", code)
         client_ephemeral = bytes(data[74:106])
         short = bytes(data[106:114])
-        key = crypto.shared_key(client_ephemeral, self.config.secret_key)
+        key = _shared_key(client_ephemeral, self.config.secret_key)
         if crypto.unbox(data[114:], HELLO_PREFIX + short, key) is None:
             raise _crypto_error("HELLO box does not open")
         self._check_peer_nonce(short, code)
@@ -207,7 +216,7 @@ class CurveServer(_CurveMechanism):
         if opened is None or opened[:32] != self._client_ephemeral:
             raise _crypto_error("INITIATE carries a cookie we did not make")
         ephemeral_secret = opened[32:]
-        self._session_key = crypto.shared_key(self._client_ephemeral, ephemeral_secret)
+        self._session_key = _shared_key(self._client_ephemeral, ephemeral_secret)
 
         short = bytes(data[COOKIE_SIZE:COOKIE_SIZE + 8])
         plaintext = crypto.unbox(data[COOKIE_SIZE + 8:], INITIATE_PREFIX + short, self._session_key)
@@ -216,13 +225,15 @@ class CurveServer(_CurveMechanism):
         self._check_peer_nonce(short, code)
         client_public = bytes(plaintext[:32])
         vouch = bytes(plaintext[32:32 + VOUCH_SIZE])
-        vouch_key = crypto.shared_key(client_public, ephemeral_secret)
+        vouch_key = _shared_key(client_public, ephemeral_secret)
         vouched = crypto.unbox(vouch[16:], VOUCH_PREFIX + vouch[:16], vouch_key)
         if vouched is None:
             raise _crypto_error("INITIATE vouch does not open")
-        if vouched[:32] != self._client_ephemeral or vouched[32:] != self._public:
-            raise _crypto_error("INITIATE vouch is for another connection")
-        self.peer_metadata = decode_properties(plaintext[32 + VOUCH_SIZE:])
+        if vouched[:32] != self._client_ephemeral:
+            raise _crypto_error("INITIATE vouch is for another connection", ProtocolError.ZMTP_KEY_EXCHANGE)
+        if vouched[32:] != self._public:  # libzmq does not check this; RFC 26 says to
+            raise _crypto_error("INITIATE vouch is for another server")
+        self.accept_metadata(plaintext[32 + VOUCH_SIZE:])
         self._state = "waiting for zap"
         self.ask_zap([client_public])
 
@@ -252,18 +263,23 @@ class CurveCodec:
     # -- sending --------------------------------------------------------
 
     def seal_frame(self, flags, body, out):
-        """Append the wire bytes of one MESSAGE carrying ``body``; returns its size."""
+        """Append the wire bytes of one MESSAGE carrying ``body``; returns their length.
+
+        The frame is built in one buffer -- header, name, nonce, then flags and
+        body, encrypted in place -- so the body is copied once."""
         nonce = _NONCE.pack(self._nonce)
         self._nonce += 1
-        plaintext = bytes((flags,)) + (body if body.__class__ is bytes else bytes(body))
-        box = crypto.box(plaintext, self._prefix_out + nonce, self._key)
-        size = len(box) + 16
-        if size < 256:
-            out.append(_SHORT_HEADER[size] + MESSAGE_NAME + nonce + box)
-            return size + 2
-        out.append(bytes((LONG,)) + size.to_bytes(8, "big") + MESSAGE_NAME + nonce)
-        out.append(memoryview(box) if size >= _LARGE else box)
-        return size + 9
+        plain_size = len(body) + 1
+        size = plain_size + MESSAGE_OVERHEAD - 1
+        header = _SHORT_HEADER[size] if size < 256 else bytes((LONG,)) + size.to_bytes(8, "big")
+        box_start = len(header) + 16
+        frame = bytearray(box_start + crypto.MAC_SIZE + plain_size)
+        frame[:box_start] = header + MESSAGE_NAME + nonce
+        frame[box_start + crypto.MAC_SIZE] = flags
+        frame[box_start + crypto.MAC_SIZE + 1:] = body
+        crypto.seal_in_place(frame, box_start, plain_size, self._prefix_out + nonce, self._key)
+        out.append(memoryview(frame) if size >= _LARGE else frame)
+        return len(frame)
 
     def seal_command(self, body):
         """The wire bytes of a command (its length-prefixed name and data) inside a MESSAGE."""
@@ -320,14 +336,15 @@ class CurveCodec:
         return messages
 
     def _open(self, body, messages, commands):
-        if len(body) < MESSAGE_MIN + 8 or body[:8] != MESSAGE_NAME:
+        """Decrypt one MESSAGE frame body (``bytes``, from the decoder)."""
+        plain_size = len(body) - (MESSAGE_OVERHEAD - 1)
+        if plain_size < 1 or body[:8] != MESSAGE_NAME:
             raise _crypto_error("expected a MESSAGE command", ProtocolError.ZMTP_MALFORMED_COMMAND_MESSAGE)
-        short = body[8:16]
-        value = _NONCE.unpack(short)[0]
+        value = _NONCE.unpack_from(body, 8)[0]
         if value <= self._peer_nonce:
             raise _crypto_error("MESSAGE nonce did not increase (replayed?)", ProtocolError.ZMTP_INVALID_SEQUENCE)
-        plaintext = crypto.unbox(memoryview(body)[16:], self._prefix_in + bytes(short), self._key)
-        if plaintext is None:
+        plaintext = bytearray(plain_size)
+        if not crypto.open_into(plaintext, body, 16, self._prefix_in + body[8:16], self._key):
             raise _crypto_error("MESSAGE box does not open")
         self._peer_nonce = value
         flags = plaintext[0]

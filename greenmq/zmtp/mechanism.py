@@ -15,6 +15,7 @@ handler differs per mechanism (:meth:`_no_zap_handler`), as in libzmq.
 from ..constants import ProtocolError
 from .errors import ZapRefused, ZmtpError, ZmtpPeerError
 from .frames import encode_command
+from .metadata import decode_properties
 
 SILENT_STATUS = b"300"
 
@@ -37,6 +38,8 @@ class Mechanism:
         self.zap_properties = []
         # The traffic codec once the handshake is complete (CURVE), else None.
         self.codec = None
+        # Set by the connection: checks the peer's metadata (its socket type), raising if unfit.
+        self.check_metadata = None
 
     def start(self):
         """Called once the greetings are exchanged; returns ``complete``."""
@@ -47,6 +50,13 @@ class Mechanism:
         raise NotImplementedError
 
     # -- helpers --------------------------------------------------------
+
+    def accept_metadata(self, data):
+        """Decode and check the peer's metadata (READY or INITIATE body); it becomes ``peer_metadata``."""
+        metadata = decode_properties(data)
+        if self.check_metadata is not None:
+            self.check_metadata(metadata)
+        self.peer_metadata = metadata
 
     def send_command(self, name, data=b""):
         self.output.append(encode_command(name, data))
@@ -70,8 +80,8 @@ class Mechanism:
         if reply is None:
             self._no_zap_handler()
         elif reply.admitted:
-            if reply.user_id:
-                self.zap_properties.append(("User-Id", reply.user_id))
+            # libzmq sets User-Id for every ZAP-admitted peer, even when it is empty.
+            self.zap_properties.append(("User-Id", reply.user_id))
             self.zap_properties.extend(reply.metadata.items())
             self._zap_admitted()
         else:

@@ -13,7 +13,11 @@ _MAX_VALUE = 2**31 - 1
 
 
 class Metadata:
-    """The properties a peer announced, looked up case-insensitively (like ``zmq_msg_gets``)."""
+    """The properties a peer announced.
+
+    Names are matched case-insensitively, as RFC 37 says; libzmq's
+    ``zmq_msg_gets`` matches them exactly, so any name that works there works here.
+    """
 
     __slots__ = ("_items",)
 

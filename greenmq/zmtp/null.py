@@ -7,7 +7,7 @@ and our READY waits for its verdict, as in libzmq.
 """
 
 from .mechanism import Mechanism
-from .metadata import decode_properties, encode_properties
+from .metadata import encode_properties
 
 
 class NullMechanism(Mechanism):
@@ -28,7 +28,7 @@ class NullMechanism(Mechanism):
 
     def process(self, name, data):
         if name == b"READY" and self.peer_metadata is None:
-            self.peer_metadata = decode_properties(data)
+            self.accept_metadata(data)
             self.complete = self._ready_sent
             return self.complete
         return self.unexpected(name, data)

@@ -8,7 +8,7 @@ a server with no handler bound closes the connection, as libzmq does.
 from ..constants import ProtocolError
 from .errors import ZapUnavailable, ZmtpError
 from .mechanism import Mechanism
-from .metadata import decode_properties, encode_properties
+from .metadata import encode_properties
 
 
 def encode_hello(username, password):
@@ -49,7 +49,7 @@ class PlainClient(Mechanism):
             self._state = "initiate sent"
             return False
         if self._state == "initiate sent" and name == b"READY":
-            self.peer_metadata = decode_properties(data)
+            self.accept_metadata(data)
             self.complete = True
             return True
         return self.unexpected(name, data)
@@ -73,7 +73,7 @@ class PlainServer(Mechanism):
             self.ask_zap([username, password])
             return False
         if self._state == "welcome sent" and name == b"INITIATE":
-            self.peer_metadata = decode_properties(data)
+            self.accept_metadata(data)
             self.send_command(b"READY", encode_properties(self.properties))
             self.complete = True
             return True
