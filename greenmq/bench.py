@@ -16,7 +16,10 @@ second process, as with libzmq's ``local_thr``/``remote_thr``:
 * ``pubsub``: one PUB publishing 16-byte messages to 4 SUBs subscribed to a
   common prefix, over tcp (a process each) and inproc (one process; SUBs in
   greenlets, or threads under pyzmq): aggregate delivered messages per second,
-  each subscriber timed from its first message to its last, and the drops.
+  each subscriber timed from its first message to its last, and the drops;
+* ``curve``: what CURVE security costs, over tcp: 1 KiB PUSH/PULL throughput
+  and the 16-byte PAIR round trip, each run with CURVE and with NULL, the two
+  alternating, through the throughput and latency code with ``--security``.
 
 This module only plans runs, keeps each near a target duration, and reports;
 :mod:`greenmq.benchmarks.runner` runs them under a deadline and
@@ -38,11 +41,16 @@ from importlib import metadata
 from pathlib import Path
 
 from .benchmarks import report
+from .benchmarks.report import CURVE_LATENCY, CURVE_THROUGHPUT
 from .benchmarks.runner import run_cell
 from .benchmarks.worker import FLOOR, IMPLEMENTATIONS, PUBSUB_SUBSCRIBERS, ROUTER_CLIENTS
 
-TESTS = ("throughput", "latency", "reqrep", "router", "pubsub")
-ROUND_TRIP_TESTS = ("latency", "reqrep")
+TESTS = ("throughput", "latency", "reqrep", "router", "pubsub", "curve")
+# The curve group's cells (named in report) and what each runs in the worker, with --security curve or null.
+WORKER_TESTS = {CURVE_THROUGHPUT: "throughput", CURVE_LATENCY: "latency"}
+CURVE_SIZE = 1 << 10
+SECURITIES = ("curve", "null")  # the order in which a curve cell's runs alternate, per implementation
+ROUND_TRIP_TESTS = ("latency", "reqrep", CURVE_LATENCY)
 TRANSPORTS = ("tcp", "ipc", "inproc")
 SIZES = (16, 256, 4 << 10, 64 << 10, 1 << 20)
 LATENCY_SIZE = 16
@@ -55,8 +63,8 @@ DEFAULT_HWM = 1000
 QUEUE_BYTES = 16 << 20
 # The router test runs for a fixed time, not a count: (warm-up, timed) seconds.
 ROUTER_SECONDS, QUICK_ROUTER_SECONDS = (0.5, 1.5), (0.05, 0.2)
-# Where each test runs: the router only over tcp, pub/sub over tcp (a process per SUB) and inproc.
-TEST_TRANSPORTS = {"router": ("tcp",), "pubsub": ("tcp", "inproc")}
+# Where each test runs: the router and CURVE only over tcp, pub/sub over tcp (a process per SUB) and inproc.
+TEST_TRANSPORTS = {"router": ("tcp",), "pubsub": ("tcp", "inproc"), "curve": ("tcp",)}
 RETRY_BUDGET = 3  # reruns after a failed run, per implementation and whole benchmark
 BACKLOG_FACTOR = 20  # kept throughput runs send at least this many high-water marks' worth
 _IMPORT_NAMES = {"greenmq": "greenmq", "pyzmq": "zmq", "zmq.green": "zmq"}
@@ -88,6 +96,8 @@ def first_count(test, size, quick):
         return 2000 if quick else 100_000  # published; each of the subscribers may receive them all
     if quick:
         return min(2000, max(10, 4_000_000 // size))
+    if test == CURVE_THROUGHPUT:
+        return BACKLOG_FACTOR * hwm_for(size)  # CURVE may be several times slower than NULL: start low, grow
     return min(200_000, max(BACKLOG_FACTOR * hwm_for(size), 300_000_000 // size))
 
 
@@ -102,11 +112,16 @@ def plan(args):
     """Cells in run order: (test, transport, size); all but throughput use one 16-byte size.
 
     The router test runs over tcp only, pub/sub over tcp and inproc (when selected).
+    The curve group is two cells over tcp: 1 KiB PUSH/PULL and the 16-byte PAIR round trip
+    (``--sizes`` does not apply: the issue's figure is for 1 KiB).
     """
     cells = []
     for test in args.tests:
         for transport in args.only:
             if transport not in TEST_TRANSPORTS.get(test, TRANSPORTS):
+                continue
+            if test == "curve":
+                cells += [(CURVE_THROUGHPUT, transport, CURVE_SIZE), (CURVE_LATENCY, transport, LATENCY_SIZE)]
                 continue
             sizes = args.sizes if test == "throughput" else (LATENCY_SIZE,)
             cells += [(test, transport, size) for size in sizes]
@@ -121,6 +136,18 @@ def impls_for(cell, impls):
     on a shared machine the round trip over loopback drifts by 2-3x over minutes.
     """
     return [*impls, FLOOR] if cell[:2] == ("reqrep", "tcp") else impls
+
+
+def entrants_for(cell, impls):
+    """The (implementation, security) pairs that take turns in a cell's round-robin.
+
+    In the curve cells each implementation runs with CURVE and then with NULL,
+    back to back, so that its CURVE/NULL ratio, like greenmq's ratios to the
+    others, compares runs made side by side.  Every other cell runs NULL only.
+    """
+    if cell[0] in WORKER_TESTS:
+        return [(impl, security) for impl in impls for security in SECURITIES]
+    return [(impl, "null") for impl in impls_for(cell, impls)]
 
 
 class Bench:
@@ -141,11 +168,12 @@ class Bench:
             return f"ipc://{self.ipc_dir}/{impl}-{self._serial}.sock"
         return f"inproc://bench-{self._serial}"
 
-    def _once(self, cell, impl, count):
+    def _once(self, cell, entrant, count):
         """One run of a cell in fresh worker processes."""
         test, transport, size = cell
-        argv = ["--impl", impl, "--test", test, "--transport", transport, "--size", str(size),
-                "--count", str(count)]
+        impl, security = entrant
+        argv = ["--impl", impl, "--test", WORKER_TESTS.get(test, test), "--transport", transport,
+                "--size", str(size), "--count", str(count), "--security", security]
         if test in ROUND_TRIP_TESTS:
             argv += ["--warmup", str(max(10, count // 10))]
         elif test == "router":
@@ -159,32 +187,33 @@ class Bench:
         peers = PUBSUB_SUBSCRIBERS if test == "pubsub" else 1
         return run_cell(argv, needs_peer=transport != "inproc", bind=bind, timeout=self.args.timeout, peers=peers)
 
-    def measure(self, cell, impl, rep, counts):
-        """One kept run of a cell; first reruns too-short runs with a larger count.
+    def measure(self, cell, entrant, rep, counts):
+        """One kept run of a cell by an (implementation, security) entrant; first reruns too-short runs.
 
         Every run is recorded; calibration runs are marked ``discarded`` so the
         JSON shows them but the medians do not use them.
         """
         test, _, size = cell
         for attempt in range(CALIBRATION_RERUNS + 1):
-            count = counts[impl]
-            outcome = self._once(cell, impl, count)
-            record = self._record(cell, impl, rep, count, outcome)
+            count = counts[entrant]
+            outcome = self._once(cell, entrant, count)
+            record = self._record(cell, entrant, rep, count, outcome)
             if outcome.status != "ok" or self.args.quick or test == "router":
                 return outcome  # the router test runs for a set time: nothing to calibrate
             elapsed = outcome.result["elapsed"]
             if not MIN_SECONDS <= elapsed <= MAX_SECONDS:
-                counts[impl] = rescaled(count, elapsed, test, size)
+                counts[entrant] = rescaled(count, elapsed, test, size)
             if elapsed >= MIN_SECONDS or attempt == CALIBRATION_RERUNS:
                 return outcome
             record["discarded"] = True
-            _progress(f"    (calibration: {elapsed:.2f} s at count {count}; retrying with {counts[impl]})")
+            _progress(f"    (calibration: {elapsed:.2f} s at count {count}; retrying with {counts[entrant]})")
         return outcome
 
-    def _record(self, cell, impl, rep, count, outcome):
+    def _record(self, cell, entrant, rep, count, outcome):
         test, transport, size = cell
-        record = {"test": test, "transport": transport, "size": size, "impl": impl, "rep": rep,
-                  "count": count, **asdict(outcome)}
+        impl, security = entrant
+        record = {"test": test, "transport": transport, "size": size, "impl": impl, "security": security,
+                  "rep": rep, "count": count, **asdict(outcome)}
         self.records.append(record)
         _progress(_describe_run(record))
         return record
@@ -193,29 +222,32 @@ class Bench:
         """All cells; in each, repetitions round-robin over implementations to share drift.
 
         A failed run is retried in the next repetition (zmq.green, for one, hangs
-        only now and then), but a second failure ends that implementation's cell,
-        and only RETRY_BUDGET retries are spent per implementation in the whole
-        run, so a broken implementation cannot stretch it by many timeouts.
+        only now and then), but a second failure ends that implementation's (or,
+        in a curve cell, that implementation-and-security's) cell, and only
+        RETRY_BUDGET retries are spent per implementation in the whole run, so a
+        broken implementation cannot stretch it by many timeouts.
         """
         retries = {impl: RETRY_BUDGET for impl in [*self.args.impl, FLOOR]}
         for cell in cells:
-            impls = impls_for(cell, self.args.impl)
-            counts = {impl: first_count(cell[0], cell[2], self.args.quick) for impl in impls}
-            failures = dict.fromkeys(impls, 0)
+            entrants = entrants_for(cell, self.args.impl)
+            counts = {entrant: first_count(cell[0], cell[2], self.args.quick) for entrant in entrants}
+            failures = dict.fromkeys(entrants, 0)
             for rep in range(1, self.args.repeat + 1):
-                for impl in impls:
-                    if failures[impl] and (failures[impl] > 1 or retries[impl] == 0):
+                for entrant in entrants:
+                    impl = entrant[0]
+                    if failures[entrant] and (failures[entrant] > 1 or retries[impl] == 0):
                         continue
-                    if failures[impl]:
+                    if failures[entrant]:
                         retries[impl] -= 1
-                    if self.measure(cell, impl, rep, counts).status != "ok":
-                        failures[impl] += 1
+                    if self.measure(cell, entrant, rep, counts).status != "ok":
+                        failures[entrant] += 1
 
 
 def _describe_run(record):
     """One progress line for a finished run."""
-    where = (f"{record['test']:<10} {record['transport']:<6} {report.fmt_size(record['size']):>7} "
-             f"{record['impl']:<13} run {record['rep']}")
+    who = record["impl"] + ("+CURVE" if record.get("security") == "curve" else "")
+    where = (f"{record['test']:<16} {record['transport']:<6} {report.fmt_size(record['size']):>7} "
+             f"{who:<15} run {record['rep']}")
     if record["status"] != "ok":
         return f"{where}: {record['status']}: {record['error']}"
     result = record["result"]
@@ -275,23 +307,27 @@ def _sizes(text):
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="python -m greenmq bench",
-        description="Throughput, latency and request-reply of greenmq, pyzmq and zmq.green, running the same code.")
+        description="Throughput, latency, request-reply, fan-out and the cost of CURVE security of greenmq, pyzmq "
+                    "and zmq.green, running the same code.")
     parser.add_argument("--quick", action="store_true",
                         help="tiny counts and one run per cell: checks the benchmark works (smoke tests, CI)")
     parser.add_argument("--repeat", type=int, default=None,
                         help="runs per cell whose median is quoted (default 3, or 1 with --quick)")
     parser.add_argument("--only", type=_choices(TRANSPORTS), default=list(TRANSPORTS), metavar="TRANSPORTS",
-                        help="comma-separated transports (default tcp,ipc,inproc); router runs over tcp only, "
-                             "pubsub over tcp and inproc")
+                        help="comma-separated transports (default tcp,ipc,inproc); router and curve run over tcp "
+                             "only, pubsub over tcp and inproc")
     parser.add_argument("--sizes", type=_sizes, default=list(SIZES), metavar="SIZES",
-                        help="throughput message sizes in bytes, k/M suffixes allowed (default 16,256,4k,64k,1M)")
+                        help="throughput message sizes in bytes, k/M suffixes allowed (default 16,256,4k,64k,1M; "
+                             "the curve group always uses 1k)")
     parser.add_argument("--impl", type=_choices(IMPLEMENTATIONS), default=list(IMPLEMENTATIONS), metavar="IMPLS",
                         help="comma-separated implementations (default greenmq,pyzmq,zmq.green)")
     parser.add_argument("--tests", type=_choices(TESTS), default=list(TESTS), metavar="TESTS",
-                        help="comma-separated tests (default throughput,latency,reqrep,router,pubsub): PUSH/PULL "
-                             "throughput, PAIR round trip, REQ/REP round trip (plus a raw gevent TCP floor), "
-                             f"ROUTER echo server with {ROUTER_CLIENTS} DEALER clients, "
-                             f"PUB to {PUBSUB_SUBSCRIBERS} SUBs")
+                        help="comma-separated tests (default throughput,latency,reqrep,router,pubsub,curve): "
+                             "PUSH/PULL throughput, PAIR round trip, REQ/REP round trip (plus a raw gevent TCP "
+                             f"floor), ROUTER echo server with {ROUTER_CLIENTS} DEALER clients, "
+                             f"PUB to {PUBSUB_SUBSCRIBERS} SUBs, CURVE against NULL security over tcp "
+                             f"({report.fmt_size(CURVE_SIZE)} PUSH/PULL throughput and {LATENCY_SIZE} B PAIR "
+                             "round trip; fresh keys each run, no ZAP)")
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds before a run's workers are killed and the cell reads 'timeout' "
                              "(default 20)")
@@ -355,6 +391,10 @@ def print_report(bench, cells, env):
         sections.append(report.router_table(summaries, cells, impls, repeat, ROUTER_CLIENTS, warmup, seconds))
     if any(cell[0] == "pubsub" for cell in cells):
         sections.append(report.pubsub_table(summaries, cells, impls, repeat, PUBSUB_SUBSCRIBERS))
+    if any(cell[0] == CURVE_THROUGHPUT for cell in cells):
+        sections.append(report.curve_throughput_table(summaries, cells, impls, repeat))
+    if any(cell[0] == CURVE_LATENCY for cell in cells):
+        sections.append(report.curve_latency_table(summaries, cells, impls, repeat))
     sections += [report.targets_section(summaries), report.problems_section(bench.records)]
     print("\n\n".join(section for section in sections if section))
     return summaries
@@ -362,8 +402,8 @@ def print_report(bench, cells, env):
 
 def save_json(path, bench, summaries, env, elapsed):
     """Raw runs (calibration ones marked ``discarded``) plus the medians the tables show."""
-    medians = [{"test": t, "transport": tr, "size": s, "impl": i, **asdict(summary)}
-               for (t, tr, s, i), summary in summaries.items()]
+    medians = [{"test": t, "transport": tr, "size": s, "impl": i, "security": sec, **asdict(summary)}
+               for (t, tr, s, i, sec), summary in summaries.items()]
     data = {"environment": env, "argv": sys.argv, "elapsed": elapsed, "runs": bench.records, "medians": medians}
     Path(path).write_text(json.dumps(data, indent=2))
 

@@ -1,9 +1,10 @@
 """Turn raw benchmark runs into the tables, ratios and target verdicts that get printed.
 
 Each figure quoted is the median over the repetitions of one (test, transport,
-size, implementation) cell, which keeps one disturbed run from deciding a
-comparison.  Ratios always read "greenmq relative to the other", oriented so
-that a value above 1 means greenmq did better.
+size, implementation, security) cell, which keeps one disturbed run from
+deciding a comparison; security is "null" everywhere but in the curve group.
+Ratios always read "greenmq relative to the other", oriented so that a value
+above 1 means greenmq did better.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from dataclasses import dataclass
 from .worker import FLOOR
 
 GREENMQ = "greenmq"
+NULL, CURVE = "null", "curve"
+# The curve group's two cells (1 KiB PUSH/PULL, 16 B PAIR round trip), each run with CURVE and with NULL.
+CURVE_THROUGHPUT, CURVE_LATENCY = "curve-throughput", "curve-latency"
 INPROC_NOTE = ("\n(inproc: greenmq hands the sent bytes object itself to the receiver, where libzmq copies "
                "it in and out,\n so greenmq's inproc MB/s for big messages count hand-overs, not bytes copied)")
 
@@ -41,7 +45,7 @@ def summarize(records):
     for record in records:
         if record.get("discarded"):
             continue
-        key = (record["test"], record["transport"], record["size"], record["impl"])
+        key = (record["test"], record["transport"], record["size"], record["impl"], record.get("security", NULL))
         grouped.setdefault(key, []).append(record)
     return {key: _summarize_cell(runs) for key, runs in grouped.items()}
 
@@ -95,7 +99,17 @@ def delivered_ratio(mine, other):
 
 
 RATIOS = {"throughput": throughput_ratio, "latency": latency_ratio, "reqrep": latency_ratio,
-          "router": round_trip_rate_ratio, "pubsub": delivered_ratio}
+          "router": round_trip_rate_ratio, "pubsub": delivered_ratio,
+          CURVE_THROUGHPUT: throughput_ratio, CURVE_LATENCY: latency_ratio}
+
+
+def curve_cost(curve, null, test):
+    """CURVE's figure over NULL's for one implementation: msg/s kept (< 1), or round trip stretched (> 1)."""
+    if curve is None or null is None or curve.status != "ok" or null.status != "ok":
+        return None
+    if test == CURVE_THROUGHPUT:
+        return curve.msgs_per_s / null.msgs_per_s if null.msgs_per_s else None
+    return curve.median_us / null.median_us if null.median_us else None
 
 
 # -- formatting -----------------------------------------------------------------------------
@@ -182,7 +196,7 @@ def throughput_table(summaries, cells, impls, repeat):
     for test, transport, size in cells:
         if test != "throughput":
             continue
-        found = {impl: summaries.get((test, transport, size, impl)) for impl in impls}
+        found = {impl: summaries.get((test, transport, size, impl, NULL)) for impl in impls}
         row = [transport, fmt_size(size)]
         for impl in impls:
             row += _figure_cells(found[impl], lambda s: fmt_rate(s.msgs_per_s), lambda s: fmt_number(s.mb_per_s))
@@ -203,7 +217,7 @@ def _round_trip_rows(summaries, cells, impls, test):
     for cell_test, transport, size in cells:
         if cell_test != test:
             continue
-        found = {impl: summaries.get((test, transport, size, impl)) for impl in impls}
+        found = {impl: summaries.get((test, transport, size, impl, NULL)) for impl in impls}
         row = [transport, fmt_size(size)]
         for impl in impls:
             row += _figure_cells(found[impl], lambda s: fmt_number(s.median_us), lambda s: fmt_number(s.p99_us))
@@ -241,12 +255,12 @@ def _floor_line(summaries, cells):
     cell = next((cell for cell in cells if cell[:2] == ("reqrep", "tcp")), None)
     if cell is None:
         return ""
-    floor = summaries.get((*cell, FLOOR))
+    floor = summaries.get((*cell, FLOOR, NULL))
     where = "floor without ZeroMQ, tcp: gevent.socket ping-pong between two processes, 16 B, TCP_NODELAY"
     if floor is None or floor.status != "ok":
         return f"{where}: {floor.status if floor else 'not run'}"
     line = f"{where}: median {fmt_number(floor.median_us)} us, p99 {fmt_number(floor.p99_us)} us"
-    mine = summaries.get((*cell, GREENMQ))
+    mine = summaries.get((*cell, GREENMQ, NULL))
     if mine is not None and mine.status == "ok":
         line += f"\n  (greenmq's REQ/REP median over tcp is {mine.median_us / floor.median_us:.2f}x this floor)"
     return line
@@ -261,7 +275,7 @@ def router_table(summaries, cells, impls, repeat, clients, warmup, seconds):
     for test, transport, size in cells:
         if test != "router":
             continue
-        found = {impl: summaries.get((test, transport, size, impl)) for impl in impls}
+        found = {impl: summaries.get((test, transport, size, impl, NULL)) for impl in impls}
         row = [transport, str(clients)]
         row += [_figure_cell(found[impl], lambda s: fmt_rate(s.round_trips_per_s)) for impl in impls]
         row += [fmt_ratio(round_trip_rate_ratio(found.get(GREENMQ), found[impl])) for impl in others]
@@ -285,7 +299,7 @@ def pubsub_table(summaries, cells, impls, repeat, subscribers):
     for test, transport, size in cells:
         if test != "pubsub":
             continue
-        found = {impl: summaries.get((test, transport, size, impl)) for impl in impls}
+        found = {impl: summaries.get((test, transport, size, impl, NULL)) for impl in impls}
         row = [transport, fmt_size(size)]
         for impl in impls:
             row += _figure_cells(found[impl], lambda s: fmt_rate(s.delivered_per_s),
@@ -305,6 +319,61 @@ def pubsub_table(summaries, cells, impls, repeat, subscribers):
     return title + "\n" + render(header, rows)
 
 
+def _curve_rows(summaries, cells, impls, test, figures):
+    """One row per implementation and curve cell: CURVE's figures, NULL's, the cost, greenmq's ratios."""
+    ratio = RATIOS[test]
+    rows = []
+    for cell_test, transport, size in cells:
+        if cell_test != test:
+            continue
+        found = {(impl, security): summaries.get((test, transport, size, impl, security))
+                 for impl in impls for security in (CURVE, NULL)}
+        for impl in impls:
+            row = [impl, transport, fmt_size(size)]
+            for security in (CURVE, NULL):
+                row += _figure_cells(found[impl, security], *figures)
+            row.append(fmt_ratio(curve_cost(found[impl, CURVE], found[impl, NULL], test)))
+            for security in (CURVE, NULL):
+                theirs = found[impl, security]
+                mine = found.get((GREENMQ, security))
+                row.append("-" if impl == GREENMQ else fmt_ratio(ratio(mine, theirs)))
+            rows.append(row)
+    return rows
+
+
+def _curve_note():
+    """How the curve tables were made, and how to read the greenmq/this columns."""
+    return ("(each implementation's CURVE and NULL runs alternate; fresh key pairs every run, no ZAP handler; "
+            "the binding, measuring side is the CURVE server;\n"
+            " greenmq/this = greenmq against the row's implementation under the same security; "
+            "ratio > 1 means greenmq is faster)")
+
+
+def curve_throughput_table(summaries, cells, impls, repeat):
+    """CURVE against NULL, 1 KiB PUSH/PULL: msg/s and MB/s of each, CURVE's share of NULL, greenmq's ratios."""
+    header = ["implementation", "transport", "size", "CURVE msg/s", "CURVE MB/s", "NULL msg/s", "NULL MB/s",
+              "CURVE/NULL msg/s", "greenmq/this CURVE", "greenmq/this NULL"]
+    figures = (lambda s: fmt_rate(s.msgs_per_s), lambda s: fmt_number(s.mb_per_s))
+    rows = _curve_rows(summaries, cells, impls, CURVE_THROUGHPUT, figures)
+    title = (f"CURVE security cost, PUSH/PULL throughput -- median of {repeat} run(s); timed on the receiver from "
+             f"first to last message;\nCURVE/NULL msg/s = CURVE's msg/s over NULL's, same implementation "
+             f"(the share of NULL's rate kept under CURVE)\n{_curve_note()}")
+    return title + "\n" + render(header, rows)
+
+
+def curve_latency_table(summaries, cells, impls, repeat):
+    """CURVE against NULL, PAIR round trip: median and p99 of each, CURVE's stretch, greenmq's ratios."""
+    header = ["implementation", "transport", "size", "CURVE median us", "CURVE p99 us", "NULL median us",
+              "NULL p99 us", "CURVE/NULL median", "greenmq/this CURVE", "greenmq/this NULL"]
+    figures = (lambda s: fmt_number(s.median_us), lambda s: fmt_number(s.p99_us))
+    rows = _curve_rows(summaries, cells, impls, CURVE_LATENCY, figures)
+    title = (f"CURVE security cost, PAIR round-trip latency -- medians of {repeat} run(s) of each run's median and "
+             f"p99, in microseconds;\nCURVE/NULL median = CURVE's median over NULL's, same implementation "
+             f"(how much longer a round trip takes under CURVE); greenmq/this = this median / greenmq's\n"
+             f"{_curve_note()}")
+    return title + "\n" + render(header, rows)
+
+
 # -- targets ---------------------------------------------------------------------------------
 
 
@@ -317,13 +386,14 @@ class Target:
     other: str | None  # implementation compared with; None: greenmq's own figure
     bar: float
     lower_is_better: bool = False
+    security: str = NULL  # of both sides of the comparison
 
     def value(self, summaries):
         """The figure judged, or None when a run it needs is missing or failed."""
-        mine = summaries.get((*self.cell, GREENMQ))
+        mine = summaries.get((*self.cell, GREENMQ, self.security))
         if self.other is None:
             return mine.median_us if mine is not None and mine.status == "ok" else None
-        theirs = summaries.get((*self.cell, self.other))
+        theirs = summaries.get((*self.cell, self.other, self.security))
         return RATIOS[self.cell[0]](mine, theirs)
 
     def verdict(self, value):
@@ -343,6 +413,8 @@ TARGETS = (
     Target("REQ/REP round trip over tcp <= pyzmq's (ratio >= 1)", ("reqrep", "tcp", 16), "pyzmq", 1.0),
     Target("200 DEALER clients over tcp >= 1x pyzmq round trips/s", ("router", "tcp", 16), "pyzmq", 1.0),
     Target("16 B PUB to 4 SUB over tcp >= 5x zmq.green delivered msg/s", ("pubsub", "tcp", 16), "zmq.green", 5.0),
+    Target("CURVE 1 KiB PUSH/PULL over tcp >= 0.5x pyzmq's CURVE msg/s", (CURVE_THROUGHPUT, "tcp", 1 << 10), "pyzmq",
+           0.5, security=CURVE),
 )
 
 
@@ -365,6 +437,8 @@ def problems_section(records):
     lines = []
     for record in records:
         where = f"{record['test']} {record['transport']} {fmt_size(record['size'])} {record['impl']}"
+        if record.get("security", NULL) != NULL:
+            where += f" ({record['security'].upper()})"
         if record["status"] != "ok":
             lines.append(f"  {where} run {record['rep']}: {record['status']}: {record['error']}")
         lines += [f"  {where} run {record['rep']}: warning: {w}" for w in record.get("warnings", ())]

@@ -17,11 +17,20 @@ under blocking pyzmq, as a user of each would write it).
 One more "implementation", ``gevent.socket``, is no ZeroMQ at all: plain gevent
 TCP sockets exchanging 16-byte messages, the floor under any ZeroMQ on gevent.
 
+``--security curve`` runs the throughput and round-trip roles with CURVE
+instead of NULL, for the ``curve`` group of the benchmark: the measuring side,
+which binds, is the CURVE server; it makes a fresh server and client key pair
+with its own implementation's ``curve_keypair()`` and hands the client's keys
+to the peer through its endpoint announcement, so no worker ever imports
+another implementation and no key outlives its run.
+
 Protocol with the orchestrator: one JSON object per stdout line.  A process that
 binds first prints ``{"event": "endpoint", ...}`` so that the orchestrator can
 start the connecting peer process; a measuring process finally prints
 ``{"event": "result", ...}``, a peer ``{"event": "done"}`` once it has closed;
-any failure prints ``{"event": "error", ...}`` and exits with status 1.
+any failure prints ``{"event": "error", ...}`` and exits with status 1.  The
+endpoint announcement may carry ``peer_argv``, options the orchestrator passes on
+to the peers (the pub/sub sync endpoint, the CURVE keys).
 """
 
 import argparse
@@ -46,6 +55,7 @@ TOPIC = b"bench/"  # the prefix every subscriber subscribes to; every message of
 HELLO = TOPIC + b"hello"  # published until every subscriber has said it receives (slow joiners)
 END = TOPIC + b"end"  # published after the data, again and again until every subscriber has reported
 SYNC_POLL_MS = 5  # how long the publisher waits for subscribers between two HELLOs or ENDs
+SECURITY = ("null", "curve")  # --security: the mechanism of the throughput and round-trip sockets
 
 
 class Runtime:
@@ -374,6 +384,49 @@ def _socket(ctx, kind, hwm):
     return sock
 
 
+def _secure_server(rt, sock, args):
+    """Make the binding socket a CURVE server with fresh keys, if asked; return the peer's options.
+
+    Both key pairs are made here, by the implementation under test, once per
+    run; the client's pair and the server's public key go to the peer on its
+    command line.  There is no ZAP handler: a CURVE server without one admits
+    any client key, in libzmq and in greenmq, so nothing else needs setting up.
+    """
+    if args.security != "curve":
+        return []
+    zmq = rt.zmq
+    server_public, server_secret = zmq.curve_keypair()
+    client_public, client_secret = zmq.curve_keypair()
+    sock.curve_server = True
+    sock.curve_secretkey = server_secret
+    sock.curve_publickey = server_public
+    return client_argv(server_public, client_public, client_secret)
+
+
+def client_argv(server_public, client_public, client_secret):
+    """The peer's CURVE options, each as one ``--name=KEY`` word.
+
+    Z85 keys may start with ``-`` (it is one of the 85 characters), which
+    argparse would take for an option if the key were a word of its own.
+    """
+    keys = {"--server-key": server_public, "--public-key": client_public, "--secret-key": client_secret}
+    return [f"{name}={_text(key)}" for name, key in keys.items()]
+
+
+def _secure_client(sock, args):
+    """Make a connecting socket a CURVE client with the keys the measuring side handed over, if asked."""
+    if args.security != "curve":
+        return
+    sock.curve_serverkey = args.server_key.encode()
+    sock.curve_publickey = args.public_key.encode()
+    sock.curve_secretkey = args.secret_key.encode()
+
+
+def _text(key):
+    """A Z85 key (bytes from ``curve_keypair()``) as command-line text."""
+    return key.decode("ascii") if isinstance(key, bytes) else key
+
+
 def _bind(sock, endpoint):
     """Bind; ``tcp://host`` without a port means a random free port. Return the endpoint."""
     if endpoint.startswith("tcp://") and endpoint.count(":") == 1:
@@ -400,8 +453,9 @@ def measure_throughput(rt, args):
     zmq = rt.zmq
     ctx = zmq.Context()
     pull = _socket(ctx, zmq.PULL, args.hwm)
+    peer_argv = _secure_server(rt, pull, args)
     endpoint = _bind(pull, args.bind)
-    _announce("endpoint", endpoint=endpoint)
+    _announce("endpoint", endpoint=endpoint, peer_argv=peer_argv)
     push = sender = None
     if args.transport == "inproc":
         push = _socket(ctx, zmq.PUSH, args.hwm)
@@ -419,6 +473,7 @@ def send_throughput(rt, args):
     zmq = rt.zmq
     ctx = zmq.Context()
     push = _socket(ctx, zmq.PUSH, args.hwm)
+    _secure_client(push, args)
     push.connect(args.connect)
     send_messages(push, args.count, args.size)
     push.close()  # default linger (-1): returns once the queue is flushed, like remote_thr
@@ -441,8 +496,9 @@ def measure_latency(rt, args):
     pinger_type, echo_type = (getattr(zmq, name) for name in ROUND_TRIP_SOCKETS[args.test])
     ctx = zmq.Context()
     pinger = ctx.socket(pinger_type)
+    peer_argv = _secure_server(rt, pinger, args)
     endpoint = _bind(pinger, args.bind)
-    _announce("endpoint", endpoint=endpoint)
+    _announce("endpoint", endpoint=endpoint, peer_argv=peer_argv)
     echoer = task = None
     if args.transport == "inproc":
         echoer = ctx.socket(echo_type)
@@ -460,6 +516,7 @@ def echo_latency(rt, args):
     zmq = rt.zmq
     ctx = zmq.Context()
     sock = ctx.socket(getattr(zmq, ROUND_TRIP_SOCKETS[args.test][1]))
+    _secure_client(sock, args)
     sock.connect(args.connect)
     echo(sock, args.count + args.warmup)
     _close(ctx, sock)
@@ -611,6 +668,7 @@ ROLES = {
 }
 FLOOR_ROLES = {"measure": measure_floor, "peer": echo_floor}  # for FLOOR, whatever the round-trip test
 TESTS = tuple(dict.fromkeys(test for test, _ in ROLES))
+SECURE_TESTS = ("throughput", "latency", "reqrep")  # the roles that call _secure_server / _secure_client
 
 
 def parse_args(argv):
@@ -630,10 +688,22 @@ def parse_args(argv):
     parser.add_argument("--subscribers", type=int, default=PUBSUB_SUBSCRIBERS, help="pubsub: SUB sockets")
     parser.add_argument("--sync", help="pubsub peer: the publisher's PULL endpoint for reports")
     parser.add_argument("--index", type=int, default=0, help="peer: which of several peers this one is")
+    parser.add_argument("--security", choices=SECURITY, default="null",
+                        help="throughput, latency, reqrep over tcp or ipc: the mechanism (curve: the measuring "
+                             "side is the CURVE server and makes the keys)")
+    parser.add_argument("--server-key", help="curve peer: the server's public key (Z85)")
+    parser.add_argument("--public-key", help="curve peer: this client's public key (Z85)")
+    parser.add_argument("--secret-key", help="curve peer: this client's secret key (Z85)")
     endpoint = parser.add_mutually_exclusive_group(required=True)
     endpoint.add_argument("--bind", help="endpoint to bind (tcp://HOST picks a random port)")
     endpoint.add_argument("--connect", help="endpoint to connect to")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.security == "curve":
+        if args.test not in SECURE_TESTS or args.transport == "inproc" or args.impl == FLOOR:
+            parser.error(f"--security curve applies to {', '.join(SECURE_TESTS)} over tcp or ipc, with ZeroMQ")
+        if args.connect and not (args.server_key and args.public_key and args.secret_key):
+            parser.error("a curve peer needs --server-key, --public-key and --secret-key")
+    return args
 
 
 def main(argv=None):
