@@ -11,6 +11,7 @@ States: ``GREETING`` → ``HANDSHAKE`` (mechanism commands) → ``READY``
 """
 
 from ..constants import ProtocolError
+from .curve import MESSAGE_OVERHEAD
 from .errors import ZmtpError, ZmtpPeerError
 from .frames import FrameDecoder, encode_command, encode_messages
 from .greeting import GREETING_SIZE, Greeting, check_partial_greeting, make_greeting
@@ -25,8 +26,6 @@ READY = "READY"
 # Socket types that announce an Identity property, as libzmq does.
 _SENDS_IDENTITY = (b"REQ", b"DEALER", b"ROUTER")
 _PING_CONTEXT_MAX = 16
-# What a CURVE MESSAGE adds to a frame: name (8), short nonce (8), MAC (16), flags (1).
-MESSAGE_OVERHEAD = 33
 
 
 def command_name(body):
@@ -43,7 +42,7 @@ class ZmtpConnection:
     ``socket_type`` is our wire type (b"PUSH" ...), ``identity`` the routing id
     we announce, ``metadata`` extra (name, value) properties (``ZMQ_METADATA``),
     ``max_message_size`` is ``MAXMSGSIZE`` (-1 for no limit), ``security`` a
-    :class:`~greenmq.zmtp.mechanism.SecurityConfig` (NULL when omitted).
+    :class:`~greenmq.zmtp.security.SecurityConfig` (NULL when omitted).
 
     While a server mechanism waits for its ZAP handler, :attr:`zap_request` is
     set and received commands wait in the decoder; the engine asks the handler
