@@ -94,10 +94,11 @@ def seal_in_place(buffer, start, size, nonce, key):
     _lib.crypto_box_easy_afternm(base + start, base + start + MAC_SIZE, size, nonce, key)
 
 
-def open_into(out, ciphertext, start, nonce, key):
-    """Decrypt the box at ``ciphertext[start:]`` into ``out`` (its plaintext size); False if forged."""
-    return not _lib.crypto_box_open_easy_afternm(_ffi.from_buffer(out), _ffi.from_buffer(ciphertext) + start,
-                                                 len(out) + MAC_SIZE, nonce, key)
+# For a loop that decrypts frame after frame (CurveCodec.open_messages): libsodium's
+# crypto_box_open_easy_afternm(out, box, box size, nonce, key), non-zero if forged, and
+# cffi's from_buffer, which turns a bytes-like object into the pointer it takes.
+open_box_afternm = _lib.crypto_box_open_easy_afternm if AVAILABLE else None
+from_buffer = _ffi.from_buffer if AVAILABLE else None
 
 
 def secretbox(plaintext, nonce, key):

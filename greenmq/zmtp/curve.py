@@ -321,43 +321,56 @@ class CurveCodec:
         ``raw_messages`` are its messages, ``commands`` its command list (which
         a peer may have used for MESSAGE too); returns the plaintext messages and
         replaces the content of ``commands`` with the commands carried inside.
+
+        This runs once per received frame, so the loop calls libsodium itself
+        and keeps the codec's state in locals.
         """
+        if commands or any(raw.__class__ is list for raw in raw_messages):
+            bodies = [frame for raw in raw_messages for frame in (raw if raw.__class__ is list else (raw,))]
+            bodies.extend(commands)
+        else:
+            bodies = raw_messages
         messages = []
         inner_commands = []
-        for raw in raw_messages:
-            if raw.__class__ is list:
-                for frame in raw:
-                    self._open(frame, messages, inner_commands)
-            else:
-                self._open(raw, messages, inner_commands)
-        for body in commands:
-            self._open(body, messages, inner_commands)
+        open_box = crypto.open_box_afternm
+        from_buffer = crypto.from_buffer
+        unpack_from = _NONCE.unpack_from
+        key = self._key
+        prefix = self._prefix_in
+        peer_nonce = self._peer_nonce
+        parts = self._parts
+        overhead = MESSAGE_OVERHEAD - 1
+        try:
+            for body in bodies:
+                plain_size = len(body) - overhead
+                if plain_size < 1 or not body.startswith(MESSAGE_NAME):
+                    raise _crypto_error("expected a MESSAGE command", ProtocolError.ZMTP_MALFORMED_COMMAND_MESSAGE)
+                nonce = unpack_from(body, 8)[0]
+                if nonce <= peer_nonce:
+                    raise _crypto_error("MESSAGE nonce did not increase (replayed?)",
+                                        ProtocolError.ZMTP_INVALID_SEQUENCE)
+                plaintext = bytearray(plain_size)
+                if open_box(from_buffer(plaintext), from_buffer(body) + 16, plain_size + crypto.MAC_SIZE,
+                            prefix + body[8:16], key):
+                    raise _crypto_error("MESSAGE box does not open")
+                peer_nonce = nonce
+                flags = plaintext[0]
+                payload = bytes(memoryview(plaintext)[1:])
+                if flags & COMMAND_FLAG:
+                    if parts:
+                        raise _crypto_error("command inside a multipart message",
+                                            ProtocolError.ZMTP_UNEXPECTED_COMMAND)
+                    inner_commands.append(payload)
+                elif flags & MORE:
+                    parts.append(payload)
+                elif parts:
+                    parts.append(payload)
+                    messages.append(parts)
+                    parts = []
+                else:
+                    messages.append(payload)
+        finally:
+            self._peer_nonce = peer_nonce
+            self._parts = parts
         commands[:] = inner_commands
         return messages
-
-    def _open(self, body, messages, commands):
-        """Decrypt one MESSAGE frame body (``bytes``, from the decoder)."""
-        plain_size = len(body) - (MESSAGE_OVERHEAD - 1)
-        if plain_size < 1 or body[:8] != MESSAGE_NAME:
-            raise _crypto_error("expected a MESSAGE command", ProtocolError.ZMTP_MALFORMED_COMMAND_MESSAGE)
-        value = _NONCE.unpack_from(body, 8)[0]
-        if value <= self._peer_nonce:
-            raise _crypto_error("MESSAGE nonce did not increase (replayed?)", ProtocolError.ZMTP_INVALID_SEQUENCE)
-        plaintext = bytearray(plain_size)
-        if not crypto.open_into(plaintext, body, 16, self._prefix_in + body[8:16], self._key):
-            raise _crypto_error("MESSAGE box does not open")
-        self._peer_nonce = value
-        flags = plaintext[0]
-        payload = bytes(memoryview(plaintext)[1:])
-        if flags & COMMAND_FLAG:
-            if self._parts:
-                raise _crypto_error("command inside a multipart message", ProtocolError.ZMTP_UNEXPECTED_COMMAND)
-            commands.append(payload)
-        elif flags & MORE:
-            self._parts.append(payload)
-        elif self._parts:
-            self._parts.append(payload)
-            messages.append(self._parts)
-            self._parts = []
-        else:
-            messages.append(payload)
