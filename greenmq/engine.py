@@ -17,6 +17,7 @@ handshake timing out, the socket closing -- ends in :meth:`_finish`, which
 closes the OS socket, stops the writer and tells the session.
 """
 
+import errno
 import logging
 from time import monotonic
 
@@ -39,8 +40,6 @@ _JOIN_LIMIT = 1 << 20
 # Largest message _outbound_ready sends directly from the sending greenlet.
 _DIRECT_LIMIT = 8192
 _ZAP_NAME = zap.ENDPOINT.partition("://")[2]
-# libzmq reports a PLAIN server without a ZAP handler as HANDSHAKE_FAILED_NO_DETAIL with EFAULT.
-_EFAULT = 14
 
 
 class PeerClosed(Exception):
@@ -169,10 +168,11 @@ class StreamEngine(EngineBase):
                 self._heartbeat = gevent.spawn(self._heartbeat_loop)
             self._read_loop()
         except PeerClosed:
-            pass
+            if stage == "handshake":  # a server that refuses us silently, say
+                self.socket._event(MonitorEvent.HANDSHAKE_FAILED_NO_DETAIL, errno.EPIPE, self.endpoint)
         except HandshakeTimeout:
             log.info("greenmq: handshake with %s timed out", self.endpoint)
-            self.socket._event(MonitorEvent.HANDSHAKE_FAILED_NO_DETAIL, 0, self.endpoint)
+            self.socket._event(MonitorEvent.HANDSHAKE_FAILED_NO_DETAIL, errno.EAGAIN, self.endpoint)
         except ZmtpPeerError as error:
             log.info("greenmq: peer %s refused the connection: %s", self.endpoint, error.reason)
             self.protocol_error = True  # as libzmq: not retried
@@ -183,7 +183,8 @@ class StreamEngine(EngineBase):
             self.socket._event(MonitorEvent.HANDSHAKE_FAILED_AUTH, error.status, self.endpoint)
         except ZapUnavailable as error:
             log.warning("greenmq: closing %s: %s", self.endpoint, error.reason)
-            self.socket._event(MonitorEvent.HANDSHAKE_FAILED_NO_DETAIL, _EFAULT, self.endpoint)
+            # libzmq reports a PLAIN server without a ZAP handler this way, with EFAULT.
+            self.socket._event(MonitorEvent.HANDSHAKE_FAILED_NO_DETAIL, errno.EFAULT, self.endpoint)
         except ZmtpError as error:
             log.warning("greenmq: closing %s: %s", self.endpoint, error.reason)
             self.protocol_error = True
@@ -191,6 +192,8 @@ class StreamEngine(EngineBase):
             self._report_failure(stage, error)
         except OSError as error:
             log.debug("greenmq: connection %s ended: %s", self.endpoint, error)
+            if stage == "handshake":
+                self.socket._event(MonitorEvent.HANDSHAKE_FAILED_NO_DETAIL, error.errno or 0, self.endpoint)
         except ZMQError as error:  # the context terminated while the ZAP handler was being asked
             log.debug("greenmq: connection %s ended: %s", self.endpoint, error)
         except Exception:

@@ -124,8 +124,8 @@ class ConnectSession:
         return self.peer
 
     def engine_closed(self, engine, peer):
-        if peer is not None:
-            self.socket._event(MonitorEvent.DISCONNECTED, 0, self.endpoint)
+        # As libzmq: every connection that ends is reported, even one that never got past its handshake.
+        self.socket._event(MonitorEvent.DISCONNECTED, 0, self.endpoint)
         if self.immediate and self.peer is not None:
             self.socket._detach(self.peer)
             self.peer = None
@@ -188,7 +188,7 @@ class AcceptSession:
     def engine_closed(self, engine, peer):
         if peer is not None:
             self.socket._detach(peer)
-            self.socket._event(MonitorEvent.DISCONNECTED, 0, self.endpoint)
+        self.socket._event(MonitorEvent.DISCONNECTED, 0, self.endpoint)
 
     def close(self, linger):
         self.engine.close(linger)

@@ -12,9 +12,10 @@ Where libzmq behaves differently, and what these tests assume instead:
   does the client reconnect. greenmq closes at once, which these tests expect
   (RFC 27: "temporary failure"; libzmq's own comment says the client "should be
   silently disconnected").
-- libzmq also reports DISCONNECTED after a failed handshake, and on the client
-  HANDSHAKE_FAILED_NO_DETAIL (errno EPIPE) when the server closes silently;
-  greenmq reports neither, and these tests do not look for them.
+
+Like libzmq, greenmq reports DISCONNECTED after a failed handshake too, and on
+the client HANDSHAKE_FAILED_NO_DETAIL (EPIPE) when the server closes silently;
+tests/interop/test_interop_security.py compares those events with libzmq's.
 """
 
 import errno

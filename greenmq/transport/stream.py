@@ -7,6 +7,7 @@ at once, like libzmq; accepting and connecting happen in greenlets.
 import errno
 import os
 import socket as _pysocket
+import struct
 
 from gevent import socket as gsocket
 
@@ -92,7 +93,7 @@ class BoundStream:
         conn, addr = self.sock.accept()
         _tune(conn, self.options, self.family)
         if self.family == _pysocket.AF_UNIX:
-            return conn, ""
+            return conn, ipc_peer_address(conn)
         return conn, addr[0]
 
     def close(self):
@@ -142,4 +143,21 @@ def open_connection(transport, address, options, timeout):
     except BaseException:
         sock.close()
         raise
-    return sock, ""
+    return sock, ipc_peer_address(sock)
+
+
+_CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
+
+
+def ipc_peer_address(sock):
+    """What libzmq calls the address of an ipc peer: ``localhost:UID:GID:PID`` of the process
+    at the other end (SO_PEERCRED), which ZAP handlers and ``Peer-Address`` see; "" where the
+    system cannot tell."""
+    option = getattr(_pysocket, "SO_PEERCRED", None)
+    if option is None:
+        return ""
+    try:
+        pid, uid, gid = _CREDENTIALS.unpack(sock.getsockopt(_pysocket.SOL_SOCKET, option, _CREDENTIALS.size))
+    except OSError:
+        return ""
+    return f"localhost:{uid}:{gid}:{pid}"

@@ -13,7 +13,7 @@ States: ``GREETING`` → ``HANDSHAKE`` (mechanism commands) → ``READY``
 from ..constants import ProtocolError
 from .curve import MESSAGE_OVERHEAD
 from .errors import ZmtpError, ZmtpPeerError
-from .frames import FrameDecoder, encode_command, encode_messages
+from .frames import FrameDecoder, command_name, encode_command, encode_messages
 from .greeting import GREETING_SIZE, Greeting, check_partial_greeting, make_greeting
 from .mechanism import encode_error, error_reason
 from .security import NULL_SECURITY
@@ -26,14 +26,6 @@ READY = "READY"
 # Socket types that announce an Identity property, as libzmq does.
 _SENDS_IDENTITY = (b"REQ", b"DEALER", b"ROUTER")
 _PING_CONTEXT_MAX = 16
-
-
-def command_name(body):
-    """Split a command body into (name, data)."""
-    if not body or body[0] + 1 > len(body):
-        raise ZmtpError("malformed command frame", ProtocolError.ZMTP_MALFORMED_COMMAND_UNSPECIFIED)
-    size = body[0]
-    return bytes(body[1:1 + size]), body[1 + size:]
 
 
 class ZmtpConnection:
@@ -156,7 +148,7 @@ class ZmtpConnection:
                                 ProtocolError.ZMTP_UNEXPECTED_COMMAND)
             if not decoder.commands or self.mechanism.zap_request is not None:
                 return []
-            name, data = command_name(decoder.commands.pop(0))
+            name, data = self.mechanism.split_command(decoder.commands.pop(0))
             try:
                 done = self.mechanism.process(name, data)
             finally:

@@ -33,6 +33,7 @@ beyond the ``bytes`` body itself.
 import os
 import sys
 
+from ..constants import ProtocolError
 from .errors import MessageTooLarge, ZmtpError
 
 MORE = 0x01
@@ -71,6 +72,14 @@ def encode_command(name, data=b""):
     """A complete command frame: the length-prefixed name followed by ``data``."""
     body = bytes((len(name),)) + name + data
     return frame_header(len(body), command=True) + body
+
+
+def command_name(body):
+    """Split a command body into (name, data)."""
+    if not body or body[0] + 1 > len(body):
+        raise ZmtpError("malformed command frame", ProtocolError.ZMTP_MALFORMED_COMMAND_UNSPECIFIED)
+    size = body[0]
+    return bytes(body[1:1 + size]), body[1 + size:]
 
 
 class Subscription:

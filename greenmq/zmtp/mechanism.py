@@ -14,7 +14,7 @@ handler differs per mechanism (:meth:`_no_zap_handler`), as in libzmq.
 
 from ..constants import ProtocolError
 from .errors import ZapRefused, ZmtpError, ZmtpPeerError
-from .frames import encode_command
+from .frames import command_name, encode_command
 from .metadata import decode_properties
 
 SILENT_STATUS = b"300"
@@ -50,6 +50,10 @@ class Mechanism:
         raise NotImplementedError
 
     # -- helpers --------------------------------------------------------
+
+    def split_command(self, body):
+        """(name, data) of a handshake command body."""
+        return command_name(body)
 
     def accept_metadata(self, data):
         """Decode and check the peer's metadata (READY or INITIATE body); it becomes ``peer_metadata``."""

@@ -30,8 +30,19 @@ def decode_hello(data):
     return username, bytes(data[end + 1:password_end])
 
 
+# libzmq 4.3.5's PLAIN server writes its ERROR command's name as "\x05ERROR" in C, where the
+# hex escape swallows the "E": the body starts with 0x5E "RROR". Its own client expects that.
+LIBZMQ_PLAIN_ERROR = b"^RROR"
+
+
 class PlainClient(Mechanism):
     name = b"PLAIN"
+
+    def split_command(self, body):
+        """Also reads libzmq's misspelt ERROR (see LIBZMQ_PLAIN_ERROR) as the ERROR it means."""
+        if body[:5] == LIBZMQ_PLAIN_ERROR:
+            return b"ERROR", body[5:]
+        return super().split_command(body)
 
     def __init__(self, config, properties):
         super().__init__(config, properties)

@@ -24,7 +24,15 @@ here) playing one role on one socket::
     TYPE  PAIR, PUSH, PULL, REQ, REP, DEALER, ROUTER (any pyzmq socket type name)
 
     Socket options: --sockopt NAME=VALUE (repeatable, set before bind/connect);
-    VALUE is an int, or x:HEX for bytes.
+    VALUE is an int, x:HEX for bytes, or s:TEXT for text (Z85 keys, user names).
+
+    Authentication (set up before the socket): --auth-plain USER:PASSWORD,
+    --auth-curve DIR (a directory of public certificates, or * for
+    CURVE_ALLOW_ANY), --auth-allow ADDR, --auth-deny ADDR (all repeatable but
+    --auth-curve; --auth-domain, default *) start pyzmq's ThreadAuthenticator;
+    --zap-handler STATUS binds a hand-made handler instead that reports every
+    request as ``ZAP <json list of hex frames>`` and answers STATUS (user id
+    "zap-user" when admitting).
 
     What travels: --plan '[[frame sizes of message 0], [sizes of message 1], ...]'
     (contents from frame_payload()), or --bulk N small messages
@@ -33,7 +41,8 @@ here) playing one role on one socket::
 
 It talks to the test on stdout, one line each: ``READY <endpoint>`` once
 bound or connected, ``EVENT <name> <value>`` for monitor events (--monitor),
-``RESULT <json>`` when the role is done, ``ERROR <text>`` on failure. It
+``RESULT <json>`` when the role is done, ``ZAP <json>`` for requests to
+--zap-handler, ``ERROR <text>`` on failure. It
 always ends by itself: every blocking call has a timeout (RCVTIMEO/SNDTIMEO),
 a watchdog ends the process after --lifetime seconds, and it exits at once if
 its stdin reaches EOF (the test process went away). ``QUIT`` on stdin ends
@@ -169,6 +178,13 @@ def _parse_args(argv):
     parser.add_argument("--tag", default="libzmq", help="serve: the frame added to replies; request: the prefix")
     parser.add_argument("--frames", type=int, default=1, help="request: frames per request")
     parser.add_argument("--backend", metavar="ENDPOINT", help="broker: where the DEALER backend binds")
+    parser.add_argument("--auth-plain", action="append", default=[], metavar="USER:PASSWORD",
+                        help="ThreadAuthenticator: a PLAIN user")
+    parser.add_argument("--auth-curve", metavar="DIR", help="ThreadAuthenticator: public certificates, or *")
+    parser.add_argument("--auth-allow", action="append", default=[], metavar="ADDRESS")
+    parser.add_argument("--auth-deny", action="append", default=[], metavar="ADDRESS")
+    parser.add_argument("--auth-domain", default="*", help="the ZAP domain the authenticator's policies are for")
+    parser.add_argument("--zap-handler", metavar="STATUS", help="a hand-made ZAP handler answering STATUS")
     return parser.parse_args(argv)
 
 
@@ -252,15 +268,32 @@ def _send(zmq, sock, args):
 
 
 def encode_sockopt(name, value):
-    """``--sockopt`` text for an option value (the tests' side): int, or bytes as x:HEX."""
+    """``--sockopt`` text for an option value (the tests' side): int, bytes as x:HEX, str as s:TEXT."""
     if isinstance(value, (bytes, bytearray)):
         return f"{name}=x:{bytes(value).hex()}"
+    if isinstance(value, str):
+        return f"{name}=s:{value}"
     return f"{name}={int(value)}"
 
 
 def _decode_sockopt(text):
     name, _, value = text.partition("=")
-    return name, bytes.fromhex(value[2:]) if value.startswith("x:") else int(value)
+    if value.startswith("x:"):
+        return name, bytes.fromhex(value[2:])
+    if value.startswith("s:"):
+        return name, value[2:].encode()
+    return name, int(value)
+
+
+def write_public_certificate(path, public_key):
+    """A public certificate (ZPL, as zmq.auth writes them) for a Z85 key: for ``configure_curve`` directories.
+
+    Lives here so that the tests can fill a directory for both authenticators
+    with keys of their choosing (create_certificates only makes new ones)."""
+    if isinstance(public_key, bytes):
+        public_key = public_key.decode("ascii")
+    with open(path, "w", encoding="utf-8") as cert:
+        cert.write(f'#   interop test certificate\nmetadata\ncurve\n    public-key = "{public_key}"\n')
 
 
 def _errno_name(zmq, error):
@@ -276,7 +309,13 @@ def _control(zmq, sock):
     Frames travel as hex strings. Commands (``op``) and answers::
 
         send     frames, [dontwait]   {"ok": true} or {"error": "EAGAIN"}, "EHOSTUNREACH" ...
+                 (or head, index, sizes instead of frames: the head frames, then
+                 frame_payload(index, j, size) for each size)
         recv     [timeout] (ms)       {"frames": [...]} or {"error": "EAGAIN"}
+                 [digest]             frames holds the first frame only, "rest" a message_digest
+                                      of the others
+                 [properties]         names: "properties" has the last frame's metadata
+                                      (null where it has none)
         poll     [timeout], [flags]   {"events": n}
         set      name, value          (value: int, or {"hex": ...})   {"ok": true} or {"error": ...}
         connect / disconnect / bind / unbind   endpoint   {"ok": true, "endpoint": LAST_ENDPOINT}
@@ -297,14 +336,18 @@ def _control(zmq, sock):
             return
         try:
             if op == "send":
-                frames = [bytes.fromhex(frame) for frame in command["frames"]]
+                if "sizes" in command:
+                    frames = [bytes.fromhex(frame) for frame in command.get("head", [])]
+                    frames += [frame_payload(command["index"], j, size) for j, size in enumerate(command["sizes"])]
+                else:
+                    frames = [bytes.fromhex(frame) for frame in command["frames"]]
                 sock.send_multipart(frames, zmq.DONTWAIT if command.get("dontwait") else 0)
                 answer = {"ok": True}
             elif op == "recv":
                 timeout = command.get("timeout")
                 if timeout is not None and not sock.poll(timeout):
                     raise zmq.Again()
-                answer = {"frames": [frame.hex() for frame in sock.recv_multipart()]}
+                answer = _received(zmq, sock.recv_multipart(copy=False), command)
             elif op == "poll":
                 answer = {"events": sock.poll(command.get("timeout", 0), command.get("flags", zmq.POLLIN))}
             elif op == "set":
@@ -323,6 +366,76 @@ def _control(zmq, sock):
         except zmq.ZMQError as error:
             answer = {"error": _errno_name(zmq, error)}
         _emit("RESULT", json.dumps(answer))
+
+
+def _received(zmq, frames, command):
+    """ctl's answer to recv: the frames (hex), or the first one and a digest of the rest; metadata."""
+    data = [frame.bytes for frame in frames]
+    if command.get("digest"):
+        answer = {"frames": [data[0].hex()], "rest": message_digest(data[1:])}
+    else:
+        answer = {"frames": [frame.hex() for frame in data]}
+    if command.get("properties"):
+        answer["properties"] = {name: _property(zmq, frames[-1], name) for name in command["properties"]}
+    return answer
+
+
+def _property(zmq, frame, name):
+    try:
+        return frame.get(name)
+    except zmq.ZMQError:  # EINVAL: the message has no such property
+        return None
+
+
+def _start_authentication(zmq, ctx, args):
+    """pyzmq's ThreadAuthenticator (or, with --zap-handler, a hand-made handler) for the peer's context.
+
+    Returns a function that stops it; both are running before this returns,
+    so the socket's first handshake already finds its handler."""
+    if args.zap_handler:
+        return _start_zap_handler(zmq, ctx, args.zap_handler.encode())
+    if not (args.auth_plain or args.auth_curve or args.auth_allow or args.auth_deny):
+        return None
+    from zmq.auth import CURVE_ALLOW_ANY
+    from zmq.auth.thread import ThreadAuthenticator
+
+    auth = ThreadAuthenticator(ctx)
+    auth.start()
+    if args.auth_allow:
+        auth.allow(*args.auth_allow)
+    if args.auth_deny:
+        auth.deny(*args.auth_deny)
+    if args.auth_plain:
+        auth.configure_plain(args.auth_domain, dict(user.split(":", 1) for user in args.auth_plain))
+    if args.auth_curve:
+        auth.configure_curve(args.auth_domain, CURVE_ALLOW_ANY if args.auth_curve == "*" else args.auth_curve)
+    return auth.stop
+
+
+def _start_zap_handler(zmq, ctx, status):
+    """A REP at inproc://zeromq.zap.01 that reports each request (ZAP line) and answers ``status``."""
+    handler = ctx.socket(zmq.REP)
+    handler.linger = 0
+    handler.bind("inproc://zeromq.zap.01")
+    stopping = threading.Event()
+
+    def serve():
+        while not stopping.is_set():
+            if not handler.poll(50):
+                continue
+            request = handler.recv_multipart()
+            _emit("ZAP", json.dumps([frame.hex() for frame in request]))
+            user_id = b"zap-user" if status == b"200" else b""
+            handler.send_multipart([request[0], request[1], status, b"interop", user_id, b""])
+        handler.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+
+    def stop():
+        stopping.set()
+        thread.join(5)
+    return stop
 
 
 def _serve(zmq, sock, args, quit_event):
@@ -396,6 +509,7 @@ def main(argv=None):
         threading.Thread(target=_watch_stdin, args=(quit_event,), daemon=True).start()
 
     ctx = zmq.Context()
+    stop_authentication = _start_authentication(zmq, ctx, args)
     sock = ctx.socket(getattr(zmq, args.type))
     sock.rcvtimeo = args.rcvtimeo
     sock.sndtimeo = args.sndtimeo
@@ -441,11 +555,17 @@ def main(argv=None):
         sock.disable_monitor()
         monitor_thread.join(5)
     sock.close()
+    if stop_authentication is not None:
+        stop_authentication()
     ctx.term()  # waits for queued messages to be sent, up to LINGER
     return 0
 
 
 # -- the tests' side: start peers with gevent.subprocess, read their reports ---------------
+
+
+# Reports that may come at any time, between the answers a test waits for.
+_SIDE_REPORTS = ("EVENT", "ZAP")
 
 
 class PeerError(AssertionError):
@@ -460,6 +580,7 @@ class PeerProcess:
 
         self.argv = argv
         self.events = []
+        self.zap_requests = []  # the frames of each request to --zap-handler
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
         self.proc = subprocess.Popen(
             [sys.executable, PEER_SCRIPT, *argv],
@@ -486,6 +607,8 @@ class PeerProcess:
         if kind == "EVENT":
             name, _, value = rest.partition(" ")
             self.events.append((name, int(value)))
+        elif kind == "ZAP":
+            self.zap_requests.append([bytes.fromhex(frame) for frame in json.loads(rest)])
         return kind, rest
 
     def expect(self, keyword, timeout=20):
@@ -497,7 +620,7 @@ class PeerProcess:
                 kind, rest = self._line()
                 if kind == keyword:
                     return rest
-                if kind != "EVENT":
+                if kind not in _SIDE_REPORTS:
                     raise self._fail(f"unexpected report {kind} {rest}")
 
     def ready(self, timeout=20):
@@ -518,8 +641,19 @@ class PeerProcess:
         with gevent.Timeout(timeout, self._fail(f"fewer than {count} {name} events within {timeout} s")):
             while self.event_count(name) < count:
                 kind, rest = self._line()
-                if kind != "EVENT":
+                if kind not in _SIDE_REPORTS:
                     raise self._fail(f"unexpected report {kind} {rest}")
+
+    def wait_for_zap_requests(self, count, timeout=20):
+        """Read reports until --zap-handler has reported ``count`` requests; return them all."""
+        import gevent
+
+        with gevent.Timeout(timeout, self._fail(f"fewer than {count} ZAP requests within {timeout} s")):
+            while len(self.zap_requests) < count:
+                kind, rest = self._line()
+                if kind not in _SIDE_REPORTS:
+                    raise self._fail(f"unexpected report {kind} {rest}")
+        return self.zap_requests
 
     def collect_events(self, seconds):
         """Read EVENT reports for ``seconds`` (to show that something does *not* happen)."""
@@ -528,7 +662,7 @@ class PeerProcess:
         with gevent.Timeout(seconds, False):
             while True:
                 kind, rest = self._line()
-                if kind != "EVENT":
+                if kind not in _SIDE_REPORTS:
                     raise self._fail(f"unexpected report {kind} {rest}")
 
     def quit(self):
@@ -546,6 +680,24 @@ class PeerProcess:
         self.proc.stdin.write(json.dumps({"op": op, **fields}).encode() + b"\n")
         self.proc.stdin.flush()
         return self.result(wait)
+
+    def send_planned(self, index, sizes, head=()):
+        """ctl: send ``head`` plus frame_payload(index, j, size) for each size; None, or the errno name."""
+        return self.command("send", head=[bytes(frame).hex() for frame in head], index=index, sizes=sizes).get("error")
+
+    def recv_message(self, timeout=10000, digest=False, properties=()):
+        """ctl: one message within ``timeout`` ms, or None; the whole answer (frames as bytes).
+
+        With ``digest``, ``frames`` holds the first frame only and ``rest`` a
+        message_digest of the others; ``properties`` names metadata to report
+        from the last frame (User-Id, Peer-Address ...)."""
+        answer = self.command("recv", timeout=timeout, digest=digest, properties=list(properties))
+        if "frames" not in answer:
+            if answer.get("error") != "EAGAIN":
+                raise self._fail(f"recv failed: {answer}")
+            return None
+        answer["frames"] = [bytes.fromhex(frame) for frame in answer["frames"]]
+        return answer
 
     def send_frames(self, frames, dontwait=False):
         """ctl: send one multipart message; None, or the errno name (``"EAGAIN"``, ``"EHOSTUNREACH"``)."""
@@ -629,8 +781,25 @@ class PeerGroup:
 
     def start(self, role, socket_type, *, bind=None, connect=None, plan=None, bulk=None, offset=None,
               count=None, rcvtimeo=None, sndtimeo=None, linger=None, immediate=False, heartbeat=None,
-              monitor=False, hold=False, lifetime=None, sockopts=None, tag=None, frames=None, backend=None):
+              monitor=False, hold=False, lifetime=None, sockopts=None, tag=None, frames=None, backend=None,
+              auth=None, zap_handler=None):
+        """Start a peer (see the script's usage for the options).
+
+        ``auth`` configures pyzmq's ThreadAuthenticator in the peer: a dict with
+        any of ``plain`` ({user: password}), ``curve`` (a certificate directory,
+        or "*"), ``allow`` and ``deny`` (address lists) and ``domain``.
+        ``zap_handler`` ("200", "400" ...) binds the hand-made handler instead."""
         argv = [role, socket_type]
+        for user, password in (auth or {}).get("plain", {}).items():
+            argv += ["--auth-plain", f"{user}:{password}"]
+        for name in ("allow", "deny"):
+            for address in (auth or {}).get(name, ()):
+                argv += [f"--auth-{name}", address]
+        for name in ("curve", "domain"):
+            if (auth or {}).get(name) is not None:
+                argv += [f"--auth-{name}", str(auth[name])]
+        if zap_handler is not None:
+            argv += ["--zap-handler", zap_handler]
         for name, value in (sockopts or {}).items():
             argv += ["--sockopt", encode_sockopt(name, value)]
         if bind is not None:
