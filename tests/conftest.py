@@ -1,5 +1,7 @@
 """Shared fixtures: a greenmq context that is always destroyed, and temp ipc paths."""
 
+import io
+
 import gevent
 import pytest
 
@@ -32,3 +34,11 @@ def processes():
         process.wait(timeout=60)
         process.stdout.close()
         process.stderr.close()
+
+
+@pytest.fixture
+def hub_errors(monkeypatch):
+    """Whatever the gevent hub reports about greenlets that died of an unhandled exception."""
+    stream = io.StringIO()
+    monkeypatch.setattr(gevent.get_hub(), "exception_stream", stream)
+    return stream

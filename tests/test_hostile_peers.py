@@ -7,17 +7,15 @@ finishes. The raw socket must be disconnected (it reads EOF) while the PUSH
 keeps delivering and the PULL keeps working, including for new peers.
 """
 
-import io
 import time
 
 import gevent
 import pytest
-from gevent import socket
 
 import greenmq as zmq
+from raw_peer_support import WAIT, connect_raw, exchange, read_until_eof, recv_exactly
 from greenmq.zmtp import encode_command, encode_properties, make_greeting
 
-WAIT = 10  # seconds: generous bound on every wait; failures show up as gevent.Timeout
 NULL_GREETING = make_greeting(b"NULL")
 
 
@@ -25,12 +23,6 @@ def ready(socket_type):
     return encode_command(b"READY", encode_properties([("Socket-Type", socket_type)]))
 
 
-@pytest.fixture
-def hub_errors(monkeypatch):
-    """Whatever the gevent hub reports about greenlets that died of an unhandled exception."""
-    stream = io.StringIO()
-    monkeypatch.setattr(gevent.get_hub(), "exception_stream", stream)
-    return stream
 
 
 @pytest.fixture
@@ -48,40 +40,12 @@ def pipeline(ctx, hub_errors):
     pull.close()
 
 
-def exchange(push, pull, tag, count=20):
-    """Send ``count`` messages through the well-behaved PUSH and check they all arrive, in order."""
-    expected = [[tag, b"%d" % i] for i in range(count)]
-    with gevent.Timeout(WAIT):
-        for msg in expected:
-            push.send_multipart(msg)
-        got = [pull.recv_multipart() for _ in expected]
-    assert got == expected
 
 
-def connect_raw(port):
-    with gevent.Timeout(WAIT):
-        return socket.create_connection(("127.0.0.1", port))
 
 
-def recv_exactly(raw, size):
-    data = b""
-    with gevent.Timeout(WAIT):
-        while len(data) < size:
-            chunk = raw.recv(size - len(data))
-            assert chunk, f"connection closed after {len(data)} of {size} bytes"
-            data += chunk
-    return data
 
 
-def read_until_eof(raw):
-    """Everything the peer still sends, until it closes the connection (bounded by WAIT)."""
-    data = b""
-    with gevent.Timeout(WAIT):
-        while True:
-            chunk = raw.recv(65536)
-            if not chunk:
-                return data
-            data += chunk
 
 
 def parse_commands(data):

@@ -15,7 +15,6 @@ encrypted to get past the outer checks. For every case:
 - the PUSH connected before keeps delivering, and a new PUSH can connect and deliver.
 """
 
-import io
 import logging
 import struct
 import time
@@ -23,9 +22,9 @@ import time
 import gevent
 import nacl.bindings as nacl
 import pytest
-from gevent import socket
 
 import greenmq as zmq
+from raw_peer_support import WAIT, connect_raw, exchange, read_until_eof, recv_exactly
 from greenmq.constants import ProtocolError
 
 from security_support import (
@@ -42,7 +41,6 @@ from security_support import (
     split_command,
 )
 
-WAIT = 10  # seconds: generous bound on every wait; failures show up as gevent.Timeout
 EVENT_WAIT = 3  # seconds to wait for a monitor event that should already be there
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"
 PUSH_METADATA = properties((b"Socket-Type", b"PUSH"))
@@ -53,12 +51,6 @@ HANDSHAKE_FAILURES = {zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_F
 # -- fixtures -----------------------------------------------------------------
 
 
-@pytest.fixture
-def hub_errors(monkeypatch):
-    """Whatever the gevent hub reports about greenlets that died of an unhandled exception."""
-    stream = io.StringIO()
-    monkeypatch.setattr(gevent.get_hub(), "exception_stream", stream)
-    return stream
 
 
 @pytest.fixture
@@ -153,29 +145,10 @@ def plain(ctx, zap_handler, hub_errors, greenmq_log):
 # -- helpers --------------------------------------------------------------------
 
 
-def exchange(push, pull, tag, count=20):
-    """Send ``count`` messages through a well-behaved PUSH and check they all arrive, in order."""
-    expected = [[tag, b"%d" % i] for i in range(count)]
-    with gevent.Timeout(WAIT):
-        for msg in expected:
-            push.send_multipart(msg)
-        got = [pull.recv_multipart() for _ in expected]
-    assert got == expected
 
 
-def connect_raw(port):
-    with gevent.Timeout(WAIT):
-        return socket.create_connection(("127.0.0.1", port))
 
 
-def recv_exactly(raw, size):
-    data = b""
-    with gevent.Timeout(WAIT):
-        while len(data) < size:
-            chunk = raw.recv(size - len(data))
-            assert chunk, f"connection closed after {len(data)} of {size} bytes"
-            data += chunk
-    return data
 
 
 def recv_frame(raw):
@@ -186,15 +159,6 @@ def recv_frame(raw):
     return recv_exactly(raw, size)
 
 
-def read_until_eof(raw):
-    """Everything the peer still sends, until it closes the connection (bounded by WAIT)."""
-    data = b""
-    with gevent.Timeout(WAIT):
-        while True:
-            chunk = raw.recv(65536)
-            if not chunk:
-                return data
-            data += chunk
 
 
 def wait_for_event(monitor, wanted, timeout=EVENT_WAIT):
