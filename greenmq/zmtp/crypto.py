@@ -59,7 +59,10 @@ def shared_key(public, secret):
     """The precomputed key for boxes between ``secret``'s owner and ``public``'s owner.
 
     None for a low-order ``public`` key (all zeros, say), which libsodium refuses:
-    a hostile peer's choice, never a legitimate key."""
+    a hostile peer's choice, never a legitimate key. (libsodium reads 32 bytes
+    from each pointer, so the lengths are checked here.)"""
+    if len(public) != KEY_SIZE or len(secret) != KEY_SIZE:
+        return None
     key = bytearray(KEY_SIZE)
     if _lib.crypto_box_beforenm(_ffi.from_buffer(key), public, secret):
         return None
