@@ -12,14 +12,15 @@ from .zmtp import crypto
 Z85_KEY_SIZE = 40
 
 
-def _unavailable():
-    return ZMQError(Errno.ENOTSUP, crypto.MISSING_MESSAGE)
+def require_curve():
+    """ZMQError(ENOTSUP), naming the ``curve`` extra, unless PyNaCl is installed."""
+    if not crypto.AVAILABLE:
+        raise ZMQError(Errno.ENOTSUP, crypto.MISSING_MESSAGE)
 
 
 def curve_keypair():
     """A new CURVE key pair as Z85 ``bytes``: ``(public_key, secret_key)``."""
-    if not crypto.AVAILABLE:
-        raise _unavailable()
+    require_curve()
     public, secret = crypto.keypair()
     return z85.encode(public), z85.encode(secret)
 
@@ -32,8 +33,7 @@ def curve_public(secret_key):
         raise TypeError(f"secret key must be bytes or str, not {type(secret_key).__name__}")
     if len(secret_key) != Z85_KEY_SIZE:
         raise ValueError("secret key must be a 40 byte z85 encoded string")
-    if not crypto.AVAILABLE:
-        raise _unavailable()
+    require_curve()
     try:
         secret = z85.decode(secret_key)
     except ValueError:

@@ -113,9 +113,10 @@ _ROWS = [
     (O.PLAIN_USERNAME, BYTES, b"", one_to_255),
     (O.PLAIN_PASSWORD, BYTES, b"", one_to_255),
     (O.CURVE_SERVER, INT, 0, boolean),
-    (O.CURVE_PUBLICKEY, BYTES, None),
-    (O.CURVE_SECRETKEY, BYTES, None),
-    (O.CURVE_SERVERKEY, BYTES, None),
+    # Keys are kept raw; libzmq's unset keys are 32 zero bytes.
+    (O.CURVE_PUBLICKEY, BYTES, bytes(32)),
+    (O.CURVE_SECRETKEY, BYTES, bytes(32)),
+    (O.CURVE_SERVERKEY, BYTES, bytes(32)),
     (O.ZAP_DOMAIN, BYTES, b"", one_to_255),
     (O.CONFLATE, INT, 0, boolean),
 ]

@@ -10,10 +10,9 @@ into each session.
 """
 
 from .constants import Errno, SecurityMechanism, SocketOption as O
-from .curve_keys import raw_key
-from .error import ZMQError, zmq_error
+from .curve_keys import raw_key, require_curve
+from .error import zmq_error
 from .utils import z85
-from .zmtp import crypto
 from .zmtp.security import SecurityConfig
 
 AS_SERVER = "as_server"
@@ -26,15 +25,13 @@ _WIRE_NAMES = {SecurityMechanism.NULL: b"NULL", SecurityMechanism.PLAIN: b"PLAIN
 def defaults(options):
     """Add the security state that is not an option of its own to a new socket's ``options``."""
     options[AS_SERVER] = 0
-    for key in _KEYS:
-        options[key] = bytes(crypto.KEY_SIZE)
 
 
 def set_option(options, option, value):
     """Apply an already type-checked security option to ``options``."""
     if option in (O.PLAIN_SERVER, O.CURVE_SERVER):
         if option == O.CURVE_SERVER:
-            _need_crypto()
+            require_curve()
         mechanism = SecurityMechanism.PLAIN if option == O.PLAIN_SERVER else SecurityMechanism.CURVE
         options[AS_SERVER] = value
         options[O.MECHANISM] = mechanism if value else SecurityMechanism.NULL
@@ -43,7 +40,7 @@ def set_option(options, option, value):
         options[AS_SERVER] = 0
         options[O.MECHANISM] = SecurityMechanism.PLAIN
     else:
-        _need_crypto()
+        require_curve()
         key = raw_key(value)
         if key is None:
             raise zmq_error(Errno.EINVAL)
@@ -77,8 +74,3 @@ def config(options):
         server_key=options[O.CURVE_SERVERKEY],
         zap_domain=options[O.ZAP_DOMAIN],
     )
-
-
-def _need_crypto():
-    if not crypto.AVAILABLE:
-        raise ZMQError(Errno.ENOTSUP, crypto.MISSING_MESSAGE)

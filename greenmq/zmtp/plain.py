@@ -38,15 +38,15 @@ LIBZMQ_PLAIN_ERROR = b"^RROR"
 class PlainClient(Mechanism):
     name = b"PLAIN"
 
-    def split_command(self, body):
-        """Also reads libzmq's misspelt ERROR (see LIBZMQ_PLAIN_ERROR) as the ERROR it means."""
-        if body[:5] == LIBZMQ_PLAIN_ERROR:
-            return b"ERROR", body[5:]
-        return super().split_command(body)
-
     def __init__(self, config, properties):
         super().__init__(config, properties)
         self._state = "hello sent"
+
+    def split_command(self, body):
+        """Also reads libzmq's misspelt ERROR (see LIBZMQ_PLAIN_ERROR) as the ERROR it means."""
+        if body[:len(LIBZMQ_PLAIN_ERROR)] == LIBZMQ_PLAIN_ERROR:
+            return b"ERROR", body[len(LIBZMQ_PLAIN_ERROR):]
+        return super().split_command(body)
 
     def start(self):
         self.send_command(b"HELLO", encode_hello(self.config.username, self.config.password))
