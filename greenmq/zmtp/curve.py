@@ -288,9 +288,11 @@ class CurveCodec:
         return b"".join(out)
 
     def seal_messages(self, messages, out, subscription_commands=True):
-        """Like :func:`~greenmq.zmtp.frames.encode_messages`, encrypted: returns (bytes, large frames)."""
+        """Like :func:`~greenmq.zmtp.frames.encode_messages`, encrypted: returns (bytes, large frames).
+
+        A large frame is one :meth:`seal_frame` appended as a memoryview."""
+        first = len(out)
         total = 0
-        large_count = 0
         seal = self.seal_frame
         for msg in messages:
             if msg.__class__ is bytes:
@@ -301,16 +303,11 @@ class CurveCodec:
                     total += seal(COMMAND_FLAG, bytes((len(name),)) + name + msg.topic, out)
                 else:
                     total += seal(0, msg.as_message(), out)
-                continue
             else:
                 last = len(msg) - 1
                 for index, body in enumerate(msg):
                     total += seal(MORE if index < last else 0, body, out)
-                    if len(body) >= _LARGE:
-                        large_count += 1
-                continue
-            if len(msg) >= _LARGE:
-                large_count += 1
+        large_count = sum(chunk.__class__ is memoryview for chunk in out[first:])
         return total, large_count
 
     # -- receiving ------------------------------------------------------
