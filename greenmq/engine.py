@@ -19,6 +19,7 @@ closes the OS socket, stops the writer and tells the session.
 
 import errno
 import logging
+from socket import SHUT_WR
 from time import monotonic
 
 import gevent
@@ -40,6 +41,8 @@ _JOIN_LIMIT = 1 << 20
 # Largest message _outbound_ready sends directly from the sending greenlet.
 _DIRECT_LIMIT = 8192
 _ZAP_NAME = zap.ENDPOINT.partition("://")[2]
+# How long a refused peer gets to read our ERROR and hang up (see _flush_quietly).
+ERROR_LINGER = 0.5
 
 
 class PeerClosed(Exception):
@@ -216,13 +219,25 @@ class StreamEngine(EngineBase):
             self.socket._event(MonitorEvent.HANDSHAKE_FAILED_PROTOCOL, int(code), self.endpoint)
 
     def _flush_quietly(self):
-        """Best effort: send what the protocol queued (an ERROR command) before closing."""
+        """Best effort: send what the protocol queued (an ERROR command) before closing.
+
+        Closing a socket that has unread input makes the kernel reset the
+        connection, and the peer may then meet the reset before our ERROR (a
+        libzmq client that was still sending would take it for a network error
+        and reconnect). So after the ERROR the connection is half-closed and
+        drained until the peer hangs up, for at most ERROR_LINGER seconds.
+        """
         if self.conn is None:
             return
         data = self.conn.data_to_send()
-        if data:
+        if not data:
+            return
+        with gevent.Timeout(ERROR_LINGER, False):
             try:
-                self.sock.send(data)
+                self.sock.sendall(data)
+                self.sock.shutdown(SHUT_WR)
+                while self.sock.recv(READ_SIZE):
+                    pass
             except OSError:
                 pass
 
