@@ -24,7 +24,7 @@ from .constants import (
     SocketType,
 )
 from .context import Context
-from .curve_keys import curve_keypair, curve_public
+from .zmtp.keys import curve_keypair, curve_public
 from .error import (
     Again,
     ContextTerminated,

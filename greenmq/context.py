@@ -17,8 +17,8 @@ import gevent
 from .constants import ContextOption, Errno, SocketOption
 from .error import ZMQError, zmq_error
 from .socket import Socket
-from .transport.inproc import InprocRegistry
-from .wakeup import Wakeup
+from ._connection.inproc import InprocRegistry
+from ._socket.wakeup import Wakeup
 
 _CONTEXT_DEFAULTS = {
     ContextOption.IO_THREADS: 1,

@@ -19,15 +19,15 @@ from time import monotonic
 
 import gevent
 
-from . import options as _options, security as _security
+from ._socket import options as _options, security as _security
 from .constants import Errno, Event as MonitorEvent, Flag, PollEvent, SocketOption, SocketType
 from .error import Again, ZMQBindError, ZMQError, zmq_error
 from .frame import Frame, MessageTracker
 from .patterns import PATTERNS
-from .pipe import Peer, Pipe
-from .session import ConnectSession, Listener
-from .transport import endpoint as _endpoint, stream as _stream
-from .wakeup import Wakeup
+from ._pipe import Peer, Pipe
+from ._connection.session import ConnectSession, Listener
+from ._connection import endpoint as _endpoint, tcp_ipc as _tcp_ipc
+from ._socket.wakeup import Wakeup
 from .zmtp.sockettypes import WIRE_NAMES
 
 # Plain ints: testing bits against IntFlag members costs an enum call each time.
@@ -382,7 +382,7 @@ class Socket:
         if transport == "inproc":
             self.context._inproc.connect(self, address, addr)
         else:
-            _stream.check_connect(transport, address, addr)
+            _tcp_ipc.check_connect(transport, address, addr)
             session = ConnectSession(self, transport, address, addr)
             self._sessions.setdefault(addr, []).append(session)
         self._options[SocketOption.LAST_ENDPOINT] = addr.encode()

@@ -16,8 +16,8 @@ import sys
 import pytest
 
 import greenmq
-from greenmq.bench import entrants_for, parse_args, plan
-from greenmq.benchmarks import worker
+from greenmq.bench.cli import entrants_for, parse_args, plan
+from greenmq.bench import worker
 
 IMPLS = ["greenmq"] + [name for name, module in (("pyzmq", "zmq"), ("zmq.green", "zmq"))
                        if importlib.util.find_spec(module) is not None]

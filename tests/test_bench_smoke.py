@@ -17,7 +17,7 @@ import sys
 import pytest
 
 import greenmq
-from greenmq.bench import TESTS, impls_for, parse_args, plan
+from greenmq.bench.cli import TESTS, impls_for, parse_args, plan
 
 IMPLS = ["greenmq"] + [name for name, module in (("pyzmq", "zmq"), ("zmq.green", "zmq"))
                        if importlib.util.find_spec(module) is not None]

@@ -11,7 +11,7 @@ greenmq, pyzmq and czmq programs; and files from either load here.
 import datetime
 import os
 
-from ..curve_keys import curve_keypair
+from ..zmtp.keys import curve_keypair
 
 __all__ = ["create_certificates", "load_certificate", "load_certificates"]
 

@@ -14,7 +14,7 @@ from collections import deque
 
 from ..constants import Errno, SocketOption
 from ..error import zmq_error
-from ..zmtp.frames import Subscription, encode_message
+from ..zmtp.framing import Subscription, encode_message
 from .base import Pattern
 from .reqrep import as_frames
 from .strategies import FairQueue

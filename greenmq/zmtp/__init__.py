@@ -2,7 +2,7 @@
 
 from .connection import HANDSHAKE, READY, ZmtpConnection
 from .errors import MessageTooLarge, ZmtpError, ZmtpPeerError, ZmtpVersionError
-from .frames import FrameDecoder, Subscription, encode_command, encode_messages, frame_header
+from .framing import FrameDecoder, Subscription, encode_command, encode_messages, frame_header
 from .greeting import GREETING_SIZE, make_greeting
 from .metadata import Metadata, decode_properties, encode_properties
 

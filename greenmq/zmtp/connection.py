@@ -13,7 +13,7 @@ States: ``GREETING`` → ``HANDSHAKE`` (mechanism commands) → ``READY``
 from ..constants import ProtocolError
 from .curve import MESSAGE_OVERHEAD
 from .errors import ZmtpError, ZmtpPeerError
-from .frames import FrameDecoder, command_name, encode_command, encode_messages
+from .framing import FrameDecoder, command_name, encode_command, encode_messages
 from .greeting import GREETING_SIZE, Greeting, check_partial_greeting, make_greeting
 from .mechanism import encode_error, error_reason
 from .security import NULL_SECURITY

@@ -27,7 +27,7 @@ import struct
 from ..constants import ProtocolError
 from . import crypto
 from .errors import ZmtpError
-from .frames import LONG, MORE, Subscription
+from .framing import LONG, MORE, Subscription
 from .mechanism import Mechanism
 from .metadata import encode_properties
 

@@ -14,7 +14,7 @@ handler differs per mechanism (:meth:`_no_zap_handler`), as in libzmq.
 
 from ..constants import ProtocolError
 from .errors import ZapRefused, ZmtpError, ZmtpPeerError
-from .frames import command_name, encode_command
+from .framing import command_name, encode_command
 from .metadata import decode_properties
 
 SILENT_STATUS = b"300"

@@ -11,7 +11,7 @@ import logging
 
 from ..constants import Errno, SocketOption
 from ..error import zmq_error
-from ..pipe import Peer, Pipe
+from .._pipe import Peer, Pipe
 from ..zmtp.metadata import Metadata
 from ..zmtp.sockettypes import WIRE_NAMES, compatible
 

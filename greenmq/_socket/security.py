@@ -9,11 +9,11 @@ in force at ``connect``/``bind`` time are copied into a
 into each session.
 """
 
-from .constants import Errno, SecurityMechanism, SocketOption as O
-from .curve_keys import raw_key, require_curve
-from .error import zmq_error
-from .utils import z85
-from .zmtp.security import SecurityConfig
+from ..constants import Errno, SecurityMechanism, SocketOption as O
+from ..zmtp.keys import raw_key, require_curve
+from ..error import zmq_error
+from ..utils import z85
+from ..zmtp.security import SecurityConfig
 
 AS_SERVER = "as_server"
 OPTIONS = frozenset({O.PLAIN_SERVER, O.PLAIN_USERNAME, O.PLAIN_PASSWORD, O.CURVE_SERVER, O.CURVE_PUBLICKEY,

@@ -25,10 +25,10 @@ from time import monotonic
 import gevent
 from gevent.event import Event
 
-from .constants import Event as MonitorEvent, ProtocolError, SocketType
-from .error import ZMQError
-from .zmtp import READY, Subscription, ZmtpConnection, ZmtpError, ZmtpPeerError, zap
-from .zmtp.errors import ZapRefused, ZapUnavailable
+from ..constants import Event as MonitorEvent, ProtocolError, SocketType
+from ..error import ZMQError
+from ..zmtp import READY, Subscription, ZmtpConnection, ZmtpError, ZmtpPeerError, zap
+from ..zmtp.errors import ZapRefused, ZapUnavailable
 
 log = logging.getLogger("greenmq")
 

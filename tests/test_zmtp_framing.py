@@ -12,7 +12,7 @@ import tracemalloc
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from greenmq.zmtp import frames as frames_module
+from greenmq.zmtp import framing as frames_module
 from greenmq.zmtp import (
     FrameDecoder,
     MessageTooLarge,
@@ -67,7 +67,7 @@ def decode_feed(decoder, chunks):
     return messages
 
 
-# What greenmq/engine.py does with a split frame (StreamEngine._read_loop/_read_body): once the
+# What greenmq/_connection/engine.py does with a split frame (StreamEngine._read_loop/_read_body): once the
 # frame being collected misses at least ENGINE_LARGE_BODY bytes, it reads exactly that many (at
 # most ENGINE_BODY_MAX) into one reused bytearray and feeds a memoryview of it; otherwise it
 # feeds what recv() returned (see tests/zmtp_support.py).

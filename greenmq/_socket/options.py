@@ -7,8 +7,8 @@ wrong Python type raises ``TypeError`` with pyzmq's message, an out-of-range
 value raises ``ZMQError(EINVAL)``.
 """
 
-from .constants import Errno, SocketOption as O, SocketType as T
-from .error import zmq_error
+from ..constants import Errno, SocketOption as O, SocketType as T
+from ..error import zmq_error
 
 INT = "int"
 INT64 = "int64"

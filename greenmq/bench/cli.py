@@ -1,6 +1,6 @@
 """``python -m greenmq bench``: greenmq against pyzmq and zmq.green, same code, one table.
 
-The benchmark code (:mod:`greenmq.benchmarks.worker`) is written once against
+The benchmark code (:mod:`greenmq.bench.worker`) is written once against
 the pyzmq API and run on each implementation in fresh worker processes, so the
 three never share an interpreter, and a tcp/ipc sender or echo can live in a
 second process, as with libzmq's ``local_thr``/``remote_thr``:
@@ -22,8 +22,8 @@ second process, as with libzmq's ``local_thr``/``remote_thr``:
   alternating, through the throughput and latency code with ``--security``.
 
 This module only plans runs, keeps each near a target duration, and reports;
-:mod:`greenmq.benchmarks.runner` runs them under a deadline and
-:mod:`greenmq.benchmarks.report` prints medians, ratios and the issue's targets.
+:mod:`greenmq.bench.runner` runs them under a deadline and
+:mod:`greenmq.bench.report` prints medians, ratios and the issue's targets.
 """
 
 from __future__ import annotations
@@ -40,10 +40,10 @@ from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 
-from .benchmarks import report
-from .benchmarks.report import CURVE_LATENCY, CURVE_THROUGHPUT
-from .benchmarks.runner import run_cell
-from .benchmarks.worker import FLOOR, IMPLEMENTATIONS, PUBSUB_SUBSCRIBERS, ROUTER_CLIENTS
+from . import report
+from .report import CURVE_LATENCY, CURVE_THROUGHPUT
+from .runner import run_cell
+from .worker import FLOOR, IMPLEMENTATIONS, PUBSUB_SUBSCRIBERS, ROUTER_CLIENTS
 
 TESTS = ("throughput", "latency", "reqrep", "router", "pubsub", "curve")
 # The curve group's cells (named in report) and what each runs in the worker, with --security curve or null.
@@ -362,7 +362,7 @@ def _version(distribution):
 
 def _environment(args):
     """What the figures depend on besides the code, printed above the tables and saved."""
-    from . import __version__
+    from .. import __version__
 
     return {
         "greenmq": __version__, "pyzmq": _version("pyzmq"), "gevent": _version("gevent"),
@@ -436,6 +436,3 @@ def main(argv=None):
         save_json(args.json, bench, summaries, env, elapsed)
     return status
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,9 +11,9 @@ import logging
 
 import gevent
 
-from .constants import SocketOption
+from ..constants import SocketOption
 from .engine import EngineBase
-from .zmtp.metadata import Metadata
+from ..zmtp.metadata import Metadata
 
 log = logging.getLogger("greenmq")
 

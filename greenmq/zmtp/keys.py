@@ -4,10 +4,10 @@ Keys are 32 raw bytes on the wire and 40-character Z85 text in files and in
 pyzmq's API; socket options accept either form.
 """
 
-from .constants import Errno
-from .error import ZMQError, zmq_error
-from .utils import z85
-from .zmtp import crypto
+from ..constants import Errno
+from ..error import ZMQError, zmq_error
+from ..utils import z85
+from . import crypto
 
 Z85_KEY_SIZE = 40
 

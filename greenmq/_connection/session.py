@@ -17,10 +17,10 @@ import random
 
 import gevent
 
-from .constants import Event as MonitorEvent
+from ..constants import Event as MonitorEvent
 from .engine import StreamEngine
 from .raw_engine import RawEngine
-from .transport import stream
+from . import tcp_ipc
 
 log = logging.getLogger("greenmq")
 
@@ -60,7 +60,7 @@ class ConnectSession:
                 gevent.sleep(delay)
             try:
                 timeout_ms = socket._options_get_int("CONNECT_TIMEOUT")
-                sock, peer_address = stream.open_connection(
+                sock, peer_address = tcp_ipc.open_connection(
                     self.transport, self.address, socket._options_get_int,
                     timeout_ms / 1000.0 if timeout_ms > 0 else None)
             except (OSError, gevent.Timeout) as error:
@@ -201,7 +201,7 @@ class Listener:
     def __init__(self, socket, transport, address):
         self.socket = socket
         self.security = socket._security()
-        self.bound = stream.BoundStream(transport, address, socket._options_get_int)
+        self.bound = tcp_ipc.BoundStream(transport, address, socket._options_get_int)
         self.endpoint = self.bound.last_endpoint
         self.sessions = set()
         socket._event(MonitorEvent.LISTENING, self.bound.sock.fileno(), self.endpoint)

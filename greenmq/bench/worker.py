@@ -1,7 +1,7 @@
 """One benchmark measurement in one process, for one ZeroMQ implementation.
 
-The orchestrator (:mod:`greenmq.bench`) runs this file *by path*, not as
-``greenmq.benchmarks.worker``: importing it through the package would import
+The orchestrator (:mod:`greenmq.bench.cli`) runs this file *by path*, not as
+``greenmq.bench.worker``: importing it through the package would import
 ``greenmq`` (and gevent) into a pyzmq worker too, and the point of one process
 per measurement is that the three implementations never share a process.  So
 this module needs only the standard library plus the implementation it is

@@ -1,0 +1,7 @@
+"""``python -m greenmq.bench``: the same as ``python -m greenmq bench``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
