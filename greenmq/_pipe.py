@@ -1,140 +1,246 @@
 """Bounded queues of whole messages between a socket and one peer.
 
-A :class:`Pipe` carries messages one way. Its reader and writer each give it a
-wake-up callable; the pipe calls the reader's only when it goes from empty to
+A :class:`Pipe` carries messages one way. Its two ends belong to two owners
+-- the socket on one side; an engine's session or another socket's inproc
+link on the other -- and each owner hands the pipe a wake-up callable when
+the pipe is made. The pipe calls the reader's only when it goes from empty to
 non-empty, and the writer's only when a writer that found it full may write
 again (the queue fell to the low-water mark). That keeps wake-ups, and so
 greenlet switches, off the per-message path.
 
+Everything goes through the pipe's methods: the high-water mark, the
+low-water mark and the "writer is waiting" flag are the pipe's own
+invariants, and nobody else touches the queue.
+
 A :class:`Peer` is a socket's handle on one connected (or, for ``connect``,
 expected) peer: an inbound and/or outbound pipe plus what the handshake told
-us about the peer. Over inproc the two sockets share the pipes themselves;
-over tcp and ipc an engine sits on the other end.
+about the peer. Over inproc the two sockets share the pipes themselves; over
+tcp and ipc an engine sits on the other end.
 """
 
+from __future__ import annotations
+
 from collections import deque
+from typing import Any, Callable
+from collections.abc import Iterator
 
 
-def _ignore():
+def _ignore() -> None:
     pass
 
 
-def low_water_mark(hwm):
+def low_water_mark(hwm: int) -> int:
     """libzmq's rule: resume writing once the queue has drained to about half."""
     return (hwm + 1) // 2 if hwm > 0 else 0
 
 
 class Pipe:
-    """One-way bounded message queue. ``hwm`` 0 means unlimited."""
+    """One-way bounded message queue. ``hwm`` 0 means unlimited.
 
-    __slots__ = ("queue", "hwm", "lwm", "wake_reader", "wake_writer", "writer_blocked",
-                 "writer_closed", "reader_closed", "peer", "wire")
+    ``wake_reader`` is called when the pipe goes from empty to non-empty (or
+    its writer closes); ``wake_writer`` when a writer that found the pipe full
+    may write again (or its reader closes). ``conflate`` keeps only the
+    newest message (libzmq's CONFLATE; no high-water mark then).
+    """
 
-    def __init__(self, hwm=1000, wake_reader=_ignore, wake_writer=_ignore):
-        self.queue = deque()
+    __slots__ = ("_queue", "_hwm", "_lwm", "_wake_reader", "_wake_writer", "_writer_waits",
+                 "writer_closed", "reader_closed", "peer")
+
+    # Whether what the reader takes out is already in ZMTP wire form (see WirePipe).
+    carries_wire = False
+
+    def __init__(self, hwm: int = 1000, wake_reader: Callable[[], None] = _ignore,
+                 wake_writer: Callable[[], None] = _ignore, conflate: bool = False):
+        self._queue: deque = deque(maxlen=1) if conflate else deque()
+        self._hwm = 0
+        self._lwm = 0
         self.set_hwm(hwm)
-        self.wake_reader = wake_reader
-        self.wake_writer = wake_writer
-        self.writer_blocked = False
+        self._wake_reader = wake_reader
+        self._wake_writer = wake_writer
+        self._writer_waits = False
         self.writer_closed = False
         self.reader_closed = False
         # The Peer this pipe is inbound for (set by Peer): a reader finds there the
         # routing id and handshake properties of whoever wrote a message.
-        self.peer = None
-        # True when the writer queues encoded ZMTP bytes, not messages (a publisher
-        # encodes once for all its subscribers' engines, which then only join them).
-        self.wire = False
+        self.peer: Peer | None = None
 
-    def set_hwm(self, hwm):
-        self.hwm = 0 if self.queue.maxlen else hwm
-        self.lwm = low_water_mark(self.hwm)
+    # -- limits -----------------------------------------------------------------
 
-    def set_conflate(self):
-        """CONFLATE: keep only the newest message (the queue discards older ones; no HWM)."""
-        self.queue = deque(self.queue, maxlen=1)
+    @property
+    def hwm(self) -> int:
+        return self._hwm
+
+    def set_hwm(self, hwm: int) -> None:
+        """Change the high-water mark (an inproc link sums both sockets' marks when it joins)."""
+        self._hwm = 0 if self._queue.maxlen else hwm
+        self._lwm = low_water_mark(self._hwm)
+
+    def set_conflate(self) -> None:
+        """CONFLATE from now on: keep only the newest message (no high-water mark)."""
+        self._queue = deque(self._queue, maxlen=1)
         self.set_hwm(0)
 
-    def __len__(self):
-        return len(self.queue)
+    # -- what is queued ---------------------------------------------------------
 
-    def __bool__(self):
-        return True
+    def __len__(self) -> int:
+        return len(self._queue)
 
-    def can_write(self):
-        """Whether one more message fits; if not, the writer will be woken when it does."""
-        if self.hwm <= 0 or len(self.queue) < self.hwm:
+    def __bool__(self) -> bool:
+        return True  # a pipe is a pipe, empty or not
+
+    def __iter__(self) -> Iterator[Any]:
+        """The queued messages, oldest first, without taking them (SUB asks which would pass its filter)."""
+        return iter(self._queue)
+
+    def peek(self) -> Any:
+        """The oldest message without taking it, or None."""
+        queue = self._queue
+        return queue[0] if queue else None
+
+    # -- the writer's end -------------------------------------------------------
+
+    def has_room(self) -> bool:
+        """Whether one more message fits under the high-water mark.
+
+        Whoever finds no room is about to wait for it (a blocked send, a poll
+        for POLLOUT), so a False answer also has the pipe wake the writer once
+        there is room again, as libzmq's ``check_write`` does.
+        """
+        hwm = self._hwm
+        if hwm <= 0 or len(self._queue) < hwm:
             return True
-        self.writer_blocked = True
+        self._writer_waits = True
         return False
 
-    def write(self, msg):
-        """Queue one message (the caller checked :meth:`can_write` or is allowed to exceed HWM)."""
-        queue = self.queue
+    def try_write(self, msg: Any, shared: list | None = None) -> bool:
+        """Queue ``msg`` if it fits; if not, queue nothing, return False and wake the writer
+        once it fits again. (``shared`` is for fan-out; see :class:`WirePipe`.)"""
+        queue = self._queue
+        hwm = self._hwm
+        if hwm <= 0 or len(queue) < hwm:
+            queue.append(msg)
+            if len(queue) == 1:
+                self._wake_reader()
+            return True
+        self._writer_waits = True
+        return False
+
+    def write(self, msg: Any, shared: list | None = None) -> None:
+        """Queue ``msg`` even past the high-water mark (commands, notifications, and the end
+        of a message whose room was secured at its first frame)."""
+        queue = self._queue
         queue.append(msg)
         if len(queue) == 1:
-            self.wake_reader()
+            self._wake_reader()
 
-    def write_many(self, messages):
-        queue = self.queue
+    def write_batch(self, messages: Any) -> bool:
+        """Queue everything an engine just read, past the mark if need be; True while
+        there is still room, else False and the writer is woken at the low-water mark."""
+        queue = self._queue
         was_empty = not queue
         queue.extend(messages)
-        if was_empty:
-            self.wake_reader()
+        if was_empty and queue:
+            self._wake_reader()
+        hwm = self._hwm
+        if hwm <= 0 or len(queue) < hwm:
+            return True
+        self._writer_waits = True
+        return False
 
-    def read(self):
+    def close_writer(self) -> None:
+        """No more messages will come; the reader may still drain what is queued."""
+        self.writer_closed = True
+        self._wake_reader()
+
+    # -- the reader's end -------------------------------------------------------
+
+    def read(self) -> Any:
         """The oldest message, or None if the pipe is empty."""
-        queue = self.queue
+        queue = self._queue
         if not queue:
             return None
         msg = queue.popleft()
-        if self.writer_blocked and len(queue) <= self.lwm:
-            self.writer_blocked = False
-            self.wake_writer()
+        if self._writer_waits and len(queue) <= self._lwm:
+            self._writer_waits = False
+            self._wake_writer()
         return msg
 
-    def read_all(self):
+    def read_all(self) -> deque:
         """Take every queued message at once (an engine's batch)."""
-        taken = self.queue
-        self.queue = deque(maxlen=taken.maxlen)
-        if self.writer_blocked:
-            self.writer_blocked = False
-            self.wake_writer()
+        taken = self._queue
+        self._queue = deque(maxlen=taken.maxlen)
+        if self._writer_waits:
+            self._writer_waits = False
+            self._wake_writer()
         return taken
 
-    def close_writer(self):
-        """No more messages will come; the reader may still drain what is queued."""
-        self.writer_closed = True
-        self.wake_reader()
-
-    def close_reader(self):
-        """Nobody will read any more: drop what is queued and release a blocked writer."""
+    def close_reader(self) -> None:
+        """Nobody will read any more: drop what is queued and release a waiting writer."""
         self.reader_closed = True
-        self.queue.clear()
-        self.writer_blocked = False
-        self.wake_writer()
+        self._queue.clear()
+        self._writer_waits = False
+        self._wake_writer()
+
+
+class WirePipe(Pipe):
+    """A pipe whose reader, a ZMTP engine, takes messages already in wire form.
+
+    A publisher sends each message to many subscribers; for those served by
+    an engine that does not encrypt per connection, the message is encoded
+    once, by the first such pipe it is written to, and the others queue the
+    same bytes: a fan-out passes a one-slot list as ``shared`` to every
+    pipe's :meth:`try_write`. The engine then only joins what it reads.
+    """
+
+    __slots__ = ("_encode",)
+
+    carries_wire = True
+
+    def __init__(self, encode: Callable[[Any], bytes], hwm: int = 1000,
+                 wake_reader: Callable[[], None] = _ignore, wake_writer: Callable[[], None] = _ignore,
+                 conflate: bool = False):
+        super().__init__(hwm, wake_reader, wake_writer, conflate)
+        self._encode = encode
+
+    def _encoded(self, msg: Any, shared: list | None) -> bytes:
+        if shared is None:
+            return self._encode(msg)
+        data = shared[0]
+        if data is None:
+            data = shared[0] = self._encode(msg)
+        return data
+
+    def try_write(self, msg: Any, shared: list | None = None) -> bool:
+        return Pipe.try_write(self, self._encoded(msg, shared))
+
+    def write(self, msg: Any, shared: list | None = None) -> None:
+        Pipe.write(self, self._encoded(msg, shared))
 
 
 class Peer:
-    """A socket's view of one peer: its pipes and its announced properties."""
+    """A socket's view of one peer: its pipes, where it is, and what it announced.
 
-    __slots__ = ("inbound", "outbound", "metadata", "endpoint", "routing_id", "attached", "remote", "terminate",
-                 "encoded")
+    ``disconnect`` is set by whoever owns the connection (an engine's session,
+    an inproc link) and drops it; ROUTER_HANDOVER uses it.
+    """
 
-    def __init__(self, inbound=None, outbound=None, endpoint=None):
+    __slots__ = ("inbound", "outbound", "endpoint", "metadata", "routing_id", "disconnect")
+
+    def __init__(self, endpoint: str | None = None, routing_id: bytes | None = None,
+                 disconnect: Callable[[], None] = _ignore):
+        self.inbound: Pipe | None = None
+        self.outbound: Pipe | None = None
+        self.endpoint = endpoint
+        self.metadata = None
+        self.routing_id = routing_id
+        self.disconnect = disconnect
+
+    def use_pipes(self, inbound: Pipe | None, outbound: Pipe | None) -> None:
+        """Give the peer its pipes (made after the peer, when their wake-ups name it)."""
         if inbound is not None:
             inbound.peer = self
         self.inbound = inbound
         self.outbound = outbound
-        self.metadata = None
-        self.endpoint = endpoint
-        self.routing_id = None
-        self.attached = False
-        # inproc only: (other socket, its Peer for us), so a close can tell the other side.
-        self.remote = None
-        # Set by the owner of the connection: drops it (ROUTER_HANDOVER uses it).
-        self.terminate = None
-        # The outbound pipe is drained by a ZMTP engine: it also takes pre-encoded messages.
-        self.encoded = False
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<Peer {self.endpoint!r}>"

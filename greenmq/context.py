@@ -7,18 +7,14 @@ once every socket has been closed and its lingering messages are sent (or its
 linger period is over).
 """
 
-import errno
 import os
 import threading
 import warnings
 
-import gevent
-
+from ._socket.registry import SocketRegistry
 from .constants import ContextOption, Errno, SocketOption
 from .error import ZMQError, zmq_error
 from .socket import Socket
-from ._connection.inproc import InprocRegistry
-from ._socket.wakeup import Wakeup
 
 _CONTEXT_DEFAULTS = {
     ContextOption.IO_THREADS: 1,
@@ -50,17 +46,12 @@ class Context:
             raise TypeError(f"io_threads must be an int, got {io_threads!r}")
         self._options = dict(_CONTEXT_DEFAULTS)
         self._options[ContextOption.IO_THREADS] = io_threads
-        self._sockets = set()
-        self._lingering = []
-        self._no_sockets = Wakeup()
-        self._no_sockets.set()
-        self._terminating = False
-        self._closed = False
-        self._inproc = InprocRegistry()
+        # The context's sockets and inproc names; sockets register themselves here.
+        self.registry = SocketRegistry()
         self.sockopts = {}
 
     def __repr__(self):
-        closed = " closed" if self._closed else ""
+        closed = " closed" if self.closed else ""
         return f"<greenmq.Context() at {id(self):#x}{closed}>"
 
     @classmethod
@@ -75,13 +66,13 @@ class Context:
 
     @property
     def closed(self):
-        return self._closed
+        return self.registry.closed
 
     def __enter__(self):
         return self
 
     def __exit__(self, *args):
-        for sock in list(self._sockets):
+        for sock in self.registry.sockets():
             if not sock.closed:
                 warnings.warn(f"Destroying context with unclosed socket {sock}", ResourceWarning,
                               stacklevel=2, source=sock)
@@ -93,11 +84,10 @@ class Context:
         """Create a socket of ``socket_type`` (``zmq.PUSH`` ...) in this context."""
         if not isinstance(socket_type, int):
             raise TypeError(f"socket_type must be an int, not {socket_type!r}")
-        if self._closed:
+        if self.closed:
             raise zmq_error(Errno.ENOTSUP)
-        self._check_open()
-        if len(self._sockets) >= self._options[ContextOption.MAX_SOCKETS]:
-            raise zmq_error(errno.EMFILE)
+        self.registry.check_open()
+        self.registry.check_room(self._options[ContextOption.MAX_SOCKETS])
         cls = socket_class or self._socket_class
         sock = cls(self, socket_type, **kwargs)
         for option, value in self.sockopts.items():
@@ -108,29 +98,11 @@ class Context:
                 pass
         return sock
 
-    def _check_open(self):
-        if self._closed or self._terminating:
-            raise zmq_error(Errno.ETERM)
-
-    def _socket_opened(self, sock):
-        self._sockets.add(sock)
-        self._no_sockets.clear()
-
-    def _socket_closed(self, sock, lingering):
-        self._sockets.discard(sock)
-        self._linger(lingering)
-        if not self._sockets:
-            self._no_sockets.set()
-
-    def _linger(self, greenlets):
-        self._lingering = [g for g in self._lingering if not g.dead]
-        self._lingering.extend(greenlets)
-
     # -- options -----------------------------------------------------------------
 
     def set(self, option, value):
         """Set a context option (``zmq_ctx_set``)."""
-        self._check_open()
+        self.registry.check_open()
         if option not in _CONTEXT_DEFAULTS or option in _READ_ONLY:
             raise zmq_error(Errno.EINVAL)
         if not isinstance(value, int) or value < -1:
@@ -139,7 +111,7 @@ class Context:
 
     def get(self, option):
         """Get a context option (``zmq_ctx_get``)."""
-        if self._closed:
+        if self.closed:
             raise zmq_error(Errno.EFAULT)
         if option not in _CONTEXT_DEFAULTS:
             raise zmq_error(Errno.EINVAL)
@@ -167,7 +139,7 @@ class Context:
         raise AttributeError(f"Context has no such option: {upper}")
 
     def __setattr__(self, name, value):
-        if name.startswith("_") or name in ("sockopts",) or hasattr(type(self), name):
+        if name.startswith("_") or name in ("sockopts", "registry") or hasattr(type(self), name):
             object.__setattr__(self, name, value)
             return
         upper = name.upper()
@@ -189,31 +161,21 @@ class Context:
 
     def shutdown(self):
         """Make every blocking call on this context's sockets raise ContextTerminated, without waiting."""
-        if self._closed:
-            return
-        self._terminating = True
-        for sock in list(self._sockets):
-            sock._context_terminated()
+        if not self.closed:
+            self.registry.interrupt_all()
 
     def term(self):
         """Terminate: interrupt blocked calls, wait for every socket to be closed and for lingering messages."""
-        if self._closed:
+        if self.closed:
             return
         self.shutdown()
-        self._no_sockets.wait()
-        hub = gevent.get_hub()
-        # Greenlets live on the hub of the thread that made them; only ours can be joined here.
-        lingering = [g for g in self._lingering if not g.dead and g.parent is hub]
-        if lingering:
-            gevent.joinall(lingering)
-        self._lingering = []
-        self._closed = True
+        self.registry.wait_until_closed()
 
     def destroy(self, linger=None):
         """Close every socket of the context (with ``linger`` if given), then :meth:`term`."""
-        if self._closed:
+        if self.closed:
             return
-        for sock in list(self._sockets):
+        for sock in self.registry.sockets():
             if not sock.closed:
                 sock.close(linger=linger)
         self.term()

@@ -30,18 +30,6 @@ class Frame:
         self.routing_id = None
         self.group = None
 
-    @classmethod
-    def _received(cls, data, more, metadata):
-        frame = cls.__new__(cls)
-        frame._data = data
-        frame._bytes = data if type(data) is bytes else None
-        frame.more = more
-        frame.tracker = None
-        frame._metadata = metadata
-        frame.routing_id = None
-        frame.group = None
-        return frame
-
     @property
     def bytes(self):
         if self._bytes is None:
@@ -93,6 +81,24 @@ class Frame:
 
 
 Message = Frame
+
+
+def received_frame(data, more, metadata):
+    """A :class:`Frame` for ``recv(copy=False)``: ``data`` as received, no copy, no checks."""
+    frame = Frame.__new__(Frame)
+    frame._data = data
+    frame._bytes = data if type(data) is bytes else None
+    frame.more = more
+    frame.tracker = None
+    frame._metadata = metadata
+    frame.routing_id = None
+    frame.group = None
+    return frame
+
+
+def frame_payload(frame):
+    """What a :class:`Frame` holds, as given (``bytes``, ``bytearray`` or a view): sent without a copy."""
+    return frame._data
 
 
 class MessageTracker:

@@ -6,12 +6,13 @@ returns at once with everything that is ready, or waits cooperatively for the
 first item to become ready (or for the timeout).
 
 Waiting is event-driven, never periodic. For sockets a poll waits on the
-socket's wake-ups (``_readable`` set when a pipe goes from empty to non-empty,
-``_writable`` when a full pipe drains or a peer attaches; both set when the
-socket is closed or its context terminated): it clears them, computes the
-socket's events, and waits only if nothing is ready, so a wake-up that
-happens after the clear is never lost and several greenlets may poll (and
-receive from) the same socket. For file descriptors it starts io watchers of
+wake-ups of the socket's :class:`~greenmq._socket.readiness.Readiness`
+(``readable`` set when a pipe goes from empty to non-empty, ``writable``
+when a full pipe drains or a peer attaches; both set when the socket is
+closed or its context terminated): it clears them, computes the socket's
+events, and waits only if nothing is ready, so a wake-up that happens after
+the clear is never lost and several greenlets may poll (and receive from)
+the same socket. For file descriptors it starts io watchers of
 the gevent loop and asks the OS (``poll()`` with a zero timeout) what is
 ready whenever one fires. What libev cannot watch -- ``POLLPRI``, and a
 descriptor polled for ``POLLERR`` alone -- is left to one helper OS thread,
@@ -33,7 +34,7 @@ from gevent import monkey
 from gevent.event import Event
 
 from .constants import PollEvent
-from .socket import Socket
+from ._socket.base import SocketBase
 
 POLLIN = int(PollEvent.POLLIN)
 POLLOUT = int(PollEvent.POLLOUT)
@@ -56,18 +57,17 @@ _EV_READ, _EV_WRITE = 1, 2  # libev's (and gevent's) io watcher events
 
 def _resolve(sockets):
     """The items of ``[(socket_or_fd, flags), ...]`` with pyzmq's errors, as
-    ``(key, socket or None, fd, flags, events)``: ``key`` is what a result
-    names (the socket, or the int fd), ``fd`` is -1 for a socket, ``events``
-    the gevent events of the socket's Wakeups that the poll clears and waits on."""
+    ``(key, readiness or None, fd, flags, events)``: ``key`` is what a result
+    names (the socket, or the int fd), ``readiness`` the socket's (None for an
+    fd), ``fd`` is -1 for a socket, ``events`` the gevent events of the
+    socket's Wakeups that the poll clears and waits on."""
     items = []
     for obj, flags in sockets:
         flags = int(flags)
-        if isinstance(obj, Socket):
-            if flags & POLLOUT:
-                events = (obj._readable.event, obj._writable.event) if flags & POLLIN else (obj._writable.event,)
-            else:
-                events = (obj._readable.event,)  # as _socket_wakeups, inlined: this runs on every poll
-            items.append((obj, obj, -1, flags, events))
+        if isinstance(obj, SocketBase):
+            readiness = obj.readiness
+            events = tuple(wakeup.event for wakeup in _socket_wakeups(readiness, flags))
+            items.append((obj, readiness, -1, flags, events))
             continue
         if isinstance(obj, int):
             fd = obj
@@ -82,12 +82,12 @@ def _resolve(sockets):
     return items
 
 
-def _socket_wakeups(sock, flags):
-    """The Wakeups a poll for ``flags`` on ``sock`` waits on; ``_readable`` also stands
+def _socket_wakeups(readiness, flags):
+    """The Wakeups a poll for ``flags`` on a socket waits on; ``readable`` also stands
     for close and termination when neither POLLIN nor POLLOUT is asked for."""
     if flags & POLLOUT:
-        return (sock._readable, sock._writable) if flags & POLLIN else (sock._writable,)
-    return (sock._readable,)
+        return (readiness.readable, readiness.writable) if flags & POLLIN else (readiness.writable,)
+    return (readiness.readable,)
 
 
 def _os_events(flags):
@@ -117,8 +117,8 @@ def _zmq_events(revents):
 def _fd_readiness(items):
     """{fd: ZMQ events} for the fds that are ready now (a zero-timeout OS poll)."""
     wanted = {}
-    for _, sock, fd, flags, _ in items:
-        if sock is None and fd >= 0:  # poll() ignores negative fds, and so does zmq_poll
+    for _, readiness, fd, flags, _ in items:
+        if readiness is None and fd >= 0:  # poll() ignores negative fds, and so does zmq_poll
             wanted[fd] = wanted.get(fd, 0) | _os_events(flags)
     if not wanted:
         return {}
@@ -134,18 +134,17 @@ def _ready(items, has_fds):
     Every wake-up is cleared before its socket's events are read, with no
     switch in between, so anything that becomes ready later sets it again.
     """
-    readiness = _fd_readiness(items) if has_fds else None
+    fd_events = _fd_readiness(items) if has_fds else None
     ready = []
-    for key, sock, fd, flags, wakeup_events in items:
-        if sock is not None:
-            if not sock._usable:
-                sock._check_usable()  # ENOTSOCK when closed, ETERM when the context is terminated
+    for key, readiness, fd, flags, wakeup_events in items:
+        if readiness is not None:
+            readiness.check()  # ENOTSOCK when closed, ETERM when the context is terminated
             for event in wakeup_events:
                 event.clear()
-            events = int(sock._events()) & flags & _SOCKET_EVENTS
+            events = readiness.events() & flags & _SOCKET_EVENTS
         else:
             # As with poll(): events not asked for are not reported, conditions are.
-            events = readiness.get(fd, 0) & (flags | POLLERR)
+            events = fd_events.get(fd, 0) & (flags | POLLERR)
         if events:
             ready.append((key, events))
     return ready
@@ -209,10 +208,10 @@ class _Waiter:
         self.objects = [self.fd_event]
         self._wakeups = []
         seen = set()
-        for _, sock, _, flags, _ in items:
-            if sock is None:
+        for _, readiness, _, flags, _ in items:
+            if readiness is None:
                 continue
-            for wakeup in _socket_wakeups(sock, flags):
+            for wakeup in _socket_wakeups(readiness, flags):
                 if id(wakeup) not in seen:
                     seen.add(id(wakeup))
                     self._wakeups.append(wakeup)
@@ -225,8 +224,8 @@ class _Waiter:
         self._thread = None
         self._threaded = threaded = {}
         watched = {}
-        for _, sock, fd, flags, _ in items:
-            if sock is not None or fd < 0:
+        for _, readiness, fd, flags, _ in items:
+            if readiness is not None or fd < 0:
                 continue
             if flags & POLLPRI or not flags & _SOCKET_EVENTS:
                 threaded[fd] = threaded.get(fd, 0) | _os_events(flags)
@@ -274,7 +273,7 @@ def _poll(sockets, timeout):
     items = _resolve(sockets)
     if not items:
         return []
-    has_fds = any(sock is None for _, sock, _, _, _ in items)
+    has_fds = any(readiness is None for _, readiness, _, _, _ in items)
     deadline = None if timeout is None else monotonic() + timeout
     waiter = None
     try:

@@ -26,18 +26,35 @@ def ready(socket_type):
 
 
 @pytest.fixture
-def pipeline(ctx, hub_errors):
+def make_pipeline(ctx, hub_errors):
+    """Makes a PULL bound to a random loopback port, with the given options set before the
+    bind (a listener keeps the options it was bound with, as in libzmq), and a greenmq PUSH
+    connected to it (proven to work)."""
+    made = []
+
+    def make(**pull_options):
+        pull = ctx.socket(zmq.PULL)
+        pull.linger = 0
+        for name, value in pull_options.items():
+            setattr(pull, name, value)
+        port = pull.bind_to_random_port("tcp://127.0.0.1")
+        push = ctx.socket(zmq.PUSH)
+        push.linger = 0
+        push.connect(f"tcp://127.0.0.1:{port}")
+        made.append((push, pull))
+        exchange(push, pull, b"warmup", 1)
+        return pull, push, port
+
+    yield make
+    for push, pull in made:
+        push.close()
+        pull.close()
+
+
+@pytest.fixture
+def pipeline(make_pipeline):
     """A PULL bound to a random loopback port and a greenmq PUSH connected to it (proven to work)."""
-    pull = ctx.socket(zmq.PULL)
-    pull.linger = 0
-    port = pull.bind_to_random_port("tcp://127.0.0.1")
-    push = ctx.socket(zmq.PUSH)
-    push.linger = 0
-    push.connect(f"tcp://127.0.0.1:{port}")
-    exchange(push, pull, b"warmup", 1)
-    yield pull, push, port
-    push.close()
-    pull.close()
+    return make_pipeline()
 
 
 
@@ -96,9 +113,8 @@ def test_garbage_is_disconnected(ctx, pipeline, garbage):
     check_still_working(pull, push, port, ctx)
 
 
-def test_oversized_frame_after_handshake(ctx, pipeline):
-    pull, push, port = pipeline
-    pull.maxmsgsize = 1024
+def test_oversized_frame_after_handshake(ctx, make_pipeline):
+    pull, push, port = make_pipeline(maxmsgsize=1024)
     raw = connect_raw(port)
     try:
         raw.sendall(NULL_GREETING + ready(b"PUSH"))
@@ -118,9 +134,8 @@ def test_oversized_frame_after_handshake(ctx, pipeline):
     check_still_working(pull, push, port, ctx)
 
 
-def test_oversized_frame_in_handshake(ctx, pipeline):
-    pull, push, port = pipeline
-    pull.maxmsgsize = 100
+def test_oversized_frame_in_handshake(ctx, make_pipeline):
+    pull, push, port = make_pipeline(maxmsgsize=100)
     raw = connect_raw(port)
     try:
         raw.sendall(NULL_GREETING + b"\x06" + (2**62).to_bytes(8, "big"))
@@ -132,9 +147,8 @@ def test_oversized_frame_in_handshake(ctx, pipeline):
     check_still_working(pull, push, port, ctx)
 
 
-def test_oversized_message_one_byte_above_limit(ctx, pipeline):
-    pull, push, port = pipeline
-    pull.maxmsgsize = 1000
+def test_oversized_message_one_byte_above_limit(ctx, make_pipeline):
+    pull, push, port = make_pipeline(maxmsgsize=1000)
     raw = connect_raw(port)
     try:
         raw.sendall(NULL_GREETING + ready(b"PUSH") + b"\x02" + (1000).to_bytes(8, "big") + b"k" * 1000)
@@ -192,9 +206,8 @@ def test_old_zmtp_peer_is_disconnected(ctx, pipeline, greeting):
     NULL_GREETING,  # greeting, but never READY
     NULL_GREETING + b"\x04\x06\x05REA",  # a READY cut short
 ], ids=["silent", "half-greeting", "no-ready", "partial-ready"])
-def test_incomplete_handshake_times_out(ctx, pipeline, sent):
-    pull, push, port = pipeline
-    pull.handshake_ivl = 300
+def test_incomplete_handshake_times_out(ctx, make_pipeline, sent):
+    pull, push, port = make_pipeline(handshake_ivl=300)
     raw = connect_raw(port)
     start = time.monotonic()
     try:
@@ -211,10 +224,8 @@ def test_incomplete_handshake_times_out(ctx, pipeline, sent):
     check_still_working(pull, push, port, ctx)
 
 
-def test_many_hostile_peers_at_once(ctx, pipeline):
-    pull, push, port = pipeline
-    pull.handshake_ivl = 300
-    pull.maxmsgsize = 100
+def test_many_hostile_peers_at_once(ctx, make_pipeline):
+    pull, push, port = make_pipeline(handshake_ivl=300, maxmsgsize=100)
     payloads = [
         b"garbage!" * 8,
         NULL_GREETING + ready(b"PUB"),

@@ -88,12 +88,15 @@ def zap_handler(ctx):
 class Server:
     """The server PULL, its monitor, its port and a well-behaved client PUSH."""
 
-    def __init__(self, ctx, mechanism, caplog, with_client=True):
+    def __init__(self, ctx, mechanism, caplog, with_client=True, **pull_options):
         self.ctx = ctx
         self.mechanism = mechanism
         self.caplog = caplog
         self.pull = ctx.socket(zmq.PULL)
         self.pull.linger = 0
+        # Set before the bind: a listener keeps the options it was bound with, as in libzmq.
+        for name, value in pull_options.items():
+            setattr(self.pull, name, value)
         if mechanism == "CURVE":
             self.pull.curve_server = 1
             self.pull.curve_secretkey = SERVER_SECRET_Z85
@@ -129,15 +132,17 @@ class Server:
 
 
 @pytest.fixture
-def curve(ctx, zap_handler, hub_errors, greenmq_log):
-    server = Server(ctx, "CURVE", greenmq_log)
+def curve(request, ctx, zap_handler, hub_errors, greenmq_log):
+    """A CURVE server; indirect parametrization passes options for its PULL."""
+    server = Server(ctx, "CURVE", greenmq_log, **getattr(request, "param", {}))
     yield server
     server.close()
 
 
 @pytest.fixture
-def plain(ctx, zap_handler, hub_errors, greenmq_log):
-    server = Server(ctx, "PLAIN", greenmq_log)
+def plain(request, ctx, zap_handler, hub_errors, greenmq_log):
+    """A PLAIN server; indirect parametrization passes options for its PULL."""
+    server = Server(ctx, "PLAIN", greenmq_log, **getattr(request, "param", {}))
     yield server
     server.close()
 
@@ -429,9 +434,9 @@ def test_plain_server_without_zap_handler_closes(ctx, hub_errors, greenmq_log):
 # -- HANDSHAKE_IVL and mechanism mismatch ------------------------------------------
 
 
+@pytest.mark.parametrize("curve", [{"handshake_ivl": 200}], indirect=True)
 @pytest.mark.parametrize("sent", ["greeting", "hello"])
 def test_stalled_curve_handshake_times_out(curve, sent):
-    curve.pull.handshake_ivl = 200
     raw_curve = RawCurve()
     start = time.monotonic()
 
@@ -447,8 +452,8 @@ def test_stalled_curve_handshake_times_out(curve, sent):
     assert event == zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
 
 
+@pytest.mark.parametrize("plain", [{"handshake_ivl": 200}], indirect=True)
 def test_stalled_plain_handshake_times_out(plain):
-    plain.pull.handshake_ivl = 200
     start = time.monotonic()
     run_hostile(plain, plain_welcome)  # HELLO admitted, then no INITIATE
     assert time.monotonic() - start >= 0.15
@@ -495,10 +500,10 @@ def test_mechanism_mismatch(ctx, zap_handler, hub_errors, greenmq_log, server_me
         server.close()
 
 
+@pytest.mark.parametrize("curve", [{"handshake_ivl": 2000}], indirect=True)
 def test_many_hostile_curve_peers_at_once(curve):
     # Every malformed CURVE peer above at the same time (less the ones that show the low-order key bug,
     # which have their own tests), while the good client keeps sending.
-    curve.pull.handshake_ivl = 2000
     cases = [case for case in CURVE_CASES if "zero" not in case]
     raws = [connect_raw(curve.port) for _ in cases]
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from greenmq.constants import ProtocolError
 from greenmq.utils import z85
-from greenmq.zmtp import HANDSHAKE, READY, MessageTooLarge, Subscription, ZmtpError, ZmtpPeerError
+from greenmq.zmtp import HANDSHAKE, READY, MessageTooLarge, Ping, Pong, Subscription, ZmtpError, ZmtpPeerError
 from greenmq.zmtp.zap import ZapReply
 
 from security_support import (
@@ -293,7 +293,7 @@ def test_sealed_subscribe_and_cancel_received():
     raw, server = raw_client_established(curve_server(b"XPUB"), metadata=properties((b"Socket-Type", b"SUB")))
     assert server.receive(raw.message(b"\x09SUBSCRIBEnews", flags=0x02)
                           + raw.message(b"\x06CANCELnews", flags=0x02)) == []
-    assert server.subscriptions == [(True, b"news"), (False, b"news")]
+    assert server.take_events() == [Subscription(True, b"news"), Subscription(False, b"news")]
 
 
 def test_ping_and_pong_are_sealed_in_messages():
@@ -307,19 +307,20 @@ def test_ping_and_pong_are_sealed_in_messages():
     frames = parse_frames(client.data_to_send())
     assert [flags for flags, _, _ in frames] == [0x00]
     assert raw.open_message(frames[0][2]) == (4, 0x02, b"\x04PONGhello")
+    assert client.take_events() == [Ping(0)]
     assert client.receive(raw.message(b"\x04PONGctx", flags=0x02)) == []
-    assert client.pongs_received == 1
+    assert client.take_events() == [Pong()]
 
 
 def test_ping_pong_between_greenmq_connections():
     client, server = established()
     client.ping(30)
     assert server.receive(client.data_to_send()) == []
-    assert server.peer_ttl == 30
+    assert server.take_events() == [Ping(30)]
     pong = server.data_to_send()
     assert pong[2:10] == b"\x07MESSAGE"  # not a clear PONG command
     assert client.receive(pong) == []
-    assert client.pongs_received == 1
+    assert client.take_events() == [Pong()]
 
 
 def test_unknown_sealed_command_is_ignored():

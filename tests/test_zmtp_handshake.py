@@ -16,6 +16,9 @@ from greenmq.zmtp import (
     READY,
     MessageTooLarge,
     Metadata,
+    Ping,
+    Pong,
+    Subscription,
     ZmtpConnection,
     ZmtpError,
     ZmtpPeerError,
@@ -447,9 +450,8 @@ def test_commands_in_same_chunk_as_ready_are_processed():
     data = (ready(("Socket-Type", b"PUSH")) + encode_command(b"PING", b"\x00\x05ctx")
             + wire([[b"m"]]) + encode_command(b"SUBSCRIBE", b"A"))
     assert as_bytes(conn.receive(data)) == [[b"m"]]
-    assert conn.peer_ttl == 5
+    assert conn.take_events() == [Ping(5), Subscription(True, b"A")]
     assert parse_commands(conn.data_to_send()) == [(b"PONG", b"ctx")]
-    assert conn.subscriptions == [(True, b"A")]
 
 
 def test_partial_large_frame_after_ready_through_reused_buffer():
@@ -460,13 +462,13 @@ def test_partial_large_frame_after_ready_through_reused_buffer():
     assert conn.receive(data[:5000]) == []
     assert conn.state == READY
     remaining = data[5000:]
-    assert conn.decoder.body_remaining() == len(remaining)
+    assert conn.bytes_expected() == len(remaining)
     assert reused.feed(conn.receive, remaining[:100000]) == []
-    assert conn.decoder.body_remaining() == len(remaining) - 100000
+    assert conn.bytes_expected() == len(remaining) - 100000
     got = reused.feed(conn.receive, remaining[100000:])
     assert as_bytes(got) == [[b"head", big]]
     assert all(type(frame) is bytes for frame in got[0])
-    assert conn.decoder.body_remaining() == 0
+    assert conn.bytes_expected() == 0
 
 
 def test_large_ready_split_through_reused_buffer():
@@ -477,7 +479,7 @@ def test_large_ready_split_through_reused_buffer():
     data = ready(("Socket-Type", b"PUSH"), ("X-Big", value)) + wire([[b"after"]])
     assert conn.receive(data[:1000]) == []
     assert conn.state == HANDSHAKE
-    count = conn.decoder.body_remaining()
+    count = conn.bytes_expected()
     assert count >= ENGINE_LARGE_BODY
     reused = ReusedBuffer()
     assert reused.feed(conn.receive, data[1000:1000 + count]) == []
@@ -499,7 +501,7 @@ def test_ready_and_messages_in_one_reused_buffer_chunk():
     assert conn.state == READY
     assert conn.peer_metadata.get("x-big") == value
     assert as_bytes(got) == [[b"a"], [big], [b"b", b"c"]]
-    assert conn.subscriptions == [(True, b"topic")]
+    assert conn.take_events() == [Subscription(True, b"topic")]
 
 
 def test_data_message_before_handshake():
@@ -626,13 +628,13 @@ def test_ping_answered_with_pong():
     conn = established()
     assert conn.receive(encode_command(b"PING", b"\x00\x00")) == []
     assert conn.data_to_send() == b"\x04\x05\x04PONG"
-    assert conn.peer_ttl == 0
+    assert conn.take_events() == [Ping(0)]
 
 
 def test_ping_ttl_and_context():
     conn = established()
     conn.receive(encode_command(b"PING", b"\x01\x2c" + b"0123456789abcdef"))
-    assert conn.peer_ttl == 300
+    assert conn.take_events() == [Ping(300)]
     assert conn.data_to_send() == b"\x04\x15\x04PONG0123456789abcdef"
 
 
@@ -655,10 +657,11 @@ def test_malformed_ping(data):
         conn.receive(encode_command(b"PING", data))
 
 
-def test_pong_counted():
+def test_pongs_reported():
     conn = established()
     conn.receive(encode_command(b"PONG", b"ctx") + encode_command(b"PONG"))
-    assert conn.pongs_received == 2
+    assert conn.take_events() == [Pong(), Pong()]
+    assert conn.take_events() == ()  # handed out once
     assert conn.data_to_send() == b""
 
 
@@ -670,11 +673,11 @@ def test_ping_method_bytes():
     assert conn.data_to_send() == b"\x04\x0a\x04PING\x00\x01ctx"
 
 
-def test_subscribe_and_cancel_recorded():
+def test_subscribe_and_cancel_reported():
     conn = established(b"PUB", b"SUB")
     subscribe_a = bytes.fromhex("040B09535542534352494245" "41")
     assert conn.receive(subscribe_a + encode_command(b"CANCEL", b"A") + encode_command(b"SUBSCRIBE")) == []
-    assert conn.subscriptions == [(True, b"A"), (False, b"A"), (True, b"")]
+    assert conn.take_events() == [Subscription(True, b"A"), Subscription(False, b"A"), Subscription(True, b"")]
 
 
 @pytest.mark.parametrize("command", [
@@ -690,7 +693,7 @@ def test_unknown_commands_after_handshake_ignored(command):
     got = conn.receive(wire([[b"before"]]) + command + wire([[b"after", b"x"]]))
     assert as_bytes(got) == [[b"before"], [b"after", b"x"]]
     assert conn.data_to_send() == b""
-    assert conn.subscriptions == []
+    assert conn.take_events() == ()
     assert conn.state == READY
 
 
@@ -760,7 +763,7 @@ def run_conversation(data, left, right, left_messages, right_messages):
         receiver = "R" if sender == "L" else "L"
         conn = sides[receiver]
         available = len(pending[sender])
-        missing = conn.decoder.body_remaining()
+        missing = conn.bytes_expected()
         if use_engine_path and missing >= ENGINE_LARGE_BODY:
             # The engine reads exactly what the frame misses (at most ENGINE_BODY_MAX) into
             # its reused buffer; also try fewer bytes, and more (the frame plus what follows).
@@ -799,7 +802,7 @@ def test_random_chunked_handshake_and_traffic(data, push_messages, pull_messages
     assert as_bytes(got_left) == pull_messages
     assert right.peer_metadata.get("Identity") == b"left"
     assert left.peer_metadata.get("x-side") == side
-    assert left.decoder.idle and right.decoder.idle
+    assert left.idle and right.idle
 
 
 def test_ready_and_messages_arrive_in_one_chunk_deterministic():

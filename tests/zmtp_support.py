@@ -1,6 +1,6 @@
 """Test support shared by the protocol tests: the engine's way of feeding split frames."""
 
-from greenmq._connection.engine import BODY_BUFFER_MAX as ENGINE_BODY_MAX, LARGE_BODY_READ as ENGINE_LARGE_BODY
+from greenmq._connection.reader import BODY_BUFFER_MAX as ENGINE_BODY_MAX, LARGE_BODY_READ as ENGINE_LARGE_BODY
 
 __all__ = ["ENGINE_BODY_MAX", "ENGINE_LARGE_BODY", "ReusedBuffer", "as_bytes"]
 

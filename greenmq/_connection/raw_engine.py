@@ -7,13 +7,17 @@ STREAM_NOTIFY (the default) an empty message marks the connection's start and
 end for the application.
 """
 
+from __future__ import annotations
+
 import logging
+from typing import Any
 
 import gevent
+from gevent.event import Event
 
-from ..constants import SocketOption
-from .engine import EngineBase
+from .._pipe import Peer
 from ..zmtp.metadata import Metadata
+from .engine import EngineBase
 
 log = logging.getLogger("greenmq")
 
@@ -23,11 +27,14 @@ READ_SIZE = 65536
 class RawEngine(EngineBase):
     """One raw TCP connection on behalf of a STREAM socket's session."""
 
-    def __init__(self, session, sock, endpoint, peer_address):
-        super().__init__(session, sock, endpoint, peer_address)
-        self._notify = bool(self.socket._options[SocketOption.STREAM_NOTIFY])
+    def __init__(self, session: Any, sock: Any, peer_address: str | None):
+        super().__init__(session, sock, peer_address)
+        self._notify = self.options.stream_notify
+        self._wake = Event()
+        self._room = Event()
+        self._writer: gevent.Greenlet | None = None
 
-    def run(self):
+    def run(self) -> None:
         """Run the connection in the calling greenlet until it ends."""
         self._greenlet = gevent.getcurrent()
         try:
@@ -35,9 +42,7 @@ class RawEngine(EngineBase):
             self.peer = self.session.engine_ready(self, metadata)
             if self.peer is None:
                 return
-            self.peer.outbound.wake_reader = self._wake_writer.set
             inbound = self.peer.inbound
-            inbound.wake_writer = self._room.set
             if self._notify:
                 inbound.write(b"")
             self._writer = gevent.spawn(self._write_loop)
@@ -47,23 +52,44 @@ class RawEngine(EngineBase):
                     break
                 if inbound.reader_closed:
                     continue
-                inbound.write(data)
-                self._wait_for_room(inbound)
+                if not inbound.write_batch((data,)):
+                    self._wait_for_room()
         except OSError as error:
             log.debug("greenmq: raw connection %s ended: %s", self.endpoint, error)
         finally:
             self._finish()
 
-    def _write_loop(self):
+    def _wait_for_room(self) -> None:
+        """Backpressure: stop reading until the socket has drained the inbound pipe."""
+        inbound = self.peer.inbound
+        while not inbound.reader_closed and not inbound.has_room():
+            self._room.clear()
+            if inbound.has_room():
+                return
+            self._room.wait()
+
+    def outbound_ready(self) -> None:
+        self._wake.set()
+
+    def inbound_room(self) -> None:
+        self._room.set()
+
+    def _flush_then_stop(self) -> None:
+        self._wake.set()
+
+    def _helpers(self) -> list[gevent.Greenlet | None]:
+        return [self._writer]
+
+    def _write_loop(self) -> None:
         outbound = self.peer.outbound
-        wake = self._wake_writer
+        wake = self._wake
         try:
             while True:
-                if not outbound.queue:
+                if not len(outbound):
                     if self.closing:
                         break
                     wake.clear()
-                    if not outbound.queue:
+                    if not len(outbound):
                         wake.wait()
                     continue
                 for msg in outbound.read_all():
@@ -76,6 +102,6 @@ class RawEngine(EngineBase):
         if self.closing:
             self._kill()
 
-    def _peer_gone(self, peer):
+    def _peer_gone(self, peer: Peer) -> None:
         if self._notify and not peer.inbound.reader_closed:
             peer.inbound.write(b"")

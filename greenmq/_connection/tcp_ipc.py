@@ -17,21 +17,18 @@ from . import endpoint as ep
 
 
 def _tune(sock, options, family):
+    """Apply the endpoint's TCP and buffer options to a new connection (as libzmq's tune_tcp_*)."""
     if family in (_pysocket.AF_INET, _pysocket.AF_INET6):
         sock.setsockopt(_pysocket.IPPROTO_TCP, _pysocket.TCP_NODELAY, 1)
-        keepalive = options("TCP_KEEPALIVE")
-        if keepalive != -1:
-            sock.setsockopt(_pysocket.SOL_SOCKET, _pysocket.SO_KEEPALIVE, keepalive)
-            for name, opt in (("TCP_KEEPALIVE_CNT", "TCP_KEEPCNT"), ("TCP_KEEPALIVE_IDLE", "TCP_KEEPIDLE"),
-                              ("TCP_KEEPALIVE_INTVL", "TCP_KEEPINTVL")):
-                value = options(name)
+        if options.tcp_keepalive != -1:
+            sock.setsockopt(_pysocket.SOL_SOCKET, _pysocket.SO_KEEPALIVE, options.tcp_keepalive)
+            for value, opt in ((options.tcp_keepalive_cnt, "TCP_KEEPCNT"), (options.tcp_keepalive_idle, "TCP_KEEPIDLE"),
+                               (options.tcp_keepalive_intvl, "TCP_KEEPINTVL")):
                 if value != -1 and hasattr(_pysocket, opt):
                     sock.setsockopt(_pysocket.IPPROTO_TCP, getattr(_pysocket, opt), value)
-        tos = options("TOS")
-        if tos and family == _pysocket.AF_INET:
-            sock.setsockopt(_pysocket.IPPROTO_IP, _pysocket.IP_TOS, tos)
-    for name, opt in (("SNDBUF", _pysocket.SO_SNDBUF), ("RCVBUF", _pysocket.SO_RCVBUF)):
-        value = options(name)
+        if options.tos and family == _pysocket.AF_INET:
+            sock.setsockopt(_pysocket.IPPROTO_IP, _pysocket.IP_TOS, options.tos)
+    for value, opt in ((options.sndbuf, _pysocket.SO_SNDBUF), (options.rcvbuf, _pysocket.SO_RCVBUF)):
         if value >= 0:
             sock.setsockopt(_pysocket.SOL_SOCKET, opt, value)
 
@@ -44,7 +41,7 @@ def _os_error_to_zmq(error, endpoint):
     return zmq_error(code, endpoint)
 
 
-class BoundStream:
+class ListeningSocket:
     """A listening OS socket plus what is needed to report and undo the bind."""
 
     def __init__(self, transport, address, options):
@@ -54,7 +51,7 @@ class BoundStream:
         self._tempdir = None
         endpoint = f"{transport}://{address}"
         if transport == "tcp":
-            addr = ep.parse_tcp_bind(address, endpoint, bool(options("IPV6")))
+            addr = ep.parse_tcp_bind(address, endpoint, options.ipv6)
             self.family = addr.family
             sock = gsocket.socket(addr.family, _pysocket.SOCK_STREAM)
             sock.setsockopt(_pysocket.SOL_SOCKET, _pysocket.SO_REUSEADDR, 1)
@@ -85,7 +82,7 @@ class BoundStream:
                 self._unlink = None
                 raise _os_error_to_zmq(error, endpoint) from None
             self.last_endpoint = f"ipc://{path}"
-        sock.listen(max(options("BACKLOG"), 1))
+        sock.listen(max(options.backlog, 1))
         self.sock = sock
 
     def accept(self):
@@ -122,7 +119,7 @@ def open_connection(transport, address, options, timeout):
     """Connect one OS socket (blocking the calling greenlet); returns (socket, peer address)."""
     endpoint = f"{transport}://{address}"
     if transport == "tcp":
-        addr = ep.resolve_tcp_connect(address, endpoint, bool(options("IPV6")), gsocket.getaddrinfo)
+        addr = ep.resolve_tcp_connect(address, endpoint, options.ipv6, gsocket.getaddrinfo)
         sock = gsocket.socket(addr.family, _pysocket.SOCK_STREAM)
         try:
             if addr.source is not None:

@@ -1,0 +1,7 @@
+"""What stands behind :class:`greenmq.Socket` (private: no API promise).
+
+``base`` holds the send/receive core; ``settings`` and ``options`` the option
+values and table; ``port`` the narrow interface the connection side uses;
+``endpoints``, ``monitor``, ``readiness``, ``registry`` and ``wakeup`` one
+job each. See docs/design.rst.
+"""

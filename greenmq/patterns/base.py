@@ -1,5 +1,10 @@
 """What every socket type provides to the socket: where a message goes and where one comes from."""
 
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .._pipe import Peer, Pipe
 from ..constants import Errno
 from ..error import zmq_error
 
@@ -10,56 +15,74 @@ class Pattern:
     ``attach``/``detach`` are told about peers as they come and go;
     ``send``/``recv`` never block: they return False/None when the socket
     would have to wait. ``sends``/``receives`` say which pipes a peer needs.
+    ``wake_readers`` wakes whoever waits to receive on the socket, for types
+    that make messages of their own (XPUB's subscription notices).
+
+    Sending follows libzmq's rule for multipart messages: the first frame
+    decides. :meth:`check_send` refuses it (EFSM, ENOTSUP, EHOSTUNREACH) and
+    :meth:`room_for` says whether the socket must wait for room; once the
+    first frame is accepted the rest never waits, and the whole message is
+    sent with ``send(msg, over_hwm=True)``.
     """
 
     sends = True
     receives = True
-    # STREAM speaks raw TCP (greenmq.raw_engine) instead of ZMTP.
+    # STREAM speaks raw TCP (greenmq._connection.raw_engine) instead of ZMTP.
     raw = False
-    # PUB/XPUB: SUBSCRIBE/CANCEL commands from peers go into the inbound pipe.
+    # PUB/XPUB: SUBSCRIBE/CANCEL from peers arrive in the inbound pipe, and the
+    # pattern takes them at once (inbound_activated) so that a send sees them.
     takes_subscriptions = False
+    # PUB/XPUB: one message goes to many pipes; engines may take it encoded once (WirePipe).
+    fans_out = False
 
-    def __init__(self, socket):
-        self.socket = socket
+    def __init__(self, wake_readers: Callable[[], None]):
+        self.wake_readers = wake_readers
 
-    def attach(self, peer):
+    def attach(self, peer: Peer) -> bool:
         """Take a new peer; return False to refuse it (the connection is then closed)."""
         raise NotImplementedError
 
-    def detach(self, peer):
+    def detach(self, peer: Peer) -> None:
         raise NotImplementedError
 
-    def peer_ready(self, peer):
+    def peer_ready(self, peer: Peer) -> bool:
         """A peer attached before its handshake (connect side) now has its properties.
 
         Return False to refuse it (ROUTER: its routing id is taken)."""
         return True
 
-    def check_send(self, first_frame=None):
+    def inbound_activated(self, peer: Peer) -> None:
+        """A peer's inbound pipe went non-empty (only for types with ``takes_subscriptions``)."""
+
+    def check_send(self, first_frame: Any = None) -> None:
         """Called with the first frame of a message before it is accepted (libzmq checks EFSM,
         ENOTSUP and ROUTER_MANDATORY's EHOSTUNREACH there)."""
         if not self.sends:
             raise zmq_error(Errno.ENOTSUP)
 
-    def option_changed(self, option, value):
+    def room_for(self, first_frame: Any) -> bool:
+        """Whether a message starting with ``first_frame`` can be queued now (else the sender waits)."""
+        return self.can_send()
+
+    def option_changed(self, option: int, value: Any) -> None:
         """A socket option this pattern may care about was set."""
 
-    def subscription_option(self, subscribe, topic):
+    def subscription_option(self, subscribe: bool, topic: bytes) -> None:
         """setsockopt(SUBSCRIBE/UNSUBSCRIBE) on a type that takes it (SUB, XSUB, XPUB)."""
         raise zmq_error(Errno.EINVAL)
 
-    def send(self, msg):
+    def send(self, msg: Any, over_hwm: bool = False) -> bool:
         raise zmq_error(Errno.ENOTSUP)
 
-    def recv(self):
+    def recv(self) -> Any:
         raise zmq_error(Errno.ENOTSUP)
 
-    def source(self):
+    def source(self) -> Pipe | None:
         """The pipe the last received message came from (for its peer's metadata), or None."""
         return None
 
-    def can_send(self):
+    def can_send(self) -> bool:
         return False
 
-    def can_recv(self):
+    def can_recv(self) -> bool:
         return False

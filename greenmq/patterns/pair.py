@@ -6,8 +6,8 @@ from .base import Pattern
 class Pair(Pattern):
     """A single bidirectional link; a second peer is refused while the first is attached."""
 
-    def __init__(self, socket):
-        super().__init__(socket)
+    def __init__(self, wake_readers):
+        super().__init__(wake_readers)
         self.peer = None
         self._inbound = None
         self._outbound = None
@@ -26,9 +26,13 @@ class Pair(Pattern):
             self._outbound = None
             # Keep reading what the old peer already sent.
 
-    def send(self, msg):
+    def send(self, msg, over_hwm=False):
         pipe = self._outbound
-        if pipe is not None and pipe.can_write():
+        if pipe is None:
+            return over_hwm  # the peer of a started message has gone: dropped
+        if pipe.try_write(msg):
+            return True
+        if over_hwm:
             pipe.write(msg)
             return True
         return False
@@ -47,7 +51,7 @@ class Pair(Pattern):
 
     def can_send(self):
         pipe = self._outbound
-        return pipe is not None and (pipe.hwm <= 0 or len(pipe) < pipe.hwm)
+        return pipe is not None and pipe.has_room()
 
     def can_recv(self):
-        return self._inbound is not None and bool(self._inbound.queue)
+        return self._inbound is not None and len(self._inbound) > 0

@@ -9,8 +9,8 @@ class Push(Pattern):
 
     receives = False
 
-    def __init__(self, socket):
-        super().__init__(socket)
+    def __init__(self, wake_readers):
+        super().__init__(wake_readers)
         self._lb = LoadBalancer()
         self.send = self._lb.send
         self.can_send = self._lb.can_send
@@ -28,8 +28,8 @@ class Pull(Pattern):
 
     sends = False
 
-    def __init__(self, socket):
-        super().__init__(socket)
+    def __init__(self, wake_readers):
+        super().__init__(wake_readers)
         self._fq = FairQueue()
         self.recv = self._fq.recv
         self.can_recv = self._fq.can_recv

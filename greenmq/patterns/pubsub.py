@@ -2,106 +2,49 @@
 
 Filtering happens on the publisher: each peer's subscriptions are prefixes of
 the first frame of the messages it wants. A publisher takes subscriptions the
-moment they arrive -- it hooks its peers' inbound pipes -- so a send always
-sees the current set. PUB never blocks: a subscriber whose pipe is full
-misses the message (XPUB_NODROP makes the publisher wait or raise Again
-instead). A subscriber counts its own subscriptions (subscribing twice to "A"
-needs two unsubscribes), tells every publisher about changes, repeats them
-all when a publisher (re)connects, and filters what it receives as well.
+moment they arrive (its peers' inbound pipes wake it: ``inbound_activated``),
+so a send always sees the current set, and hands each message to the
+:class:`~greenmq.patterns.strategies.Distributor` with the pipes that match.
+PUB never blocks: a subscriber whose pipe is full misses the message
+(XPUB_NODROP makes the publisher wait or raise Again instead). A subscriber
+counts its own subscriptions (subscribing twice to "A" needs two
+unsubscribes), tells every publisher about changes, repeats them all when a
+publisher (re)connects, and filters what it receives as well.
 """
 
 from collections import deque
 
 from ..constants import Errno, SocketOption
 from ..error import zmq_error
-from ..zmtp.framing import Subscription, encode_message
+from ..zmtp.framing import Subscription
 from .base import Pattern
-from .reqrep import as_frames
-from .strategies import FairQueue
-
-
-class TopicIndex:
-    """Topics and their values, searchable by "which topics prefix these bytes".
-
-    Topics are bucketed by length, so a lookup costs one slice and one dict
-    probe per distinct topic length, however many topics there are.
-    """
-
-    __slots__ = ("_buckets", "_lengths")
-
-    def __init__(self):
-        self._buckets = {}
-        self._lengths = ()
-
-    def __len__(self):
-        return sum(len(bucket) for bucket in self._buckets.values())
-
-    def get(self, topic):
-        bucket = self._buckets.get(len(topic))
-        return None if bucket is None else bucket.get(topic)
-
-    def set(self, topic, value):
-        bucket = self._buckets.get(len(topic))
-        if bucket is None:
-            bucket = self._buckets[len(topic)] = {}
-            self._lengths = tuple(sorted(self._buckets))
-        bucket[topic] = value
-
-    def remove(self, topic):
-        bucket = self._buckets[len(topic)]
-        del bucket[topic]
-        if not bucket:
-            del self._buckets[len(topic)]
-            self._lengths = tuple(sorted(self._buckets))
-
-    def topics(self):
-        return [topic for bucket in self._buckets.values() for topic in bucket]
-
-    def matching(self, data):
-        """Values of every topic that is a prefix of ``data``."""
-        found = []
-        size = len(data)
-        buckets = self._buckets
-        for length in self._lengths:
-            if length > size:
-                break
-            value = buckets[length].get(data[:length])
-            if value is not None:
-                found.append(value)
-        return found
-
-
-def _first_frame(msg):
-    first = msg if msg.__class__ is bytes else msg[0]
-    return first if first.__class__ is bytes else bytes(first)
+from .message import as_frames, first_frame
+from .strategies import Distributor, FairQueue
+from .topics import TopicIndex
 
 
 class Pub(Pattern):
     """Distribute each message to the peers whose subscriptions match its first frame."""
 
     takes_subscriptions = True
+    fans_out = True
 
-    def __init__(self, socket):
-        super().__init__(socket)
-        self.peers = []
-        self._subscribers = TopicIndex()  # topic -> set of peers
+    def __init__(self, wake_readers):
+        super().__init__(wake_readers)
+        self._dist = Distributor()  # every subscriber's outbound pipe
+        self._subscribers = TopicIndex()  # topic -> set of outbound pipes
         self.nodrop = False
         self.invert = False
 
     # -- subscriptions from peers ---------------------------------------------
 
     def attach(self, peer):
-        self.peers.append(peer)
-        if peer.encoded:
-            peer.outbound.wire = True
-        inbound = peer.inbound
-        inbound.wake_reader = lambda: self._take_subscriptions(peer)
-        self._take_subscriptions(peer)
+        self._dist.attach(peer.outbound)
+        self.inbound_activated(peer)  # what it sent before it was attached (inproc)
         return True
 
     def detach(self, peer):
-        if peer in self.peers:
-            self.peers.remove(peer)
+        self._dist.detach(peer.outbound)
         for topic in self._subscribers.topics():
             if self._remove(peer, topic):
                 self._topic_gone(topic)
@@ -109,10 +52,13 @@ class Pub(Pattern):
     def _topic_gone(self, topic):
         """The last subscriber of ``topic`` left (an XPUB tells the application)."""
 
-    def _take_subscriptions(self, peer):
-        queue = peer.inbound.queue
-        while queue:
-            self._handle(peer, peer.inbound.read())
+    def inbound_activated(self, peer):
+        inbound = peer.inbound
+        while True:
+            msg = inbound.read()
+            if msg is None:
+                return
+            self._handle(peer, msg)
 
     def _handle(self, peer, msg):
         if msg.__class__ is Subscription:
@@ -137,70 +83,54 @@ class Pub(Pattern):
 
     def _add(self, peer, topic):
         """Subscribe ``peer``; True if no peer had this topic before."""
-        peers = self._subscribers.get(topic)
-        if peers is None:
-            self._subscribers.set(topic, {peer})
+        pipes = self._subscribers.get(topic)
+        if pipes is None:
+            self._subscribers.set(topic, {peer.outbound})
             return True
-        peers.add(peer)
+        pipes.add(peer.outbound)
         return False
 
     def _remove(self, peer, topic):
         """Unsubscribe ``peer``; True if that was the topic's last subscriber."""
-        peers = self._subscribers.get(topic)
-        if peers is None or peer not in peers:
+        pipes = self._subscribers.get(topic)
+        if pipes is None or peer.outbound not in pipes:
             return False
-        peers.discard(peer)
-        if not peers:
+        pipes.discard(peer.outbound)
+        if not pipes:
             self._subscribers.remove(topic)
             return True
         return False
 
     # -- sending ----------------------------------------------------------------
 
-    def _targets(self, msg):
-        matched = self._subscribers.matching(_first_frame(msg))
+    def _targets(self, first):
+        """The outbound pipes of the peers a message starting with ``first`` goes to."""
+        matched = self._subscribers.matching(first)
         if not self.invert:
             if len(matched) == 1:
                 return matched[0]
             targets = set()
-            for peers in matched:
-                targets |= peers
+            for pipes in matched:
+                targets |= pipes
             return targets
         excluded = set().union(*matched) if matched else set()
-        return [peer for peer in self.peers if peer not in excluded]
+        return [pipe for pipe in self._dist.pipes if pipe not in excluded]
 
-    def send(self, msg):
+    def send(self, msg, over_hwm=False):
         """Queue ``msg`` for every matching peer with room; the others miss it (PUB never blocks).
 
-        The message is encoded once for all peers served by a ZMTP engine. The
-        pipe writes are inlined: this runs once per message per subscriber.
-        """
-        targets = self._targets(msg)
-        if self.nodrop:
-            for peer in targets:
-                if not peer.outbound.can_write():
-                    return False
-        encoded = None
-        for peer in targets:
-            pipe = peer.outbound
-            queue = pipe.queue
-            hwm = pipe.hwm
-            if hwm > 0 and len(queue) >= hwm:
-                continue
-            if peer.encoded:
-                if encoded is None:
-                    encoded = encode_message(msg)
-                queue.append(encoded)
-            else:
-                queue.append(msg)
-            if len(queue) == 1:
-                pipe.wake_reader()
+        With XPUB_NODROP nothing is queued unless every matching peer has room."""
+        targets = self._targets(first_frame(msg))
+        if self.nodrop and not over_hwm and not Distributor.all_have_room(targets):
+            return False
+        Distributor.send_to(msg, targets, over_hwm and self.nodrop)
         return True
 
+    def room_for(self, first):
+        return not self.nodrop or Distributor.all_have_room(self._targets(bytes(first)))
+
     def can_send(self):
-        if not self.nodrop:
-            return True
-        return all(peer.outbound.hwm <= 0 or len(peer.outbound) < peer.outbound.hwm for peer in self.peers)
+        return not self.nodrop or Distributor.all_have_room(self._dist.pipes)
 
     def option_changed(self, option, value):
         if option == SocketOption.XPUB_NODROP:
@@ -212,8 +142,8 @@ class Pub(Pattern):
 class XPub(Pub):
     """A PUB that also hands subscriptions to the application as ``0x01``/``0x00`` + topic."""
 
-    def __init__(self, socket):
-        super().__init__(socket)
+    def __init__(self, wake_readers):
+        super().__init__(wake_readers)
         self._pending = deque()
         self.verbose = False
         self.verboser = False
@@ -224,7 +154,7 @@ class XPub(Pub):
     def attach(self, peer):
         attached = super().attach(peer)
         if self.welcome is not None:
-            peer.outbound.write(encode_message(self.welcome) if peer.encoded else self.welcome)
+            peer.outbound.write(self.welcome)
         return attached
 
     def detach(self, peer):
@@ -238,7 +168,7 @@ class XPub(Pub):
     def _notify(self, msg):
         self._pending.append(msg)
         if len(self._pending) == 1:
-            self.socket._readable.set()
+            self.wake_readers()
 
     def data_from_peer(self, peer, msg):
         self._notify(msg)
@@ -288,45 +218,37 @@ class XPub(Pub):
 class XSub(Pattern):
     """Receive everything from all publishers; send subscriptions (``0x01``/``0x00`` + topic) upstream."""
 
-    def __init__(self, socket):
-        super().__init__(socket)
+    def __init__(self, wake_readers):
+        super().__init__(wake_readers)
         self._fq = FairQueue()
         self.recv = self._fq.recv
         self.can_recv = self._fq.can_recv
-        self.peers = []
-        # Peers whose connection is up: subscriptions go only to them, and a peer
-        # becoming ready gets all of them at once (so none is sent twice).
-        self._ready = set()
+        # Publishers whose connection is up: subscriptions go only to them, and a
+        # peer becoming ready gets all of them at once (so none is sent twice).
+        self._ready = Distributor()
         self._counts = {}  # topic -> subscriptions, to repeat them to a (re)connected publisher
 
     def attach(self, peer):
-        self.peers.append(peer)
         self._fq.attach(peer.inbound)
         if peer.metadata is not None:
             self.peer_ready(peer)
         return True
 
     def peer_ready(self, peer):
-        self._ready.add(peer)
-        self._announce_all(peer)
+        self._ready.attach(peer.outbound)
+        for topic in self._counts:
+            peer.outbound.write(Subscription(True, topic))
         return True
 
     def detach(self, peer):
-        if peer in self.peers:
-            self.peers.remove(peer)
-        self._ready.discard(peer)
+        self._ready.detach(peer.outbound)
 
     def source(self):
         return self._fq.last
 
-    def _announce_all(self, peer):
-        for topic in self._counts:
-            peer.outbound.write(Subscription(True, topic))
-
     def _announce(self, subscribe, topic):
-        for peer in self.peers:
-            if peer in self._ready:
-                peer.outbound.write(Subscription(subscribe, topic))
+        for pipe in self._ready.pipes:
+            pipe.write(Subscription(subscribe, topic))
 
     def _subscribe(self, topic):
         """Count a subscription; True if it is the topic's first."""
@@ -344,7 +266,7 @@ class XSub(Pattern):
         self._counts[topic] = count - 1
         return False
 
-    def send(self, msg):
+    def send(self, msg, over_hwm=False):
         frames = as_frames(msg)
         first = bytes(frames[0])
         if len(frames) == 1 and first and first[0] <= 1:
@@ -355,9 +277,7 @@ class XSub(Pattern):
             elif self._unsubscribe(topic):
                 self._announce(False, topic)
             return True
-        for peer in self.peers:
-            if peer in self._ready and peer.outbound.can_write():
-                peer.outbound.write(msg)
+        Distributor.send_to(msg, self._ready.pipes)  # a publisher with a full pipe misses it
         return True
 
     def can_send(self):
@@ -367,8 +287,8 @@ class XSub(Pattern):
 class Sub(XSub):
     """Subscribe with the SUBSCRIBE option; receive only matching messages."""
 
-    def __init__(self, socket):
-        super().__init__(socket)
+    def __init__(self, wake_readers):
+        super().__init__(wake_readers)
         self.recv = self._recv
         self.can_recv = self._can_recv
         self._filter = TopicIndex()  # the counted subscriptions, for local filtering
@@ -377,7 +297,7 @@ class Sub(XSub):
     def check_send(self, first_frame=None):
         raise zmq_error(Errno.ENOTSUP)
 
-    def send(self, msg):
+    def send(self, msg, over_hwm=False):
         raise zmq_error(Errno.ENOTSUP)
 
     def can_send(self):
@@ -395,7 +315,7 @@ class Sub(XSub):
             self._announce(False, topic)
 
     def _matches(self, msg):
-        return bool(self._filter.matching(_first_frame(msg))) != self.invert
+        return bool(self._filter.matching(first_frame(msg))) != self.invert
 
     def _recv(self):
         while True:
@@ -406,7 +326,7 @@ class Sub(XSub):
     def _can_recv(self):
         # Level-triggered readiness must not report messages the filter will drop.
         for pipe in self._fq.pipes:
-            for msg in pipe.queue:
+            for msg in pipe:
                 if self._matches(msg):
                     return True
         return False

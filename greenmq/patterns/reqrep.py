@@ -8,7 +8,7 @@ reply only from the peer it asked. REP fair-queues requests, keeps their
 envelope (every frame up to and including the delimiter) and puts it back in
 front of the reply it sends to the same peer.
 
-Messages are bare ``bytes`` (one frame) or lists of frames; see greenmq.zmtp.frames.
+Messages are bare ``bytes`` (one frame) or lists of frames; see greenmq.patterns.message.
 """
 
 import os
@@ -17,26 +17,15 @@ import struct
 from ..constants import Errno, SocketOption
 from ..error import zmq_error
 from .base import Pattern
+from .message import as_frames, as_message
 from .strategies import FairQueue, LoadBalancer
-
-
-def as_frames(msg):
-    """A message as a list of frames (a copy only for the single-frame case)."""
-    return [msg] if msg.__class__ is bytes else msg
-
-
-def as_message(frames):
-    """The canonical form of a list of frames: a lone ``bytes`` frame stands alone."""
-    if len(frames) == 1 and frames[0].__class__ is bytes:
-        return frames[0]
-    return frames
 
 
 class Dealer(Pattern):
     """Round-robin out to peers with room (blocking when all are full), fair-queue in."""
 
-    def __init__(self, socket):
-        super().__init__(socket)
+    def __init__(self, wake_readers):
+        super().__init__(wake_readers)
         self._lb = LoadBalancer()
         self._fq = FairQueue()
         self._peer_of = {}  # outbound pipe -> Peer, to know whom the load balancer chose
@@ -69,8 +58,8 @@ class Dealer(Pattern):
 class Router(Pattern):
     """Routes by routing id: the first frame names the peer, on the way in and out."""
 
-    def __init__(self, socket):
-        super().__init__(socket)
+    def __init__(self, wake_readers):
+        super().__init__(wake_readers)
         self._fq = FairQueue()
         self.can_recv = self._fq.can_recv
         self.peers = {}
@@ -116,8 +105,7 @@ class Router(Pattern):
             previous = self.peers.pop(routing_id)
             previous.routing_id = self._generate_id()
             self.peers[previous.routing_id] = previous
-            if previous.terminate is not None:
-                previous.terminate()
+            previous.disconnect()
         peer.routing_id = routing_id
         self.peers[routing_id] = peer
         if self.probe_router:
@@ -137,30 +125,40 @@ class Router(Pattern):
             return [routing_id, msg]
         return [routing_id, *msg]
 
-    def send(self, msg):
+    def send(self, msg, over_hwm=False):
         if msg.__class__ is bytes or len(msg) < 2:
             return True  # a routing id with nothing to send: dropped, as by libzmq
         peer = self.peers.get(bytes(msg[0]))
         if peer is None:
-            if self.mandatory:
+            if self.mandatory and not over_hwm:
                 raise zmq_error(Errno.EHOSTUNREACH)
-            return True
+            return True  # unroutable, or its peer left while the message was being sent: dropped
+        body = as_message(msg[1:])
         pipe = peer.outbound
-        if not pipe.can_write():
-            return not self.mandatory  # dropped, or wait/EAGAIN with ROUTER_MANDATORY
-        pipe.write(as_message(msg[1:]))
-        return True
+        if pipe.try_write(body):
+            return True
+        if not self.mandatory:
+            return True  # a full peer misses the message, as in libzmq
+        if over_hwm:
+            pipe.write(body)
+            return True
+        return False
 
     def check_send(self, first_frame=None):
         """With ROUTER_MANDATORY an unknown routing id fails on the first frame, as in libzmq."""
         if self.mandatory and first_frame is not None and bytes(first_frame) not in self.peers:
             raise zmq_error(Errno.EHOSTUNREACH)
 
+    def room_for(self, first_frame):
+        if not self.mandatory:
+            return True  # never blocks: a message for a full peer is dropped
+        peer = self.peers.get(bytes(first_frame))
+        return peer is None or peer.outbound.has_room()
+
     def can_send(self):
         if not self.mandatory:
             return True  # never blocks: unroutable messages are dropped
-        return any(peer.outbound.hwm <= 0 or len(peer.outbound) < peer.outbound.hwm
-                   for peer in self.peers.values())
+        return any(peer.outbound.has_room() for peer in self.peers.values())
 
     def source(self):
         return self._fq.last
@@ -177,8 +175,8 @@ class Router(Pattern):
 class Req(Dealer):
     """Strict request/reply alternation over a DEALER, replies taken only from the asked peer."""
 
-    def __init__(self, socket):
-        super().__init__(socket)
+    def __init__(self, wake_readers):
+        super().__init__(wake_readers)
         self.send = self._send
         self.recv = self._recv
         self.expecting_reply = False
@@ -191,15 +189,17 @@ class Req(Dealer):
         if self.expecting_reply and not self.relaxed:
             raise zmq_error(Errno.EFSM)
 
-    def _send(self, msg):
+    def _send(self, msg, over_hwm=False):
         self.check_send()
         frames = [b"", *as_frames(msg)]
         if self.correlate:
             self._request_id = (self._request_id + 1) & 0xFFFFFFFF
             frames.insert(0, self._request_id.to_bytes(4, "little"))
-        if not self._lb.send(frames):
+        self._lb.last = None
+        if not self._lb.send(frames, over_hwm):
             return False
-        self._reply_peer = self._peer_of[self._lb.last]
+        # None when the request was dropped (its peer left while it was being sent).
+        self._reply_peer = self._peer_of.get(self._lb.last)
         self.expecting_reply = True
         return True
 
@@ -241,8 +241,8 @@ class Req(Dealer):
 class Rep(Pattern):
     """Receive a request, keep its envelope, send the reply back along it."""
 
-    def __init__(self, socket):
-        super().__init__(socket)
+    def __init__(self, wake_readers):
+        super().__init__(wake_readers)
         self._fq = FairQueue()
         self.sending_reply = False
         self._envelope = None
@@ -281,14 +281,14 @@ class Rep(Pattern):
             self.sending_reply = True
             return as_message(body)
 
-    def send(self, msg):
+    def send(self, msg, over_hwm=False):
         self.check_send()
         peer = self._reply_peer
         self.sending_reply = False
         self._reply_peer = None
         envelope, self._envelope = self._envelope, None
-        if peer is not None and peer.attached and peer.outbound.can_write():
-            peer.outbound.write(envelope + as_frames(msg))
+        if peer is not None:  # detach() forgets a peer that left
+            peer.outbound.try_write(envelope + as_frames(msg))
         return True  # a reply to a vanished or overloaded peer is dropped
 
     def can_send(self):
@@ -304,7 +304,7 @@ class Rep(Pattern):
 class Stream(Router):
     """STREAM: raw TCP peers addressed like ROUTER peers ([routing id, data]).
 
-    The connection is read and written by :class:`greenmq.raw_engine.RawEngine`;
+    The connection is read and written by :class:`greenmq._connection.raw_engine.RawEngine`;
     every peer gets a generated routing id (or CONNECT_ROUTING_ID), and sending
     an empty frame to a peer closes its connection.
     """
@@ -317,13 +317,22 @@ class Stream(Router):
         self.peers[peer.routing_id] = peer
         return True
 
-    def send(self, msg):
+    def send(self, msg, over_hwm=False):
         if msg.__class__ is bytes or len(msg) < 2:
             raise zmq_error(Errno.EHOSTUNREACH)
         peer = self.peers.get(bytes(msg[0]))
         if peer is None:
+            if over_hwm:
+                return True  # its connection closed while the message was being sent: dropped
             raise zmq_error(Errno.EHOSTUNREACH)
-        if not peer.outbound.can_write():
-            return False
-        peer.outbound.write(as_message(msg[1:]))
-        return True
+        body = as_message(msg[1:])
+        if peer.outbound.try_write(body):
+            return True
+        if over_hwm:
+            peer.outbound.write(body)
+            return True
+        return False
+
+    def room_for(self, first_frame):
+        peer = self.peers.get(bytes(first_frame))
+        return peer is None or peer.outbound.has_room()

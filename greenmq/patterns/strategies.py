@@ -1,13 +1,25 @@
-"""Routing strategies shared by socket types (libzmq's ``lb``, ``fq``).
+"""Routing strategies shared by socket types (libzmq's ``lb``, ``fq`` and ``dist``).
 
-Each works on :class:`~greenmq.pipe.Pipe` objects and never blocks: it
-answers "sent"/"received" or "not now", and the socket decides whether and how
-long to wait.
+Each works on :class:`~greenmq._pipe.Pipe` objects through their methods and
+never blocks: it answers "sent"/"received" or "not now", and the socket
+decides whether and how long to wait.
+
+``over_hwm`` is how the end of a multipart message is sent: its room was
+secured when its first frame was sent (that is where a send waits or fails
+with EAGAIN, as in libzmq), so the whole message is queued now even if
+another sender filled the pipes in between, or dropped if its peer has gone.
 """
+
+from __future__ import annotations
+
+from typing import Any
+from collections.abc import Iterable
+
+from .._pipe import Pipe
 
 
 class _PipeRing:
-    """Pipes visited in turn: the bookkeeping both strategies share.
+    """Pipes visited in turn: the bookkeeping the load balancer and the fair queue share.
 
     ``last`` is the pipe of the latest message sent or received (REQ expects
     its reply from where it sent; a received message's peer is found there).
@@ -15,15 +27,15 @@ class _PipeRing:
 
     __slots__ = ("pipes", "_next", "last")
 
-    def __init__(self):
-        self.pipes = []
+    def __init__(self) -> None:
+        self.pipes: list[Pipe] = []
         self._next = 0
-        self.last = None
+        self.last: Pipe | None = None
 
-    def attach(self, pipe):
+    def attach(self, pipe: Pipe) -> None:
         self.pipes.append(pipe)
 
-    def detach(self, pipe):
+    def detach(self, pipe: Pipe) -> None:
         try:
             index = self.pipes.index(pipe)
         except ValueError:
@@ -40,45 +52,37 @@ class LoadBalancer(_PipeRing):
 
     __slots__ = ()
 
-    def send(self, msg):
-        """Queue ``msg`` on the next pipe with room; False if every pipe is full (or none exists).
-
-        The pipe's ``can_write``/``write`` are inlined: this runs once per message.
-        """
+    def send(self, msg: Any, over_hwm: bool = False) -> bool:
+        """Queue ``msg`` on the next pipe with room; False if every pipe is full (or none exists)."""
         pipes = self.pipes
         count = len(pipes)
         if count == 1:
             pipe = pipes[0]
-            queue = pipe.queue
-            hwm = pipe.hwm
-            if hwm <= 0 or len(queue) < hwm:
-                queue.append(msg)
-                if len(queue) == 1:
-                    pipe.wake_reader()
+            if pipe.try_write(msg):
                 self.last = pipe
                 return True
-            pipe.writer_blocked = True
+        else:
+            index = self._next
+            for _ in range(count):
+                pipe = pipes[index]
+                index += 1
+                if index == count:
+                    index = 0
+                if pipe.try_write(msg):
+                    self._next = index
+                    self.last = pipe
+                    return True
+        if not over_hwm:
             return False
-        index = self._next
-        for _ in range(count):
-            pipe = pipes[index]
-            queue = pipe.queue
-            hwm = pipe.hwm
-            index += 1
-            if index == count:
-                index = 0
-            if hwm <= 0 or len(queue) < hwm:
-                queue.append(msg)
-                if len(queue) == 1:
-                    pipe.wake_reader()
-                self._next = index
-                self.last = pipe
-                return True
-            pipe.writer_blocked = True
-        return False
+        if count:
+            pipe = pipes[self._next]
+            self._next = (self._next + 1) % count
+            pipe.write(msg)
+            self.last = pipe
+        return True  # with no pipe left, the message is dropped, as libzmq drops the rest of one
 
-    def can_send(self):
-        return any(pipe.hwm <= 0 or len(pipe) < pipe.hwm for pipe in self.pipes)
+    def can_send(self) -> bool:
+        return any(pipe.has_room() for pipe in self.pipes)
 
 
 class FairQueue(_PipeRing):
@@ -90,18 +94,14 @@ class FairQueue(_PipeRing):
 
     __slots__ = ()
 
-    def recv(self):
-        """The next message in fair order, or None. (Pipe.read is inlined: once per message.)"""
+    def recv(self) -> Any:
+        """The next message in fair order, or None."""
         pipes = self.pipes
         count = len(pipes)
         if count == 1:
             pipe = pipes[0]
-            queue = pipe.queue
-            if queue:
-                msg = queue.popleft()
-                if pipe.writer_blocked and len(queue) <= pipe.lwm:
-                    pipe.writer_blocked = False
-                    pipe.wake_writer()
+            msg = pipe.read()
+            if msg is not None:
                 self.last = pipe
                 return msg
             if pipe.writer_closed:
@@ -111,15 +111,11 @@ class FairQueue(_PipeRing):
         finished = None
         for _ in range(count):
             pipe = pipes[index]
-            queue = pipe.queue
             index += 1
             if index == count:
                 index = 0
-            if queue:
-                msg = queue.popleft()
-                if pipe.writer_blocked and len(queue) <= pipe.lwm:
-                    pipe.writer_blocked = False
-                    pipe.wake_writer()
+            msg = pipe.read()
+            if msg is not None:
                 self._next = index
                 self.last = pipe
                 if finished:
@@ -132,9 +128,43 @@ class FairQueue(_PipeRing):
             self._drop(finished)
         return None
 
-    def _drop(self, finished):
+    def _drop(self, finished: list[Pipe]) -> None:
         for pipe in finished:
             self.detach(pipe)
 
-    def can_recv(self):
-        return any(pipe.queue for pipe in self.pipes)
+    def can_recv(self) -> bool:
+        return any(len(pipe) for pipe in self.pipes)
+
+
+class Distributor:
+    """Fan-out: one message to many pipes (PUB, XPUB; libzmq's ``dist``).
+
+    A pipe without room misses the message; the others all get it. Pipes that
+    take wire bytes (:class:`~greenmq._pipe.WirePipe`) share one encoding of
+    it, so a publisher encodes each message once however many engines serve
+    its subscribers.
+    """
+
+    __slots__ = ("pipes",)
+
+    def __init__(self) -> None:
+        self.pipes: list[Pipe] = []
+
+    def attach(self, pipe: Pipe) -> None:
+        self.pipes.append(pipe)
+
+    def detach(self, pipe: Pipe) -> None:
+        if pipe in self.pipes:
+            self.pipes.remove(pipe)
+
+    @staticmethod
+    def send_to(msg: Any, pipes: Iterable[Pipe], over_hwm: bool = False) -> None:
+        """Queue ``msg`` on each of ``pipes`` that has room (on all of them with ``over_hwm``)."""
+        shared = [None]
+        for pipe in pipes:
+            if not pipe.try_write(msg, shared) and over_hwm:
+                pipe.write(msg, shared)
+
+    @staticmethod
+    def all_have_room(pipes: Iterable[Pipe]) -> bool:
+        return all(pipe.has_room() for pipe in pipes)

@@ -1,7 +1,8 @@
 """A ZMTP 3.x connection as a pure state machine (no I/O, no clocks).
 
 The engine feeds received bytes to :meth:`ZmtpConnection.receive`, which
-returns the messages they completed, and sends whatever
+returns the messages they completed, takes everything else the peer said
+(subscriptions, PING, PONG) from :meth:`take_events`, and sends whatever
 :meth:`data_to_send` returns. Failures raise :class:`ZmtpError`; if the
 failure deserves an ERROR command, it is queued in the output before the
 exception is raised so that the engine can flush it and close.
@@ -13,7 +14,8 @@ States: ``GREETING`` → ``HANDSHAKE`` (mechanism commands) → ``READY``
 from ..constants import ProtocolError
 from .curve import MESSAGE_OVERHEAD
 from .errors import ZmtpError, ZmtpPeerError
-from .framing import FrameDecoder, command_name, encode_command, encode_messages
+from .events import Ping, Pong
+from .framing import FrameDecoder, Subscription, command_name, encode_command, encode_messages
 from .greeting import GREETING_SIZE, Greeting, check_partial_greeting, make_greeting
 from .mechanism import encode_error, error_reason
 from .security import NULL_SECURITY
@@ -54,9 +56,7 @@ class ZmtpConnection:
         self.peer_greeting = None
         self.peer_metadata = None
         self.peer_minor = None
-        self.peer_ttl = 0
-        self.pongs_received = 0
-        self.subscriptions = []
+        self._events = []
         self._decoder = FrameDecoder(max_message_size, pause_on_command=True)
         self._greeting_buffer = b""
         self._output = [make_greeting(self.mechanism.name, self.mechanism.as_server)]
@@ -121,9 +121,23 @@ class ZmtpConnection:
 
     # -- input ----------------------------------------------------------
 
+    def take_events(self):
+        """Everything the peer said since the last call besides messages, in arrival order:
+        :class:`Subscription`, :class:`~greenmq.zmtp.events.Ping`, :class:`~greenmq.zmtp.events.Pong`."""
+        if not self._events:
+            return ()
+        events, self._events = self._events, []
+        return events
+
     @property
-    def decoder(self):
-        return self._decoder
+    def idle(self):
+        """True between messages: no partial frame or multipart message is held."""
+        return self._decoder.idle
+
+    def bytes_expected(self):
+        """How many bytes the frame being received still misses (0 between frames): an
+        engine reads a large frame's body in one piece into a buffer it reuses."""
+        return self._decoder.body_remaining()
 
     def receive(self, data):
         """Consume bytes from the peer; return the list of messages they completed."""
@@ -218,14 +232,14 @@ class ZmtpConnection:
             if name == b"PING":
                 if len(data) < 2:
                     raise ZmtpError("malformed PING", ProtocolError.ZMTP_MALFORMED_COMMAND_UNSPECIFIED)
-                self.peer_ttl = int.from_bytes(data[:2], "big")
+                self._events.append(Ping(int.from_bytes(data[:2], "big")))
                 self._queue_command(b"PONG", bytes(data[2:2 + _PING_CONTEXT_MAX]))
             elif name == b"PONG":
-                self.pongs_received += 1
+                self._events.append(Pong())
             elif name == b"SUBSCRIBE":
-                self.subscriptions.append((True, bytes(data)))
+                self._events.append(Subscription(True, bytes(data)))
             elif name == b"CANCEL":
-                self.subscriptions.append((False, bytes(data)))
+                self._events.append(Subscription(False, bytes(data)))
             elif name == b"ERROR":
                 raise ZmtpPeerError(error_reason(data))
             # libzmq silently drops any other command after the handshake.

@@ -12,8 +12,9 @@ a ``list`` of frames (``bytes``, or ``bytearray``/``memoryview`` handed to
 ``send`` with ``copy=False``). Most messages are short single frames, and not
 wrapping each one in a list saves an allocation at both ends of every transfer.
 A :class:`Subscription` travels only towards an engine. (A publisher's pipes
-to engines carry wire bytes from :func:`encode_message` instead of messages:
-it encodes each message once for all its subscribers; see ``Pipe.wire``.)
+to engines may carry wire bytes from :func:`encode_message` instead of
+messages: each message is encoded once for all its subscribers; see
+``greenmq._pipe.WirePipe``.)
 
 A frame longer than what has arrived is collected as a list of chunks and
 joined once, when complete, into the ``bytes`` the user receives: one fresh
@@ -101,6 +102,13 @@ class Subscription:
 
     def __repr__(self):
         return f"Subscription({self.subscribe!r}, {self.topic!r})"
+
+    def __eq__(self, other):
+        if not isinstance(other, Subscription):
+            return NotImplemented
+        return self.subscribe == other.subscribe and self.topic == other.topic
+
+    __hash__ = None
 
 
 def encode_message(msg):

@@ -1,0 +1,51 @@
+"""ZMTP heartbeats (RFC 37): PING every HEARTBEAT_IVL, and closing a connection gone silent.
+
+A connection is closed when a PING goes unanswered for HEARTBEAT_TIMEOUT
+(default: the interval), or when the peer's own PING promised a TTL and
+that long passes in silence. Any traffic from the peer counts as an answer,
+as in libzmq. A connection with heartbeats off still runs this loop when
+the peer announces a TTL, to enforce it.
+"""
+
+from __future__ import annotations
+
+import logging
+from time import monotonic
+from typing import Any, Callable
+
+import gevent
+
+from ..zmtp import ZmtpConnection
+from .reader import ZmtpReader
+
+log = logging.getLogger("greenmq")
+
+
+def run_heartbeat(options: Any, conn: ZmtpConnection, reader: ZmtpReader, wake_writer: Callable[[], None],
+                  endpoint: str) -> None:
+    """Ping and watch until the connection must close; return then (the caller closes it)."""
+    interval = options.heartbeat_ivl / 1000.0
+    timeout = interval if options.heartbeat_timeout < 0 else options.heartbeat_timeout / 1000.0
+    ttl_deciseconds = options.heartbeat_ttl // 100
+    tick = min(t for t in (interval, timeout, 0.1) if t > 0)
+    ping_sent = None
+    next_ping = monotonic() + interval
+    while True:
+        gevent.sleep(tick)
+        now = monotonic()
+        if ping_sent is not None:
+            if reader.last_received >= ping_sent:
+                ping_sent = None
+            elif now - ping_sent >= timeout:
+                log.info("greenmq: %s missed its heartbeat; closing", endpoint)
+                return
+        peer_ttl = reader.peer_ttl / 10.0
+        if peer_ttl and now - reader.last_received >= peer_ttl:
+            log.info("greenmq: %s was silent longer than its heartbeat TTL; closing", endpoint)
+            return
+        if interval > 0 and now >= next_ping:
+            conn.ping(ttl_deciseconds)
+            wake_writer()
+            next_ping = now + interval
+            if ping_sent is None:
+                ping_sent = now

@@ -1,0 +1,53 @@
+"""A bound tcp or ipc endpoint: the accept loop that gives each connection its session."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import gevent
+
+from ..constants import Event as MonitorEvent
+from . import tcp_ipc
+from .session import AcceptSession
+
+log = logging.getLogger("greenmq")
+
+
+class Listener:
+    """One bound endpoint: binds at once (so ``bind()`` raises EADDRINUSE and friends), then
+    accepts in a greenlet, each connection in an :class:`AcceptSession` with the options
+    the socket had when it bound."""
+
+    def __init__(self, port: Any, options: Any, transport: str, address: str):
+        self.port = port
+        self.options = options
+        self.bound = tcp_ipc.ListeningSocket(transport, address, options)
+        self.endpoint = self.bound.last_endpoint
+        self.sessions: set[AcceptSession] = set()
+        port.event(MonitorEvent.LISTENING, self.bound.sock.fileno(), self.endpoint)
+        self.greenlet = gevent.spawn(self._accept_loop)
+
+    def _accept_loop(self) -> None:
+        while True:
+            try:
+                sock, peer_address = self.bound.accept()
+            except OSError as error:
+                if self.bound.sock.fileno() < 0:
+                    return
+                log.warning("greenmq: accept on %s failed: %s", self.endpoint, error)
+                self.port.event(MonitorEvent.ACCEPT_FAILED, error.errno or 0, self.endpoint)
+                gevent.sleep(0.1)
+                continue
+            self.port.event(MonitorEvent.ACCEPTED, sock.fileno(), self.endpoint)
+            self.sessions.add(AcceptSession(self, sock, peer_address))
+
+    def session_ended(self, session: AcceptSession) -> None:
+        self.sessions.discard(session)
+
+    def close(self, linger: int) -> list[gevent.Greenlet]:
+        """Stop accepting and close every connection accepted here; returns greenlets to join."""
+        self.greenlet.kill(block=False)
+        self.bound.close()
+        self.port.event(MonitorEvent.CLOSED, 0, self.endpoint)
+        return [session.close(linger) for session in list(self.sessions)]

@@ -1,0 +1,356 @@
+"""``SocketBase``: the machinery under :class:`greenmq.Socket`, with the one send/receive core.
+
+:class:`greenmq.Socket` adds pyzmq's conveniences (options as attributes,
+``send_string``, ``recv_json`` ...) on top of this class, as pyzmq's
+``zmq.Socket`` does on top of its backend socket. Here live the socket's
+parts (its :class:`~greenmq.patterns.base.Pattern`, settings, port, endpoints
+and monitor) and the four entry points that move messages: ``send``,
+``send_multipart``, ``recv`` and ``recv_multipart``, which share one core.
+
+The rule for multipart messages is libzmq's: **the first frame decides**.
+Sending the first frame of a message is where a send waits for room (or
+raises :class:`~greenmq.Again` on ``NOBLOCK``/``SNDTIMEO``) and where it is
+refused (``EFSM``, ``EHOSTUNREACH`` ...); once a first frame has been
+accepted the later frames of that message never wait and never fail for
+lack of room, and the message is queued whole when its last frame comes.
+``send_multipart`` is the same thing in one call. Receiving waits for a
+whole message; its frames are then handed out one ``recv`` at a time (or all
+at once by ``recv_multipart``) without waiting again.
+
+Blocking is cooperative: a call that must wait sleeps on a wake-up that a
+pipe sets when it goes from empty to non-empty (receive) or from full to its
+low-water mark (send). Waiting is atomic with respect to interruption: a
+message is taken from, or put into, a pipe in one step with no switch in
+between, so a ``gevent.Timeout``, ``greenlet.kill()`` or
+``RCVTIMEO``/``SNDTIMEO`` that ends a wait has consumed or sent nothing. The
+only switches are at a message's start (the wait, and a fairness yield every
+512 calls), never inside a started message.
+"""
+
+from __future__ import annotations
+
+import itertools
+from time import monotonic
+from typing import Any, Callable
+
+import gevent
+
+from ..constants import Errno, Flag, PollEvent, SocketOption, SocketType
+from ..error import Again, zmq_error
+from ..frame import Frame, MessageTracker, frame_payload, received_frame
+from ..patterns import PATTERNS
+from . import options as _options
+from .endpoints import Endpoints
+from .monitor import MonitorPublisher
+from .port import SocketPort
+from .readiness import Readiness
+from .settings import SocketSettings
+from .wakeup import Wakeup
+
+# Plain ints: testing bits against IntFlag members costs an enum call each time.
+DONTWAIT = int(Flag.DONTWAIT)
+SNDMORE = int(Flag.SNDMORE)
+POLLIN = int(PollEvent.POLLIN)
+POLLOUT = int(PollEvent.POLLOUT)
+# Every this many send/recv calls, yield to the hub once, so that a tight loop
+# cannot starve engines and other greenlets. (A power of two: tested with a mask.)
+_FAIRNESS_PERIOD = 512
+_FAIRNESS_MASK = _FAIRNESS_PERIOD - 1
+
+
+def _not_bytes_message(data: Any) -> str:
+    return f"a bytes-like object is required, not '{type(data).__name__}'"
+
+
+def frame_data(data: Any, copy: bool) -> Any:
+    """Normalise what ``send`` was given into bytes (or a zero-copy view for ``copy=False``)."""
+    if isinstance(data, Frame):
+        return frame_payload(data)
+    if isinstance(data, str):
+        raise TypeError("unicode not allowed, use send_string")
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise TypeError(_not_bytes_message(data)) from None
+    if copy or not view.c_contiguous:
+        return view.tobytes()
+    return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+
+
+class SocketBase:
+    """A ZeroMQ socket's machinery; see the module docstring. Use :class:`greenmq.Socket`."""
+
+    _closed = True  # until __init__ finishes
+    # Plain attributes (anything else set as an attribute of a Socket is a socket option).
+    context: Any = None
+    socket_type: Any = None
+    readiness: Readiness | None = None
+    _recv_index = 0
+    _recv_metadata = None
+
+    def __init__(self, context: Any, socket_type: int = 0, **kwargs: Any):
+        try:
+            socket_type = SocketType(socket_type)
+        except ValueError:
+            raise zmq_error(Errno.EINVAL) from None
+        pattern_class = PATTERNS.get(socket_type)
+        if pattern_class is None:
+            raise NotImplementedError(f"greenmq does not implement {socket_type.name} sockets yet")
+        registry = context.registry
+        registry.check_open()
+        self.context = context
+        self.socket_type = socket_type
+        self._settings = SocketSettings(socket_type)
+        self._readable = Wakeup()
+        self._writable = Wakeup()
+        self._pattern = pattern = pattern_class(self._readable.set)
+        self._pattern_send = pattern.send
+        self._pattern_recv = pattern.recv
+        self._monitor = MonitorPublisher()
+        self._port = SocketPort(context, pattern, self._readable.set, self._writable.set, self._monitor)
+        self._endpoints = Endpoints(self._port, registry, socket_type)
+        self._send_parts: list[Any] = []  # the frames of a message started with SNDMORE
+        self._recv_parts: list[Any] | None = None  # a received message being handed out frame by frame
+        # A C-level counter: the hot path never writes an attribute of the socket.
+        self._tick: Callable[[], int] = itertools.count(1).__next__
+        self._usable = True
+        self._closed = False
+        self.readiness = Readiness(self._readable, self._writable, self._events, self._check_usable)
+        registry.add(self, self._context_terminated)
+
+    # -- state --------------------------------------------------------------------
+
+    def _check_usable(self, addr: str | None = None) -> None:
+        """ENOTSOCK once closed, ETERM once the context is terminating (pyzmq names ``addr``)."""
+        if not self._usable:
+            if self._closed:
+                raise zmq_error(Errno.ENOTSOCK, addr)
+            raise zmq_error(Errno.ETERM, addr)
+
+    def _events(self) -> int:
+        """POLLIN | POLLOUT as they are now (ZMQ_EVENTS)."""
+        events = 0
+        if self._recv_parts is not None or self._pattern.can_recv():
+            events = POLLIN
+        if self._pattern.can_send():
+            events |= POLLOUT
+        return events
+
+    def _context_terminated(self) -> None:
+        """The context is terminating: blocked and future calls raise ContextTerminated."""
+        self._usable = False
+        self._readable.set()
+        self._writable.set()
+
+    # -- sending -----------------------------------------------------------------
+
+    def send(self, data: Any, flags: int = 0, copy: bool = True, track: bool = False,
+             routing_id: int | None = None, group: str | None = None) -> MessageTracker | None:
+        """Send one frame; with ``SNDMORE``, more frames of the same message follow.
+
+        The first frame of a message is where the call blocks while no peer
+        can take the message, unless ``flags`` has ``NOBLOCK``/``DONTWAIT``
+        (then it raises :class:`Again`) or ``SNDTIMEO`` expires (also
+        :class:`Again`). The frames after it never block; the message is sent
+        when its last frame is.
+        """
+        parts = self._send_parts
+        if parts:
+            # A started message: its room was secured at its first frame.
+            if not self._usable:
+                self._check_usable()
+            parts.append(data if data.__class__ is bytes else frame_data(data, copy))
+            if not flags & SNDMORE:
+                self._send_parts = []
+                self._pattern_send(parts, True)
+            return MessageTracker() if track else None
+        if not self._tick() & _FAIRNESS_MASK:
+            gevent.sleep(0)
+        if not self._usable:
+            self._check_usable()
+        if data.__class__ is bytes:
+            msg = data
+        else:
+            data = frame_data(data, copy)
+            msg = [data]  # only a bytes frame stands alone (see greenmq.patterns.message)
+        if flags & SNDMORE:
+            self._start_message(data, flags)
+        elif not self._pattern_send(msg):
+            self._send_wait(msg, flags)
+        return MessageTracker() if track else None
+
+    def send_multipart(self, msg_parts: Any, flags: int = 0, copy: bool = True, track: bool = False,
+                       **kwargs: Any) -> MessageTracker | None:
+        """Send a sequence of frames as one message: all of them or, on error or timeout, none."""
+        msg: Any = []
+        for index, part in enumerate(msg_parts):
+            if part.__class__ is bytes:
+                msg.append(part)
+                continue
+            if not isinstance(part, (Frame, bytearray, memoryview)):
+                try:
+                    memoryview(part)
+                except TypeError:
+                    raise TypeError(
+                        f"Frame {index} ({part!r:.32}) does not support the buffer interface.") from None
+            msg.append(frame_data(part, copy))
+        if not msg:
+            raise TypeError("send_multipart needs at least one frame")
+        if self._send_parts:
+            # The end of a message started with send(..., SNDMORE): it never waits.
+            if not self._usable:
+                self._check_usable()
+            msg = self._send_parts + msg
+            self._send_parts = []
+            self._pattern_send(msg, True)
+            return MessageTracker() if track else None
+        if len(msg) == 1 and msg[0].__class__ is bytes:
+            msg = msg[0]
+        if not self._tick() & _FAIRNESS_MASK:
+            gevent.sleep(0)
+        if not self._usable:
+            self._check_usable()
+        if not self._pattern_send(msg):
+            self._send_wait(msg, flags)
+        return MessageTracker() if track else None
+
+    def _start_message(self, first: Any, flags: int) -> None:
+        """The first frame of a multipart message: refused, or waited for, here and only here."""
+        pattern = self._pattern
+        pattern.check_send(first)
+        if not pattern.room_for(first):
+            self._wait_until(self._writable, lambda: pattern.room_for(first) or None,
+                             self._settings.sndtimeo, flags)
+        self._send_parts = [first]
+
+    def _send_wait(self, msg: Any, flags: int) -> None:
+        self._wait_until(self._writable, lambda: self._pattern_send(msg) or None, self._settings.sndtimeo, flags)
+
+    # -- receiving ---------------------------------------------------------------
+
+    def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> bytes | Frame:
+        """Receive one frame: ``bytes``, or a :class:`Frame` with ``copy=False``.
+
+        Blocks until a message arrives unless ``NOBLOCK`` is given or
+        ``RCVTIMEO`` expires (both raise :class:`Again`). After a frame with
+        more to follow, ``RCVMORE`` is 1 and the next ``recv`` returns the next
+        frame of the same message, without blocking.
+        """
+        if self._recv_parts is not None:
+            return self._next_part(copy)
+        # The first attempt is written out here and in recv_multipart: it is the hot path.
+        if self._tick() & _FAIRNESS_MASK and self._usable:
+            msg = self._pattern_recv()
+            if msg is None:
+                msg = self._wait_for_message(flags)
+        else:
+            msg = self._receive(flags)
+        if msg.__class__ is bytes:
+            return msg if copy else received_frame(msg, False, self._source_metadata())
+        if len(msg) == 1:
+            frame = msg[0]
+            if copy:
+                return frame if frame.__class__ is bytes else bytes(frame)
+            return received_frame(frame, False, self._source_metadata())
+        self._recv_parts = msg
+        self._recv_index = 0
+        self._recv_metadata = self._source_metadata()
+        return self._next_part(copy)
+
+    def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> list[Any]:
+        """Receive a whole message as a list of frames (``bytes``, or :class:`Frame` with ``copy=False``).
+
+        After a ``recv`` that left frames of a message unread, returns the rest of that message."""
+        if self._recv_parts is not None:
+            parts = []
+            while self._recv_parts is not None:
+                parts.append(self._next_part(copy))
+            return parts
+        if self._tick() & _FAIRNESS_MASK and self._usable:
+            msg = self._pattern_recv()
+            if msg is None:
+                msg = self._wait_for_message(flags)
+        else:
+            msg = self._receive(flags)
+        if msg.__class__ is bytes:
+            return [msg] if copy else [received_frame(msg, False, self._source_metadata())]
+        if copy:
+            for frame in msg:
+                if frame.__class__ is not bytes:
+                    return [f if f.__class__ is bytes else bytes(f) for f in msg]
+            return msg
+        metadata = self._source_metadata()
+        last = len(msg) - 1
+        return [received_frame(frame, i < last, metadata) for i, frame in enumerate(msg)]
+
+    def _receive(self, flags: int) -> Any:
+        """The careful way to the next message: the fairness yield (due every 512 calls),
+        ENOTSOCK/ETERM for a socket that cannot be used, then the message, waited for."""
+        if self._usable:
+            gevent.sleep(0)  # usable, yet here: the fairness yield is due
+        self._check_usable()
+        msg = self._pattern_recv()
+        return msg if msg is not None else self._wait_for_message(flags)
+
+    def _wait_for_message(self, flags: int) -> Any:
+        """The next whole message, waited for as ``flags`` and RCVTIMEO allow."""
+        return self._wait_until(self._readable, self._pattern_recv, self._settings.rcvtimeo, flags)
+
+    def _source_metadata(self) -> Any:
+        pipe = self._pattern.source()
+        return None if pipe is None or pipe.peer is None else pipe.peer.metadata
+
+    def _next_part(self, copy: bool) -> Any:
+        msg = self._recv_parts
+        index = self._recv_index
+        frame = msg[index]
+        more = index + 1 < len(msg)
+        if more:
+            self._recv_index = index + 1
+        else:
+            self._recv_parts = None
+        if copy:
+            return frame if frame.__class__ is bytes else bytes(frame)
+        return received_frame(frame, more, self._recv_metadata)
+
+    # -- waiting -----------------------------------------------------------------
+
+    def _wait_until(self, wakeup: Wakeup, attempt: Callable[[], Any], timeout: int, flags: int) -> Any:
+        """Retry ``attempt`` (non-None on success) each time ``wakeup`` is set; Again on
+        DONTWAIT or when ``timeout`` ms pass. Clearing before each attempt means a wake-up
+        that comes after a failed attempt is never lost."""
+        if flags & DONTWAIT:
+            raise Again()
+        deadline = None if timeout < 0 else monotonic() + timeout / 1000.0
+        while True:
+            wakeup.clear()
+            result = attempt()
+            if result is not None:
+                return result
+            self._check_usable()
+            remaining = None
+            if deadline is not None:
+                remaining = deadline - monotonic()
+                if remaining <= 0:
+                    raise Again()
+            wakeup.wait(remaining)
+
+    # -- closing -----------------------------------------------------------------
+
+    def close(self, linger: int | None = None) -> None:
+        """Close the socket. Queued outgoing messages are still sent for up to ``linger`` ms
+        (the LINGER option when not given; -1 waits forever, which makes ``Context.term`` wait too)."""
+        if self._closed:
+            return
+        if linger is None:
+            linger = self._settings[SocketOption.LINGER]
+        else:
+            linger = _options.validate(_options.lookup(SocketOption.LINGER), linger)
+        self._closed = True
+        self._usable = False
+        self._monitor.stop()
+        self._readable.set()
+        self._writable.set()
+        lingering = self._endpoints.close(linger)
+        self._port.close()
+        self.context.registry.remove(self, lingering)

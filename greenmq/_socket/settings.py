@@ -1,0 +1,153 @@
+"""A socket's option values, and the snapshot of them that each endpoint keeps.
+
+:class:`SocketSettings` holds the values ``setsockopt`` stored, applies
+libzmq's side effects between options (IPV6 and IPV4ONLY mirror each other,
+the security options move MECHANISM, METADATA accumulates), and answers
+``getsockopt``.
+
+:class:`EndpointOptions` is libzmq's model of options in the connection
+layer: when ``bind()`` or ``connect()`` makes an endpoint, the socket copies
+what the endpoint's sessions, engines and transports need into one
+read-only object. Setting an option afterwards changes later endpoints only,
+as in libzmq, and the connection side never reads the live socket.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..constants import SocketOption as O, SocketType
+from ..zmtp.security import SecurityConfig
+from ..zmtp.sockettypes import WIRE_NAMES
+from . import options as _options, security as _security
+
+# The socket types on which libzmq honours CONFLATE.
+_CONFLATING_TYPES = (SocketType.PUSH, SocketType.PULL, SocketType.PUB, SocketType.SUB, SocketType.DEALER)
+
+
+class EndpointOptions:
+    """What one endpoint's connections know of their socket, fixed when the endpoint is made."""
+
+    __slots__ = (
+        "socket_type", "wire_type", "routing_id", "metadata", "max_message_size", "handshake_ivl",
+        "heartbeat_ivl", "heartbeat_timeout", "heartbeat_ttl", "reconnect_ivl", "reconnect_ivl_max",
+        "connect_timeout", "immediate", "ipv6", "backlog", "sndbuf", "rcvbuf", "tos", "tcp_keepalive",
+        "tcp_keepalive_cnt", "tcp_keepalive_idle", "tcp_keepalive_intvl", "sndhwm", "rcvhwm", "conflate",
+        "stream_notify", "security", "raw", "takes_subscriptions", "fans_out", "connect_routing_id",
+    )
+
+    socket_type: SocketType
+    wire_type: bytes  # the Socket-Type a handshake announces
+    routing_id: bytes  # the ROUTING_ID we announce (Identity)
+    metadata: list[tuple[str, bytes]]  # ZMQ_METADATA properties
+    security: SecurityConfig
+    raw: bool  # STREAM: raw TCP, no ZMTP
+    takes_subscriptions: bool  # PUB/XPUB: SUBSCRIBE/CANCEL from peers go to the socket
+    fans_out: bool  # PUB/XPUB: pipes to engines may carry messages encoded once (WirePipe)
+    connect_routing_id: bytes | None  # CONNECT_ROUTING_ID for this connect's peer
+
+    def __init__(self, **values: Any):
+        for name in self.__slots__:
+            setattr(self, name, values.pop(name))
+        if values:
+            raise TypeError(f"unknown endpoint options: {sorted(values)}")
+
+    def handshake(self) -> dict[str, Any]:
+        """The keyword arguments of :class:`~greenmq.zmtp.ZmtpConnection` for this endpoint."""
+        return {"socket_type": self.wire_type, "identity": self.routing_id, "metadata": self.metadata,
+                "max_message_size": self.max_message_size, "security": self.security}
+
+
+class SocketSettings:
+    """The option values of one socket (see the module docstring)."""
+
+    __slots__ = ("socket_type", "_values", "_metadata", "rcvtimeo", "sndtimeo")
+
+    def __init__(self, socket_type: SocketType):
+        self.socket_type = socket_type
+        self._values: dict[Any, Any] = {spec.option: spec.default for spec in _options.OPTIONS.values()}
+        self._values[O.TYPE] = socket_type
+        _security.defaults(self._values)
+        self._metadata: list[tuple[str, bytes]] = []
+        # Read on every blocking wait: kept as plain attributes.
+        self.rcvtimeo = -1
+        self.sndtimeo = -1
+
+    def __getitem__(self, option: O) -> Any:
+        """The stored value of an option (what the socket itself reads: LINGER, LAST_ENDPOINT ...)."""
+        return self._values[option]
+
+    def set(self, option: O, value: Any) -> None:
+        """Store an already validated value, with libzmq's side effects on other options."""
+        if option in _security.OPTIONS:
+            _security.set_option(self._values, option, value)
+            return
+        if option == O.METADATA:
+            name, _, data = value.partition(b":")
+            self._metadata.append((name.decode("ascii"), data))
+            return
+        if option == O.IPV4ONLY:
+            self._values[O.IPV6] = 1 - value
+        elif option == O.IPV6:
+            self._values[O.IPV4ONLY] = 1 - value
+        elif option == O.RCVTIMEO:
+            self.rcvtimeo = value
+        elif option == O.SNDTIMEO:
+            self.sndtimeo = value
+        self._values[option] = value
+
+    def get(self, option: O) -> Any:
+        """What ``getsockopt`` returns for a stored option."""
+        if option in _security.OPTIONS:
+            return _security.get_option(self._values, option)
+        return self._values[option]
+
+    def record_endpoint(self, endpoint: str) -> None:
+        """LAST_ENDPOINT: the endpoint of the latest bind or connect."""
+        self._values[O.LAST_ENDPOINT] = endpoint.encode()
+
+    def conflates(self) -> bool:
+        """CONFLATE is set and applies to this socket type (libzmq ignores it on the others)."""
+        return bool(self._values[O.CONFLATE]) and self.socket_type in _CONFLATING_TYPES
+
+    def snapshot(self, pattern: Any, connecting: bool = False) -> EndpointOptions:
+        """The options a new endpoint keeps. A connect also uses up CONNECT_ROUTING_ID, which
+        names the peer of the next connect only."""
+        values = self._values
+        connect_routing_id = None
+        if connecting:
+            connect_routing_id = values[O.CONNECT_ROUTING_ID] or None
+            values[O.CONNECT_ROUTING_ID] = b""
+        return EndpointOptions(
+            socket_type=self.socket_type,
+            wire_type=WIRE_NAMES[self.socket_type],
+            routing_id=values[O.ROUTING_ID],
+            metadata=list(self._metadata),
+            max_message_size=values[O.MAXMSGSIZE],
+            handshake_ivl=values[O.HANDSHAKE_IVL],
+            heartbeat_ivl=values[O.HEARTBEAT_IVL],
+            heartbeat_timeout=values[O.HEARTBEAT_TIMEOUT],
+            heartbeat_ttl=values[O.HEARTBEAT_TTL],
+            reconnect_ivl=values[O.RECONNECT_IVL],
+            reconnect_ivl_max=values[O.RECONNECT_IVL_MAX],
+            connect_timeout=values[O.CONNECT_TIMEOUT],
+            immediate=bool(values[O.IMMEDIATE]),
+            ipv6=bool(values[O.IPV6]),
+            backlog=values[O.BACKLOG],
+            sndbuf=values[O.SNDBUF],
+            rcvbuf=values[O.RCVBUF],
+            tos=values[O.TOS],
+            tcp_keepalive=values[O.TCP_KEEPALIVE],
+            tcp_keepalive_cnt=values[O.TCP_KEEPALIVE_CNT],
+            tcp_keepalive_idle=values[O.TCP_KEEPALIVE_IDLE],
+            tcp_keepalive_intvl=values[O.TCP_KEEPALIVE_INTVL],
+            sndhwm=values[O.SNDHWM],
+            rcvhwm=values[O.RCVHWM],
+            conflate=self.conflates(),
+            stream_notify=bool(values[O.STREAM_NOTIFY]),
+            security=_security.config(values),
+            raw=pattern.raw,
+            takes_subscriptions=pattern.takes_subscriptions,
+            fans_out=pattern.fans_out,
+            connect_routing_id=connect_routing_id,
+        )
