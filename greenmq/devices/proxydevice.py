@@ -37,7 +37,7 @@ class ProxyBase:
         self._mon_sockopts.append((opt, value))
 
     def _setup_sockets(self):
-        ins, outs = Device._setup_sockets(self)
+        ins, outs = super()._setup_sockets()
         mons = self._context.socket(self.mon_type)
         self._sockets.append(mons)
         for opt, value in self._mon_sockopts:
