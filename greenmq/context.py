@@ -7,9 +7,12 @@ once every socket has been closed and its lingering messages are sent (or its
 linger period is over).
 """
 
+from __future__ import annotations
+
 import os
 import threading
 import warnings
+from typing import Any, Callable, TypeVar
 
 from ._socket.registry import SocketRegistry
 from .constants import ContextOption, Errno, SocketOption
@@ -26,6 +29,8 @@ _CONTEXT_DEFAULTS = {
     ContextOption.THREAD_NAME_PREFIX: 0,
 }
 _READ_ONLY = (ContextOption.SOCKET_LIMIT, ContextOption.MSG_T_SIZE)
+_C = TypeVar("_C", bound="Context")
+_S = TypeVar("_S", bound=Socket)
 
 
 class Context:
@@ -41,7 +46,7 @@ class Context:
     _instance_lock = threading.Lock()
     _socket_class = Socket
 
-    def __init__(self, io_threads=1, **kwargs):
+    def __init__(self, io_threads: int = 1, **kwargs: Any) -> None:
         if not isinstance(io_threads, int):
             raise TypeError(f"io_threads must be an int, got {io_threads!r}")
         self._options = dict(_CONTEXT_DEFAULTS)
@@ -50,12 +55,12 @@ class Context:
         self.registry = SocketRegistry()
         self.sockopts = {}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         closed = " closed" if self.closed else ""
         return f"<greenmq.Context() at {id(self):#x}{closed}>"
 
     @classmethod
-    def instance(cls, io_threads=1):
+    def instance(cls: type[_C], io_threads: int = 1) -> _C:
         """The process-wide shared context (a new one after a fork or once it is closed)."""
         if cls._instance is None or cls._instance_pid != os.getpid() or cls._instance.closed:
             with cls._instance_lock:
@@ -65,13 +70,13 @@ class Context:
         return cls._instance
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return self.registry.closed
 
-    def __enter__(self):
+    def __enter__(self: _C) -> _C:
         return self
 
-    def __exit__(self, *args):
+    def __exit__(self, *args: Any) -> None:
         for sock in self.registry.sockets():
             if not sock.closed:
                 warnings.warn(f"Destroying context with unclosed socket {sock}", ResourceWarning,
@@ -80,7 +85,7 @@ class Context:
 
     # -- sockets -----------------------------------------------------------------
 
-    def socket(self, socket_type, socket_class=None, **kwargs):
+    def socket(self, socket_type: int, socket_class: Callable[..., _S] | None = None, **kwargs: Any) -> Any:
         """Create a socket of ``socket_type`` (``zmq.PUSH`` ...) in this context."""
         if not isinstance(socket_type, int):
             raise TypeError(f"socket_type must be an int, not {socket_type!r}")
@@ -100,7 +105,7 @@ class Context:
 
     # -- options -----------------------------------------------------------------
 
-    def set(self, option, value):
+    def set(self, option: int, value: int) -> None:
         """Set a context option (``zmq_ctx_set``)."""
         self.registry.check_open()
         if option not in _CONTEXT_DEFAULTS or option in _READ_ONLY:
@@ -109,7 +114,7 @@ class Context:
             raise zmq_error(Errno.EINVAL)
         self._options[option] = value
 
-    def get(self, option):
+    def get(self, option: int) -> int:
         """Get a context option (``zmq_ctx_get``)."""
         if self.closed:
             raise zmq_error(Errno.EFAULT)
@@ -117,15 +122,15 @@ class Context:
             raise zmq_error(Errno.EINVAL)
         return self._options[option]
 
-    def setsockopt(self, option, value):
+    def setsockopt(self, option: int, value: Any) -> None:
         """Set a default option for sockets created later."""
         self.sockopts[option] = value
 
-    def getsockopt(self, option):
+    def getsockopt(self, option: int) -> Any:
         """The default set with :meth:`setsockopt`."""
         return self.sockopts[option]
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
         upper = name.upper()
@@ -138,7 +143,7 @@ class Context:
                 raise AttributeError(name) from None
         raise AttributeError(f"Context has no such option: {upper}")
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         if name.startswith("_") or name in ("sockopts", "registry") or hasattr(type(self), name):
             object.__setattr__(self, name, value)
             return
@@ -150,7 +155,7 @@ class Context:
         else:
             raise AttributeError(f"Context has no such option: {upper}")
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
         upper = name.upper()
         if upper in SocketOption.__members__:
             self.sockopts.pop(SocketOption[upper], None)
@@ -159,19 +164,19 @@ class Context:
 
     # -- termination ---------------------------------------------------------------
 
-    def shutdown(self):
+    def shutdown(self) -> None:
         """Make every blocking call on this context's sockets raise ContextTerminated, without waiting."""
         if not self.closed:
             self.registry.interrupt_all()
 
-    def term(self):
+    def term(self) -> None:
         """Terminate: interrupt blocked calls, wait for every socket to be closed and for lingering messages."""
         if self.closed:
             return
         self.shutdown()
         self.registry.wait_until_closed()
 
-    def destroy(self, linger=None):
+    def destroy(self, linger: int | None = None) -> None:
         """Close every socket of the context (with ``linger`` if given), then :meth:`term`."""
         if self.closed:
             return

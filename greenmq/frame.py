@@ -1,5 +1,9 @@
 """``Frame`` and ``MessageTracker``: pyzmq's message objects for ``copy=False``."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from .constants import Errno, MessageOption
 from .error import NotDone, zmq_error
 
@@ -15,7 +19,8 @@ class Frame:
 
     __slots__ = ("_data", "_bytes", "more", "tracker", "_metadata", "routing_id", "group")
 
-    def __init__(self, data=b"", track=False, copy=None, copy_threshold=None):
+    def __init__(self, data: Any = b"", track: bool = False, copy: bool | None = None,
+                 copy_threshold: int | None = None) -> None:
         if isinstance(data, str):
             raise TypeError("Str objects not allowed. Only: bytes, buffer interfaces.")
         if isinstance(data, Frame):
@@ -31,37 +36,37 @@ class Frame:
         self.group = None
 
     @property
-    def bytes(self):
+    def bytes(self) -> bytes:
         if self._bytes is None:
             self._bytes = bytes(self._data)
         return self._bytes
 
     @property
-    def buffer(self):
+    def buffer(self) -> memoryview:
         return memoryview(self._data)
 
-    def __bytes__(self):
+    def __bytes__(self) -> bytes:
         return self.bytes
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._data)
 
-    def __buffer__(self, flags):
+    def __buffer__(self, flags: int) -> memoryview:
         return memoryview(self._data)
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if isinstance(other, Frame):
             return self.bytes == other.bytes
         return NotImplemented
 
     __hash__ = None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         data = self.bytes
         shown = data if len(data) <= 32 else data[:32] + b"..."
         return f"<greenmq.Frame({shown!r}{', more' if self.more else ''})>"
 
-    def get(self, option):
+    def get(self, option: int | str) -> int | str:
         """``MORE`` as an int, or a connection property by name (str)."""
         if isinstance(option, str):
             name = "Identity" if option == "Routing-Id" else option
@@ -73,7 +78,7 @@ class Frame:
             return int(self.more)
         raise ValueError(f"unsupported Frame option {option!r}")
 
-    def set(self, option, value):
+    def set(self, option: int, value: int) -> None:
         if option == MessageOption.MORE:
             self.more = bool(value)
             return
@@ -83,7 +88,7 @@ class Frame:
 Message = Frame
 
 
-def received_frame(data, more, metadata):
+def received_frame(data: Any, more: bool, metadata: Any) -> Frame:
     """A :class:`Frame` for ``recv(copy=False)``: ``data`` as received, no copy, no checks."""
     frame = Frame.__new__(Frame)
     frame._data = data
@@ -96,7 +101,7 @@ def received_frame(data, more, metadata):
     return frame
 
 
-def frame_payload(frame):
+def frame_payload(frame: Frame) -> Any:
     """What a :class:`Frame` holds, as given (``bytes``, ``bytearray`` or a view): sent without a copy."""
     return frame._data
 
@@ -109,13 +114,13 @@ class MessageTracker:
     message has been queued.
     """
 
-    def __init__(self, *towatch):
+    def __init__(self, *towatch: Any) -> None:
         self._done = True
 
     @property
-    def done(self):
+    def done(self) -> bool:
         return self._done
 
-    def wait(self, timeout=-1):
+    def wait(self, timeout: float = -1) -> None:
         if not self._done:
             raise NotDone()

@@ -25,9 +25,13 @@ closed descriptor), requested or not; a descriptor is returned as the int fd
 even when an object with ``fileno()`` was registered.
 """
 
+from __future__ import annotations
+
 import os
 import select as select_module
 from time import monotonic
+from typing import Any
+from collections.abc import Sequence
 
 import gevent
 from gevent import monkey
@@ -300,7 +304,7 @@ def _poll(sockets, timeout):
 # -- the public API -----------------------------------------------------------------------
 
 
-def zmq_poll(sockets, timeout=-1):
+def zmq_poll(sockets: Sequence[tuple[Any, int]], timeout: float | None = -1) -> list[tuple[Any, int]]:
     """zmq_poll(sockets, timeout=-1)
 
     Poll a set of greenmq sockets, native file descriptors or objects with a
@@ -330,14 +334,14 @@ class Poller:
     a poll waits, and an idle poll costs no CPU at all.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.sockets = []
         self._map = {}
 
-    def __contains__(self, socket):
+    def __contains__(self, socket: Any) -> bool:
         return socket in self._map
 
-    def register(self, socket, flags=POLLIN | POLLOUT):
+    def register(self, socket: Any, flags: int = POLLIN | POLLOUT) -> None:
         """p.register(socket, flags=POLLIN|POLLOUT)
 
         Register a greenmq socket or native fd for I/O monitoring.
@@ -363,18 +367,18 @@ class Poller:
         elif socket in self._map:
             self.unregister(socket)
 
-    def modify(self, socket, flags=POLLIN | POLLOUT):
+    def modify(self, socket: Any, flags: int = POLLIN | POLLOUT) -> None:
         """Modify the flags for an already registered socket or native fd (registers it if it is not)."""
         self.register(socket, flags)
 
-    def unregister(self, socket):
+    def unregister(self, socket: Any) -> None:
         """Remove a socket or native fd from I/O monitoring (KeyError if it is not registered)."""
         index = self._map.pop(socket)
         self.sockets.pop(index)
         for other, _ in self.sockets[index:]:
             self._map[other] -= 1
 
-    def poll(self, timeout=None):
+    def poll(self, timeout: float | None = None) -> list[tuple[Any, int]]:
         """Poll the registered sockets and fds for I/O.
 
         Returns at once if some events are ready; otherwise waits (cooperatively)
@@ -401,7 +405,8 @@ class Poller:
         return zmq_poll(self.sockets, timeout=timeout)
 
 
-def select(rlist, wlist, xlist, timeout=None):
+def select(rlist: Sequence[Any], wlist: Sequence[Any], xlist: Sequence[Any],
+           timeout: float | None = None) -> tuple[list[Any], list[Any], list[Any]]:
     """select(rlist, wlist, xlist, timeout=None) -> (rlist, wlist, xlist)
 
     Return the result of a poll as lists of sockets ready for reading, writing,
@@ -444,11 +449,6 @@ def select(rlist, wlist, xlist, timeout=None):
         if events & POLLERR:
             errors.append(sock)
     return readable, writable, errors
-
-
-def _wait_readable(sock):
-    """Block until ``sock`` has a message (or raise ENOTSOCK/ETERM): a poll of one socket for POLLIN."""
-    _poll(((sock, POLLIN),), None)
 
 
 __all__ = ["Poller", "select", "zmq_poll"]

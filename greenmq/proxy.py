@@ -19,24 +19,27 @@ direction had received but not yet sent at that moment is dropped (sends are
 all-or-nothing, so nothing half-sent reaches a peer).
 """
 
+from __future__ import annotations
+
 import struct
 
 import gevent
 from gevent.event import Event
 
-from .constants import Errno, Flag, SocketType
+from .constants import Errno, Flag, PollEvent, SocketType
 from .error import Again, zmq_error
-from .poll import _wait_readable
+from .poll import zmq_poll
 from .socket import Socket
 
 DONTWAIT = int(Flag.DONTWAIT)
+POLLIN = int(PollEvent.POLLIN)
 _STAT = struct.Struct("=Q")  # libzmq copies a native uint64_t into each frame
 
 # Indexes into the eight statistics, in the order of the STATISTICS reply.
 FRONTEND_RECV, FRONTEND_SEND, BACKEND_RECV, BACKEND_SEND = 0, 2, 4, 6
 
 
-def _check_socket(sock, name, optional=False):
+def check_socket(sock, name, optional=False):
     """pyzmq's typed arguments: a Socket (or None where optional); a closed one is EFAULT or ignored."""
     if sock is None and optional:
         return None
@@ -52,7 +55,7 @@ def _check_socket(sock, name, optional=False):
     return sock
 
 
-class _Proxy:
+class RunningProxy:
     """One running proxy: its sockets, state, statistics and helper greenlets."""
 
     def __init__(self, frontend, backend, capture=None, control=None, capture_prefixes=None, swap_ids=False):
@@ -104,7 +107,7 @@ class _Proxy:
                     resumed.wait()
                     continue
                 if not ready:
-                    _wait_readable(source)
+                    zmq_poll([(source, POLLIN)])
                     ready = True
                     continue  # the pause state may have changed while waiting
                 try:
@@ -151,7 +154,7 @@ class _Proxy:
             self._fail(error)
 
 
-def proxy(frontend, backend, capture=None):
+def proxy(frontend: Socket, backend: Socket, capture: Socket | None = None) -> None:
     """Start a zeromq proxy (replacement for device).
 
     Forwards whole messages from ``frontend`` to ``backend`` and back, each
@@ -173,13 +176,14 @@ def proxy(frontend, backend, capture=None):
     capture : Socket (optional)
         The Socket instance for capturing traffic.
     """
-    frontend = _check_socket(frontend, "frontend")
-    backend = _check_socket(backend, "backend")
-    capture = _check_socket(capture, "capture", optional=True)
-    return _Proxy(frontend, backend, capture).run()
+    frontend = check_socket(frontend, "frontend")
+    backend = check_socket(backend, "backend")
+    capture = check_socket(capture, "capture", optional=True)
+    return RunningProxy(frontend, backend, capture).run()
 
 
-def proxy_steerable(frontend, backend, capture=None, control=None):
+def proxy_steerable(frontend: Socket, backend: Socket, capture: Socket | None = None,
+                    control: Socket | None = None) -> None:
     """Start a zeromq proxy with control flow.
 
     Like :func:`proxy`, and steered with commands received on ``control``
@@ -212,14 +216,14 @@ def proxy_steerable(frontend, backend, capture=None, control=None):
     control : Socket (optional)
         The Socket instance for control flow.
     """
-    frontend = _check_socket(frontend, "frontend")
-    backend = _check_socket(backend, "backend")
-    capture = _check_socket(capture, "capture", optional=True)
-    control = _check_socket(control, "control", optional=True)
-    return _Proxy(frontend, backend, capture, control).run()
+    frontend = check_socket(frontend, "frontend")
+    backend = check_socket(backend, "backend")
+    capture = check_socket(capture, "capture", optional=True)
+    control = check_socket(control, "control", optional=True)
+    return RunningProxy(frontend, backend, capture, control).run()
 
 
-def device(device_type, frontend, backend):
+def device(device_type: int, frontend: Socket, backend: Socket) -> None:
     """Deprecated alias for :func:`proxy` (``device_type`` -- QUEUE, FORWARDER, STREAMER -- is ignored).
 
     As in ``zmq.green.device``, a ``backend`` of -1 means the frontend socket

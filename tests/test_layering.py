@@ -1,7 +1,8 @@
 """The layers talk through methods: checked on greenmq's source, so that a shortcut fails CI.
 
 * A private member (``_name``) is used only in the module whose classes
-  define it: ``other._name`` anywhere else reaches into another layer.
+  define it: ``other._name`` (or ``from greenmq.x import _name``) anywhere
+  else reaches into another layer.
 * In particular nothing outside ``socket.py`` and ``_socket/base.py`` (the
   two halves of :class:`greenmq.Socket`) touches a Socket's private members.
 * Imports go downwards only: the connection side never imports the socket,
@@ -49,9 +50,14 @@ def _defined_privates(tree):
 
 
 def _foreign_private_uses(tree):
-    """``(line, text)`` for every ``x._name`` where ``x`` is not ``self`` or ``cls``."""
+    """``(line, name, text)`` for every ``x._name`` where ``x`` is not ``self`` or ``cls``,
+    and every ``from greenmq... import _name``."""
     uses = []
     for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("greenmq")):
+            uses += [(node.lineno, alias.name, f"import {alias.name}") for alias in node.names
+                     if _is_private(alias.name)]
+            continue
         if not isinstance(node, ast.Attribute) or not _is_private(node.attr):
             continue
         owner = node.value

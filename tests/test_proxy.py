@@ -20,7 +20,7 @@ import gevent
 import pytest
 
 import greenmq as zmq
-from greenmq.proxy import _Proxy
+from greenmq.proxy import RunningProxy
 
 TIMEOUT = 10
 
@@ -63,7 +63,7 @@ def live_proxy_helpers():
     """Helper greenlets of proxies that are still alive."""
     return [obj for obj in gc.get_objects()
             if isinstance(obj, gevent.Greenlet) and not obj.dead
-            and isinstance(getattr(obj._run, "__self__", None), _Proxy)]
+            and isinstance(getattr(obj._run, "__self__", None), RunningProxy)]
 
 
 @pytest.fixture

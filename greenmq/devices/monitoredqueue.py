@@ -1,7 +1,7 @@
 """``monitored_queue``: a queue between two sockets that reports both directions to a monitor socket."""
 
 from ..constants import SocketType
-from ..proxy import _check_socket, _Proxy
+from ..proxy import check_socket, RunningProxy
 
 
 def monitored_queue(in_socket, out_socket, mon_socket, in_prefix=b"in", out_prefix=b"out"):
@@ -34,9 +34,9 @@ def monitored_queue(in_socket, out_socket, mon_socket, in_prefix=b"in", out_pref
     out_prefix : bytes
         Prefix added to broadcast messages from out_socket.
     """
-    in_socket = _check_socket(in_socket, "in_socket")
-    out_socket = _check_socket(out_socket, "out_socket")
-    mon_socket = _check_socket(mon_socket, "mon_socket")
+    in_socket = check_socket(in_socket, "in_socket")
+    out_socket = check_socket(out_socket, "out_socket")
+    mon_socket = check_socket(mon_socket, "mon_socket")
     prefixes = []
     for name, prefix in (("in_prefix", in_prefix), ("out_prefix", out_prefix)):
         try:
@@ -44,7 +44,7 @@ def monitored_queue(in_socket, out_socket, mon_socket, in_prefix=b"in", out_pref
         except TypeError:
             raise TypeError(f"{name} must be bytes-like, not {type(prefix).__name__}") from None
     swap_ids = in_socket.socket_type == SocketType.ROUTER and out_socket.socket_type == SocketType.ROUTER
-    return _Proxy(in_socket, out_socket, mon_socket, capture_prefixes=tuple(prefixes),
+    return RunningProxy(in_socket, out_socket, mon_socket, capture_prefixes=tuple(prefixes),
                   swap_ids=swap_ids).run()
 
 
