@@ -19,7 +19,7 @@ from typing import Any
 from ..constants import SocketOption as O, SocketType
 from ..zmtp.security import SecurityConfig
 from ..zmtp.sockettypes import WIRE_NAMES
-from . import options as _options, security as _security
+from . import options as _options, security_options as _security
 
 # The socket types on which libzmq honours CONFLATE.
 _CONFLATING_TYPES = (SocketType.PUSH, SocketType.PULL, SocketType.PUB, SocketType.SUB, SocketType.DEALER)
