@@ -156,13 +156,11 @@ class SocketBase:
         """
         parts = self._send_parts
         if parts:
-            # A started message: its room was secured at its first frame.
             if not self._usable:
                 self._check_usable()
             parts.append(data if data.__class__ is bytes else frame_data(data, copy))
             if not flags & SNDMORE:
-                self._send_parts = []
-                self._pattern_send(parts, True)
+                self._finish_message()
             return MessageTracker() if track else None
         if not self._tick() & _FAIRNESS_MASK:
             gevent.sleep(0)
@@ -197,12 +195,10 @@ class SocketBase:
         if not msg:
             raise TypeError("send_multipart needs at least one frame")
         if self._send_parts:
-            # The end of a message started with send(..., SNDMORE): it never waits.
             if not self._usable:
                 self._check_usable()
-            msg = self._send_parts + msg
-            self._send_parts = []
-            self._pattern_send(msg, True)
+            self._send_parts.extend(msg)
+            self._finish_message()
             return MessageTracker() if track else None
         if len(msg) == 1 and msg[0].__class__ is bytes:
             msg = msg[0]
@@ -222,6 +218,12 @@ class SocketBase:
             self._wait_until(self._writable, lambda: pattern.room_for(first) or None,
                              self._settings.sndtimeo, flags)
         self._send_parts = [first]
+
+    def _finish_message(self) -> None:
+        """The last frame of a started message came: queue it whole, without waiting (its room
+        was secured at its first frame; its peer may have left since, and then it is dropped)."""
+        msg, self._send_parts = self._send_parts, []
+        self._pattern_send(msg, True)
 
     def _send_wait(self, msg: Any, flags: int) -> None:
         self._wait_until(self._writable, lambda: self._pattern_send(msg) or None, self._settings.sndtimeo, flags)
