@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import deque
 from typing import Any, Callable
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 
 def _ignore() -> None:
@@ -112,9 +112,9 @@ class Pipe:
         self._writer_waits = True
         return False
 
-    def try_write(self, msg: Any, shared: list | None = None) -> bool:
+    def try_write(self, msg: Any) -> bool:
         """Queue ``msg`` if it fits; if not, queue nothing, return False and wake the writer
-        once it fits again. (``shared`` is for fan-out; see :class:`WirePipe`.)"""
+        once it fits again."""
         queue = self._queue
         hwm = self._hwm
         if hwm <= 0 or len(queue) < hwm:
@@ -125,7 +125,7 @@ class Pipe:
         self._writer_waits = True
         return False
 
-    def write(self, msg: Any, shared: list | None = None) -> None:
+    def write(self, msg: Any) -> None:
         """Queue ``msg`` even past the high-water mark (commands, notifications, and the end
         of a message whose room was secured at its first frame)."""
         queue = self._queue
@@ -185,11 +185,11 @@ class Pipe:
 class WirePipe(Pipe):
     """A pipe whose reader, a ZMTP engine, takes messages already in wire form.
 
-    A publisher sends each message to many subscribers; for those served by
-    an engine that does not encrypt per connection, the message is encoded
-    once, by the first such pipe it is written to, and the others queue the
-    same bytes: a fan-out passes a one-slot list as ``shared`` to every
-    pipe's :meth:`try_write`. The engine then only joins what it reads.
+    What is written is encoded on the way in, with ``encode``. A publisher
+    sends each message to many subscribers; :func:`write_each` encodes it
+    once for all the WirePipes among them (those of engines that do not
+    encrypt per connection), which then queue the same bytes. The engine
+    only joins what it reads.
     """
 
     __slots__ = ("_encode",)
@@ -202,19 +202,34 @@ class WirePipe(Pipe):
         super().__init__(hwm, wake_reader, wake_writer, conflate)
         self._encode = encode
 
-    def _encoded(self, msg: Any, shared: list | None) -> bytes:
-        if shared is None:
-            return self._encode(msg)
-        data = shared[0]
-        if data is None:
-            data = shared[0] = self._encode(msg)
-        return data
+    def try_write(self, msg: Any) -> bool:
+        return self.has_room() and Pipe.try_write(self, self._encode(msg))
 
-    def try_write(self, msg: Any, shared: list | None = None) -> bool:
-        return Pipe.try_write(self, self._encoded(msg, shared))
+    def write(self, msg: Any) -> None:
+        Pipe.write(self, self._encode(msg))
 
-    def write(self, msg: Any, shared: list | None = None) -> None:
-        Pipe.write(self, self._encoded(msg, shared))
+
+def write_each(msg: Any, pipes: Iterable[Pipe], over_hwm: bool = False) -> None:
+    """Fan-out: queue ``msg`` on each of ``pipes`` that has room (on all of them with
+    ``over_hwm``); a full pipe misses it. The WirePipes among them share one encoding.
+
+    This is the publisher's per-subscriber loop, so it is the pipes' own
+    operation, written out once here rather than a method call per pipe.
+    """
+    encoded = None
+    for pipe in pipes:
+        queue = pipe._queue
+        hwm = pipe._hwm
+        if not over_hwm and 0 < hwm <= len(queue):
+            continue
+        if pipe.carries_wire:
+            if encoded is None:
+                encoded = pipe._encode(msg)
+            queue.append(encoded)
+        else:
+            queue.append(msg)
+        if len(queue) == 1:
+            pipe._wake_reader()
 
 
 class Peer:

@@ -120,7 +120,7 @@ class Pub(Pattern):
         """Queue ``msg`` for every matching peer with room; the others miss it (PUB never blocks).
 
         With XPUB_NODROP nothing is queued unless every matching peer has room."""
-        targets = self._targets(first_frame(msg))
+        targets = self._targets(msg if msg.__class__ is bytes else first_frame(msg))
         if self.nodrop and not over_hwm and not Distributor.all_have_room(targets):
             return False
         Distributor.send_to(msg, targets, over_hwm and self.nodrop)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 from collections.abc import Iterable
 
-from .._pipe import Pipe
+from .._pipe import Pipe, write_each
 
 
 class _PipeRing:
@@ -137,12 +137,11 @@ class FairQueue(_PipeRing):
 
 
 class Distributor:
-    """Fan-out: one message to many pipes (PUB, XPUB; libzmq's ``dist``).
+    """Fan-out: one message to many pipes (PUB, XPUB, XSUB; libzmq's ``dist``).
 
-    A pipe without room misses the message; the others all get it. Pipes that
-    take wire bytes (:class:`~greenmq._pipe.WirePipe`) share one encoding of
-    it, so a publisher encodes each message once however many engines serve
-    its subscribers.
+    A pipe without room misses the message; the others all get it. The loop
+    over the pipes is :func:`greenmq._pipe.write_each`, which also encodes
+    the message once for every pipe that takes wire bytes.
     """
 
     __slots__ = ("pipes",)
@@ -157,13 +156,8 @@ class Distributor:
         if pipe in self.pipes:
             self.pipes.remove(pipe)
 
-    @staticmethod
-    def send_to(msg: Any, pipes: Iterable[Pipe], over_hwm: bool = False) -> None:
-        """Queue ``msg`` on each of ``pipes`` that has room (on all of them with ``over_hwm``)."""
-        shared = [None]
-        for pipe in pipes:
-            if not pipe.try_write(msg, shared) and over_hwm:
-                pipe.write(msg, shared)
+    # send_to(msg, pipes, over_hwm=False): queue msg on each of pipes with room (on all with over_hwm).
+    send_to = staticmethod(write_each)
 
     @staticmethod
     def all_have_room(pipes: Iterable[Pipe]) -> bool:
