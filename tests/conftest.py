@@ -7,13 +7,15 @@ import pytest
 
 import greenmq as zmq
 
+from support import TIMEOUT
+
 
 @pytest.fixture
 def ctx():
     """A fresh greenmq Context, destroyed (linger 0) after the test."""
     context = zmq.Context()
     yield context
-    with gevent.Timeout(10):
+    with gevent.Timeout(TIMEOUT):
         context.destroy(linger=0)
 
 

@@ -12,9 +12,9 @@ import pytest
 
 import greenmq as zmq
 
-pyzmq = pytest.importorskip("zmq")
+from support import TIMEOUT
 
-TIMEOUT = 10
+pyzmq = pytest.importorskip("zmq")
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ import pytest
 
 import greenmq as zmq
 
-TIMEOUT = 10
+from support import TIMEOUT
+
 
 SOCKET_TYPES = [zmq.PUSH, zmq.PULL, zmq.PAIR]
 

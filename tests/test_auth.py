@@ -33,8 +33,9 @@ from greenmq.auth import CURVE_ALLOW_ANY, Authenticator, create_certificates, lo
 from greenmq.auth.thread import GreenletAuthenticator, ThreadAuthenticator
 from greenmq.utils import z85
 
+from support import SHORT_TIMEOUT
+
 ZAP = "inproc://zeromq.zap.01"
-WAIT = 5  # seconds any single exchange may take
 needs_curve = pytest.mark.skipif(not zmq.has("curve"), reason="CURVE keys need PyNaCl")
 
 
@@ -66,7 +67,7 @@ class ZapClient:
 
     def ask(self, frames):
         try:
-            with gevent.Timeout(WAIT):
+            with gevent.Timeout(SHORT_TIMEOUT):
                 self.sock.send_multipart(frames)
                 return self.sock.recv_multipart()
         except gevent.Timeout:
@@ -195,7 +196,7 @@ def test_dealer_with_delimiter_gets_the_same_reply(ctx, auth):
         dealer.connect(ZAP)
         dealer.send_multipart([b""] + zap_request(b"NULL", request_id=b"d1"))
         dealer.send_multipart([b""] + zap_request(b"FOO", request_id=b"d2"))
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(SHORT_TIMEOUT):
             assert dealer.recv_multipart() == [b""] + ok(b"anonymous", request_id=b"d1")
             assert dealer.recv_multipart() == [b""] + denied(b"NO ACCESS", request_id=b"d2")
     finally:
@@ -491,7 +492,7 @@ def test_two_contexts_have_independent_handlers():
             client.close()
         for auth in auths:
             auth.stop()
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(SHORT_TIMEOUT):
             for c in contexts:
                 c.term()
 
@@ -502,13 +503,13 @@ def test_context_term_ends_the_handler():
     try:
         auth.start()
         gevent.sleep(0)  # let the handler block in recv
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(SHORT_TIMEOUT):
             context.term()
             auth.greenlet.join()
         assert not auth.is_alive() and auth.zap_socket.closed
     finally:
         auth.stop()
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(SHORT_TIMEOUT):
             context.destroy(linger=0)
 
 
@@ -521,7 +522,7 @@ def test_requests_from_another_os_thread(ctx, auth):
         req = ctx.socket(zmq.REQ)
         try:
             req.linger = 0
-            req.rcvtimeo = req.sndtimeo = WAIT * 1000
+            req.rcvtimeo = req.sndtimeo = SHORT_TIMEOUT * 1000
             req.connect(ZAP)
             for password in (b"secret", b"guess"):
                 req.send_multipart(zap_request(b"PLAIN", b"admin", password))
@@ -532,7 +533,7 @@ def test_requests_from_another_os_thread(ctx, auth):
     thread = threading.Thread(target=server_thread)
     thread.start()
     # Join from the hub's thread pool, so that this thread's hub (and the handler) keeps running.
-    gevent.get_hub().threadpool.spawn(thread.join).get(timeout=WAIT * 3)
+    gevent.get_hub().threadpool.spawn(thread.join).get(timeout=SHORT_TIMEOUT * 3)
     assert replies == [ok(b"admin"), denied(b"Invalid password")]
 
 
@@ -549,7 +550,7 @@ def test_stop_from_inside_the_handler(ctx, zap):
     greenlet = auth.greenlet
     try:
         zap.sock.send_multipart(zap_request(b"CURVE", bytes(32)))
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(SHORT_TIMEOUT):
             greenlet.join()
         assert greenlet.dead and greenlet.exception is None
         assert not auth.is_alive() and auth.zap_socket is None
@@ -570,7 +571,7 @@ def test_plain_authenticator_served_by_hand(ctx, zap):
         auth.configure_plain(passwords={"admin": "secret"})
         assert zap.ask(zap_request(b"PLAIN", b"admin", b"secret")) == ok(b"admin")
         assert zap.ask(zap_request(b"PLAIN", b"admin", b"nope")) == denied(b"Invalid password")
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(SHORT_TIMEOUT):
             server.join()
         assert server.successful()
     finally:

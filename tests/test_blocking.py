@@ -14,7 +14,8 @@ from gevent.event import Event
 
 import greenmq as zmq
 
-TIMEOUT = 10
+from support import TIMEOUT
+
 
 
 def make_pair(ctx, endpoint, sndhwm=None, rcvhwm=None):

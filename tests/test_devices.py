@@ -20,7 +20,8 @@ import pytest
 import greenmq as zmq
 from greenmq import devices
 
-TIMEOUT = 10
+from support import TIMEOUT
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 PYZMQ_DEVICES = [

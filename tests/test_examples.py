@@ -3,7 +3,7 @@
 import signal
 
 import pytest
-from example_support import TIMEOUT, run, start, wait_for_line
+from example_support import EXAMPLE_TIMEOUT, run, start, wait_for_line
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def test_hello_world(endpoint, processes):
     result = run("hello_world.py", "client", endpoint, "3")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [f"client: reply {n}: 'World'" for n in range(3)]
-    assert server.wait(timeout=TIMEOUT) == 0
+    assert server.wait(timeout=EXAMPLE_TIMEOUT) == 0
 
 
 def test_broker_serves_every_client_through_proxy():

@@ -13,8 +13,10 @@ import gevent
 import pytest
 
 import greenmq as zmq
-from raw_peer_support import WAIT, connect_raw, exchange, read_until_eof, recv_exactly
 from greenmq.zmtp import encode_command, encode_properties, make_greeting
+
+from raw_peer_support import connect_raw, exchange, read_until_eof, recv_exactly
+from support import TIMEOUT
 
 NULL_GREETING = make_greeting(b"NULL")
 
@@ -107,7 +109,7 @@ def test_oversized_frame_after_handshake(ctx, pipeline):
         assert parse_commands(reply) == [(b"READY", encode_properties([("Socket-Type", b"PULL")]))]
         # The raw peer is a working PUSH for now: a message within the limit arrives.
         raw.sendall(b"\x02" + (1024).to_bytes(8, "big") + b"r" * 1024)
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(TIMEOUT):
             assert pull.recv() == b"r" * 1024
         exchange(push, pull, b"during")
         # Then a header announcing 2**62 bytes, and nothing more: refused from the header alone.
@@ -138,7 +140,7 @@ def test_oversized_message_one_byte_above_limit(ctx, pipeline):
     raw = connect_raw(port)
     try:
         raw.sendall(NULL_GREETING + ready(b"PUSH") + b"\x02" + (1000).to_bytes(8, "big") + b"k" * 1000)
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(TIMEOUT):
             assert pull.recv() == b"k" * 1000
         raw.sendall(b"\x02" + (1001).to_bytes(8, "big"))
         recv_exactly(raw, 64 + len(ready(b"PULL")))
@@ -163,7 +165,7 @@ def test_incompatible_socket_type_is_disconnected(ctx, pipeline, peer_type):
     finally:
         raw.close()
     # The message that came with the bad READY must not have been delivered.
-    with gevent.Timeout(WAIT):
+    with gevent.Timeout(TIMEOUT):
         push.send(b"marker")
         assert pull.recv() == b"marker"
     check_still_working(pull, push, port, ctx)
@@ -202,7 +204,7 @@ def test_incomplete_handshake_times_out(ctx, pipeline, sent):
         assert recv_exactly(raw, 64) == NULL_GREETING
         # While the stalled connection waits for its timeout, traffic flows.
         exchange(push, pull, b"during")
-        rest = read_until_eof(raw)  # default HANDSHAKE_IVL is 30 s, far beyond WAIT
+        rest = read_until_eof(raw)  # default HANDSHAKE_IVL is 30 s, far beyond TIMEOUT
         elapsed = time.monotonic() - start
         assert [name for name, _ in parse_commands(rest)] in ([], [b"READY"])
         assert elapsed >= 0.2, f"closed after {elapsed:.3f}s, before HANDSHAKE_IVL"
@@ -231,7 +233,7 @@ def test_many_hostile_peers_at_once(ctx, pipeline):
             raw.sendall(data)
         readers = [gevent.spawn(read_until_eof, raw) for raw in raws]
         exchange(push, pull, b"during", 50)
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(TIMEOUT):
             gevent.joinall(readers, raise_error=True)
         assert all(reader.successful() for reader in readers)
     finally:
@@ -248,7 +250,7 @@ def test_unlimited_maxmsgsize_huge_frame_does_not_kill_socket(ctx, pipeline):
     raw = connect_raw(port)
     try:
         raw.sendall(NULL_GREETING + ready(b"PUSH") + b"\x00\x02ok")
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(TIMEOUT):
             assert pull.recv() == b"ok"
         raw.sendall(b"\x02" + (2**62).to_bytes(8, "big"))
         recv_exactly(raw, 64 + len(ready(b"PULL")))

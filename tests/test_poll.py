@@ -26,7 +26,8 @@ from gevent import socket as gsocket
 import greenmq as zmq
 import greenmq.poll as greenmq_poll
 
-TIMEOUT = 10
+from support import TIMEOUT, blocked
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -46,13 +47,6 @@ def pair(ctx, endpoint):
         connected.send(b"sync")
         assert bound.recv() == b"sync"
     return bound, connected
-
-
-def blocked(greenlet):
-    """Let ``greenlet`` run until it blocks; true if it is still running."""
-    gevent.sleep(0)
-    gevent.sleep(0)
-    return not greenlet.ready()
 
 
 class LoopCounter:

@@ -22,7 +22,7 @@ import pytest
 import greenmq as zmq
 from greenmq.proxy import _Proxy
 
-TIMEOUT = 10
+from support import TIMEOUT
 
 
 @pytest.fixture(params=["inproc", "tcp", "ipc"])
@@ -51,12 +51,6 @@ def make_connected(a, b):
         assert b.recv() == b"ping"
         b.send(b"pong")
         assert a.recv() == b"pong"
-
-
-def blocked(greenlet):
-    gevent.sleep(0)
-    gevent.sleep(0)
-    return not greenlet.ready()
 
 
 def live_proxy_helpers():

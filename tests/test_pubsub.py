@@ -24,7 +24,8 @@ import pytest
 
 import greenmq as zmq
 
-TIMEOUT = 10
+from support import TIMEOUT
+
 
 _names = itertools.count()
 

@@ -36,8 +36,9 @@ import greenmq as zmq
 from greenmq.utils import z85
 from greenmq.zmtp import crypto, encode_command, encode_messages, encode_properties, make_greeting
 
+from support import SHORT_TIMEOUT
+
 ZAP = "inproc://zeromq.zap.01"
-WAIT = 5  # seconds any single step may take
 EFAULT = errno.EFAULT  # libzmq's value for "PLAIN server without a ZAP handler"
 
 # zmq_curve(7)'s test key pairs.
@@ -52,7 +53,7 @@ needs_curve = pytest.mark.skipif(not crypto.AVAILABLE, reason="CURVE needs PyNaC
 # -- helpers -------------------------------------------------------------------------------
 
 
-def wait_until(predicate, timeout=WAIT, what="condition"):
+def wait_until(predicate, timeout=SHORT_TIMEOUT, what="condition"):
     """Poll ``predicate`` (cheap, in-process state) until true; fail after ``timeout`` seconds."""
     deadline = monotonic() + timeout
     while not predicate():
@@ -136,7 +137,7 @@ class Monitor:
     def values(self, event):
         return [value for seen, value in self.seen if seen == event]
 
-    def wait(self, event, count=1, timeout=WAIT):
+    def wait(self, event, count=1, timeout=SHORT_TIMEOUT):
         """Wait until ``event`` was seen ``count`` times; return its values."""
         timer = gevent.Timeout(timeout)
         timer.start()
@@ -207,7 +208,7 @@ def curve_client(ctx, kind=zmq.PUSH, server_public=SERVER_PUBLIC, keys=(CLIENT_P
     return sock
 
 
-def recv_within(sock, timeout=WAIT, multipart=False, copy=True):
+def recv_within(sock, timeout=SHORT_TIMEOUT, multipart=False, copy=True):
     """One message, or an AssertionError after ``timeout`` seconds."""
     with gevent.Timeout(timeout, AssertionError(f"nothing received in {timeout} s")):
         return sock.recv_multipart(copy=copy) if multipart else sock.recv(copy=copy)
@@ -452,7 +453,7 @@ def test_messages_pipelined_behind_ready_wait_for_zap_to_admit(ctx, zap_handler)
         assert_nothing_arrives(server, 0.2)
         handler.gate.set()
         assert recv_within(server) == b"one"
-        server.rcvtimeo = int(WAIT * 1000)
+        server.rcvtimeo = int(SHORT_TIMEOUT * 1000)
         assert server.recv_multipart() == [b"two", b"parts"]
         assert server.recv() == b"three"
     finally:
@@ -473,7 +474,7 @@ def test_messages_pipelined_behind_ready_are_dropped_when_zap_refuses(ctx, zap_h
         assert_nothing_arrives(server, 0.2)
         handler.gate.set()
         received = b""
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(SHORT_TIMEOUT):
             while chunk := raw.recv(4096):
                 received += chunk
         assert_nothing_arrives(server, 0.05)
@@ -619,7 +620,7 @@ def _drain_until(sock, marker, skip=(b"sync",)):
 def _sync(pub, subs, topic):
     """Publish ``topic`` until every subscriber got one: their subscriptions so far have reached ``pub``."""
     pending = list(subs)
-    with gevent.Timeout(WAIT, AssertionError(f"{topic!r} did not reach every subscriber")):
+    with gevent.Timeout(SHORT_TIMEOUT, AssertionError(f"{topic!r} did not reach every subscriber")):
         while pending:
             pub.send(topic)
             gevent.sleep(0.01)
@@ -742,7 +743,7 @@ def test_curve_client_reconnects_after_the_server_restarts(ctx, binder):
     server.close(0)
     client_events.wait(zmq.EVENT_DISCONNECTED)
     restarted = curve_server(ctx)
-    with gevent.Timeout(WAIT):
+    with gevent.Timeout(SHORT_TIMEOUT):
         while True:
             try:
                 restarted.bind(endpoint)

@@ -26,11 +26,12 @@ import gevent
 import pytest
 
 import greenmq as zmq
-from example_support import EXAMPLES, TIMEOUT, run
 from greenmq.auth import create_certificates, load_certificate
 
+from example_support import EXAMPLES, EXAMPLE_TIMEOUT, run
+from support import SHORT_TIMEOUT
+
 SECURITY = EXAMPLES / "security"
-WAIT = 5  # seconds any single step may take
 QUIET = 0.3  # seconds a refused client is watched for messages that must not come
 MESSAGES = 4
 LEVELS = ["grasslands", "strawhouse", "woodhouse", "stonehouse", "ironhouse"]
@@ -75,7 +76,7 @@ def test_example_is_a_pyzmq_program(tmp_path, level):
         assert not re.search(r"^\s*(import|from) greenmq", text, re.MULTILINE), f"{script.name} still uses greenmq"
         (tmp_path / script.name).write_text(text)
     result = subprocess.run([sys.executable, str(tmp_path / f"{level}.py")], capture_output=True, text=True,
-                            timeout=TIMEOUT)
+                            timeout=EXAMPLE_TIMEOUT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == f"{level.capitalize()} test OK\n"
 
@@ -84,7 +85,7 @@ def test_example_is_a_pyzmq_program(tmp_path, level):
 def test_ironhouse_removes_its_certificates(tmp_path):
     env = dict(os.environ, TMPDIR=str(tmp_path))  # tempfile makes its directory here
     result = subprocess.run([sys.executable, str(SECURITY / "ironhouse.py")], capture_output=True, text=True,
-                            timeout=TIMEOUT, env=env)
+                            timeout=EXAMPLE_TIMEOUT, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert list(tmp_path.iterdir()) == []
 
@@ -116,7 +117,7 @@ def test_exchange_reports_a_refused_client(ctx, started):
     server, endpoint = start(started, woodhouse, ctx)
     intruder = woodhouse.client_socket(ctx, password="wrong")
     intruder.connect(endpoint)
-    with gevent.Timeout(WAIT):
+    with gevent.Timeout(SHORT_TIMEOUT):
         error = exchange.exchange(server, intruder, timeout=0.3)
     assert error == "the server admitted no client within 0.3 s"
 
@@ -125,7 +126,7 @@ def test_exchange_reports_a_wrong_message(ctx):
     exchange = example("exchange")
     server, client = ctx.socket(zmq.PUSH), ctx.socket(zmq.PULL)
     client.connect(exchange.bind_loopback(server))
-    with gevent.Timeout(WAIT):
+    with gevent.Timeout(SHORT_TIMEOUT):
         server.send(b"stale")  # arrives before the greeting
         error = exchange.exchange(server, client, timeout=1)
     assert error == f"the client received b'stale' instead of {exchange.GREETING!r}"
@@ -143,7 +144,7 @@ def test_report_prints_one_line_and_the_exit_status(capsys):
 
 def handshake_outcome(monitor):
     """The first handshake verdict among a socket's monitor events: ``(event, value)``."""
-    with gevent.Timeout(WAIT, AssertionError(f"no handshake verdict in {WAIT} s")):
+    with gevent.Timeout(SHORT_TIMEOUT, AssertionError(f"no handshake verdict in {SHORT_TIMEOUT} s")):
         while True:
             header, _endpoint = monitor.recv_multipart()
             event, value = struct.unpack("=HI", header)
@@ -162,13 +163,13 @@ def connect(sock, endpoint):
 
 
 def send_all(server, count=MESSAGES):
-    with gevent.Timeout(WAIT, AssertionError("the server could not send: no client admitted")):
+    with gevent.Timeout(SHORT_TIMEOUT, AssertionError("the server could not send: no client admitted")):
         for number in range(count):
             server.send(b"message %d" % number)
 
 
 def assert_gets_everything(client, count=MESSAGES):
-    with gevent.Timeout(WAIT, AssertionError("the admitted client did not get every message")):
+    with gevent.Timeout(SHORT_TIMEOUT, AssertionError("the admitted client did not get every message")):
         assert [client.recv() for _ in range(count)] == [b"message %d" % n for n in range(count)]
 
 
@@ -267,7 +268,7 @@ def test_stonehouse_admits_any_client_key(ctx, started):
     for client in clients:
         assert handshake_outcome(connect(client, endpoint)) == SUCCEEDED
     send_all(server)
-    with gevent.Timeout(WAIT, AssertionError("PUSH did not deal the messages to both clients")):
+    with gevent.Timeout(SHORT_TIMEOUT, AssertionError("PUSH did not deal the messages to both clients")):
         received = sorted(client.recv() for client in clients for _ in range(MESSAGES // 2))
     assert received == [b"message %d" % n for n in range(MESSAGES)]
 

@@ -6,7 +6,7 @@ raw gevent socket send a greeting and a malformed command -- built with
 PyNaCl by :class:`security_support.RawCurve` when it must be correctly
 encrypted to get past the outer checks. For every case:
 
-- greenmq closes the raw connection (it reads EOF, within WAIT), without answering malformed CURVE input;
+- greenmq closes the raw connection (it reads EOF, within TIMEOUT), without answering malformed CURVE input;
 - a failure during the handshake is reported on the monitor as HANDSHAKE_FAILED_PROTOCOL with a
   ``ZMQ_PROTOCOL_ERROR_*`` code: libzmq 4.3.5's (asked for each case with pyzmq in a separate process),
   except where a comment says libzmq reports none or an arbitrary one;
@@ -24,9 +24,9 @@ import nacl.bindings as nacl
 import pytest
 
 import greenmq as zmq
-from raw_peer_support import WAIT, connect_raw, exchange, read_until_eof, recv_exactly
 from greenmq.constants import ProtocolError
 
+from raw_peer_support import connect_raw, exchange, read_until_eof, recv_exactly
 from security_support import (
     CLIENT_PUBLIC,
     CLIENT_SECRET,
@@ -40,6 +40,7 @@ from security_support import (
     short_nonce,
     split_command,
 )
+from support import TIMEOUT
 
 EVENT_WAIT = 3  # seconds to wait for a monitor event that should already be there
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"
@@ -302,13 +303,13 @@ def test_curve_replayed_message_is_dropped_after_one_delivery(curve):
         curve_handshake(raw_curve, raw)
         first = raw_curve.message(b"only once")
         raw.sendall(first)
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(TIMEOUT):
             assert curve.pull.recv() == b"only once"
         raw.sendall(first)
 
     run_hostile(curve, script)
     # The replay was not delivered: the next message is the good client's.
-    with gevent.Timeout(WAIT):
+    with gevent.Timeout(TIMEOUT):
         curve.push.send(b"marker")
         assert curve.pull.recv() == b"marker"
 
@@ -322,7 +323,7 @@ def test_curve_multipart_from_raw_client_is_delivered(curve):
         recv_exactly(raw, 64)
         curve_handshake(raw_curve, raw)
         raw.sendall(raw_curve.message(b"a", flags=1) + raw_curve.message(b"b" * 300))
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(TIMEOUT):
             assert curve.pull.recv_multipart() == [b"a", b"b" * 300]
     finally:
         raw.close()
@@ -470,7 +471,7 @@ def test_mechanism_mismatch(ctx, zap_handler, hub_errors, greenmq_log, server_me
     try:
         for monitor in (server.monitor, client_monitor):
             event, value = wait_for_event(monitor, {zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL,
-                                                    zmq.EVENT_HANDSHAKE_SUCCEEDED}, timeout=WAIT)
+                                                    zmq.EVENT_HANDSHAKE_SUCCEEDED}, timeout=TIMEOUT)
             assert (event, value) == (zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, ProtocolError.ZMTP_MECHANISM_MISMATCH)
         # A raw peer with the wrong mechanism gets the server's greeting and nothing else.
         raw = connect_raw(server.port)
@@ -511,7 +512,7 @@ def test_many_hostile_curve_peers_at_once(curve):
     try:
         peers = [gevent.spawn(misbehave, raw, case) for raw, case in zip(raws, cases)]
         exchange(curve.push, curve.pull, b"during", 50)
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(TIMEOUT):
             gevent.joinall(peers, raise_error=True)
         assert [peer.value for peer in peers] == [b""] * len(cases)
     finally:

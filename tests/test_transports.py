@@ -18,7 +18,8 @@ import pytest
 
 import greenmq as zmq
 
-TIMEOUT = 10
+from support import TIMEOUT
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
