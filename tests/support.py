@@ -6,8 +6,14 @@ engine's split feeding), security_support.py (PLAIN and CURVE), raw_peer_support
 interop/libzmq_peer.py (a libzmq peer process).
 """
 
+import struct
+import time
+
 import gevent
+import pytest
 from greenlet import greenlet as RawGreenlet
+
+import greenmq as zmq
 
 TIMEOUT = 10  # seconds: the bound on one blocking step of a test; a hang shows up as gevent.Timeout
 SHORT_TIMEOUT = 5  # seconds: the same, in the tests whose steps must all be quick
@@ -23,3 +29,57 @@ def blocked(greenlet):
     gevent.sleep(0)
     gevent.sleep(0)
     return not greenlet.ready() and RawGreenlet.__bool__(greenlet)
+
+
+def wait_until(predicate, timeout=TIMEOUT, what="condition"):
+    """Yield to the hub until ``predicate()`` (cheap, in-process state) is true; AssertionError after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        gevent.sleep(0.001)
+
+
+def raises_errno(errnum, call, *args):
+    """Call ``call(*args)`` expecting ZMQError(errnum) within TIMEOUT; return the exception."""
+    with gevent.Timeout(TIMEOUT), pytest.raises(zmq.ZMQError) as info:
+        call(*args)
+    assert info.value.errno == errnum, f"errno {info.value.errno} ({info.value}), expected {errnum}"
+    return info.value
+
+
+def drain(sock):
+    """Every message ``sock`` has now, without waiting."""
+    messages = []
+    while True:
+        try:
+            messages.append(sock.recv_multipart(zmq.NOBLOCK))
+        except zmq.Again:
+            return messages
+
+
+def is_generated_id(routing_id):
+    """A ROUTER's id for an anonymous peer: 5 bytes, a zero byte then a 32-bit counter (libzmq and greenmq)."""
+    return len(routing_id) == 5 and routing_id[0] == 0
+
+
+def wait_event(monitor, event, count=1):
+    """Read a monitor socket until ``event`` has been seen ``count`` times."""
+    seen = 0
+    while seen < count:
+        header, _endpoint = monitor.recv_multipart()
+        if struct.unpack("=HI", header)[0] == event:
+            seen += 1
+
+
+def wait_handshakes(sock, count=1, transport=None, timeout=TIMEOUT):
+    """Start monitoring ``sock`` (call it before the connections are made); return a waiter that returns once
+    ``count`` ZMTP handshakes have completed -- at once if ``transport`` is "inproc", which has none. Each
+    monitor read waits at most ``timeout`` seconds (then zmq.Again)."""
+    monitor = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+    monitor.rcvtimeo = int(timeout * 1000)
+
+    def wait():
+        if transport != "inproc":
+            wait_event(monitor, zmq.EVENT_HANDSHAKE_SUCCEEDED, count)
+    return wait

@@ -6,7 +6,7 @@ import pytest
 
 import greenmq as zmq
 
-from support import TIMEOUT
+from support import TIMEOUT, wait_until
 
 
 SOCKET_TYPES = [zmq.PUSH, zmq.PULL, zmq.PAIR]
@@ -58,13 +58,6 @@ def pair_over_inproc(ctx, name, first=zmq.PUSH, second=zmq.PULL):
     b.bind(f"inproc://{name}")
     a.connect(f"inproc://{name}")
     return a, b
-
-
-def wait_for(predicate, timeout=TIMEOUT):
-    """Yield to the hub until ``predicate()`` is true (gevent.Timeout if it never is)."""
-    with gevent.Timeout(timeout):
-        while not predicate():
-            gevent.sleep(0.001)
 
 
 # -- defaults ------------------------------------------------------------------------------
@@ -318,7 +311,7 @@ def test_events_pull_and_rcvmore(ctx):
         assert pull.events == 0
         assert pull.rcvmore == 0
         push.send_multipart([b"a", b"b", b"c"])
-        wait_for(lambda: pull.events)
+        wait_until(lambda: pull.events, what="pull.events")
         assert pull.events == zmq.POLLIN
         assert pull.recv() == b"a"
         assert pull.getsockopt(zmq.RCVMORE) == 1
@@ -339,7 +332,7 @@ def test_events_pair_both_ways(ctx):
         assert a.events == zmq.POLLOUT
         assert b.events == zmq.POLLOUT
         a.send(b"hi")
-        wait_for(lambda: b.events & zmq.POLLIN)
+        wait_until(lambda: b.events & zmq.POLLIN, what="POLLIN in b.events")
         assert b.events == zmq.POLLIN | zmq.POLLOUT
     finally:
         a.close()

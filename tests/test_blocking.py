@@ -14,7 +14,7 @@ from gevent.event import Event
 
 import greenmq as zmq
 
-from support import TIMEOUT
+from support import TIMEOUT, drain
 
 
 
@@ -36,16 +36,6 @@ def sync_stream(push, pull):
     """Make sure a tcp/ipc connection is up: one message through it."""
     push.send(b"sync")
     assert pull.recv() == b"sync"
-
-
-def drain(sock):
-    """Every message that is ready now."""
-    out = []
-    while True:
-        try:
-            out.append(sock.recv_multipart(zmq.NOBLOCK))
-        except zmq.Again:
-            return out
 
 
 @pytest.fixture(params=["inproc", "tcp"])

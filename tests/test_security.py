@@ -36,7 +36,7 @@ import greenmq as zmq
 from greenmq.utils import z85
 from greenmq.zmtp import crypto, encode_command, encode_messages, encode_properties, make_greeting
 
-from support import SHORT_TIMEOUT
+from support import SHORT_TIMEOUT, wait_until
 
 ZAP = "inproc://zeromq.zap.01"
 EFAULT = errno.EFAULT  # libzmq's value for "PLAIN server without a ZAP handler"
@@ -51,15 +51,6 @@ needs_curve = pytest.mark.skipif(not crypto.AVAILABLE, reason="CURVE needs PyNaC
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def wait_until(predicate, timeout=SHORT_TIMEOUT, what="condition"):
-    """Poll ``predicate`` (cheap, in-process state) until true; fail after ``timeout`` seconds."""
-    deadline = monotonic() + timeout
-    while not predicate():
-        if monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        gevent.sleep(0.005)
 
 
 def reply(status=b"200", user_id=b"", metadata=b"", text=b"OK"):
@@ -99,7 +90,8 @@ class ZapHandler:
             self.sock.send_multipart(self.policy(request))
 
     def wait_requests(self, count):
-        wait_until(lambda: len(self.requests) >= count, what=f"{count} ZAP requests (got {len(self.requests)})")
+        wait_until(lambda: len(self.requests) >= count, SHORT_TIMEOUT,
+                   what=f"{count} ZAP requests (got {len(self.requests)})")
 
     def close(self):
         self.greenlet.kill()
@@ -720,7 +712,7 @@ def test_heartbeats_keep_a_curve_connection_alive(ctx, binder):
     [server_session] = server._listeners[endpoint].sessions
     server_conn = server_session.engine.conn
     assert client_conn.codec is not None and server_conn.codec is not None
-    wait_until(lambda: client_conn.pongs_received >= 5 and server_conn.pongs_received >= 5,
+    wait_until(lambda: client_conn.pongs_received >= 5 and server_conn.pongs_received >= 5, SHORT_TIMEOUT,
                what="five PONGs each way")
     for events in (server_events, client_events):
         events.drain()
