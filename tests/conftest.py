@@ -1,4 +1,4 @@
-"""Shared fixtures: a greenmq context that is always destroyed, and temp ipc paths."""
+"""Shared fixtures: a greenmq context that is always destroyed, transports and endpoints, subprocesses."""
 
 import io
 
@@ -7,7 +7,7 @@ import pytest
 
 import greenmq as zmq
 
-from support import TIMEOUT
+from support import TIMEOUT, TRANSPORTS, endpoint_for
 
 
 @pytest.fixture
@@ -17,6 +17,18 @@ def ctx():
     yield context
     with gevent.Timeout(TIMEOUT):
         context.destroy(linger=0)
+
+
+@pytest.fixture(params=TRANSPORTS)
+def transport(request):
+    """Each of tcp, ipc and inproc in turn."""
+    return request.param
+
+
+@pytest.fixture
+def endpoint(transport, tmp_path):
+    """A fresh endpoint to bind for ``transport`` (:func:`support.endpoint_for`)."""
+    return endpoint_for(transport, tmp_path)
 
 
 @pytest.fixture

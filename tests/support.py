@@ -6,8 +6,10 @@ engine's split feeding), security_support.py (PLAIN and CURVE), raw_peer_support
 interop/libzmq_peer.py (a libzmq peer process).
 """
 
+import itertools
 import struct
 import time
+import uuid
 
 import gevent
 import pytest
@@ -17,6 +19,11 @@ import greenmq as zmq
 
 TIMEOUT = 10  # seconds: the bound on one blocking step of a test; a hang shows up as gevent.Timeout
 SHORT_TIMEOUT = 5  # seconds: the same, in the tests whose steps must all be quick
+
+TRANSPORTS = ["tcp", "ipc", "inproc"]  # the ``transport`` fixture's (conftest.py)
+WIRE_TRANSPORTS = ["tcp", "ipc"]  # the ones that speak ZMTP: inproc hands messages over with no handshake
+
+_endpoint_numbers = itertools.count()
 
 
 def blocked(greenlet):
@@ -29,6 +36,18 @@ def blocked(greenlet):
     gevent.sleep(0)
     gevent.sleep(0)
     return not greenlet.ready() and RawGreenlet.__bool__(greenlet)
+
+
+def endpoint_for(transport, tmp_path, name=None):
+    """A new endpoint to bind for ``transport``: tcp on a free loopback port, ipc a path in ``tmp_path``, inproc
+    a name no other test uses. ``name`` (default: a fresh number) tells a test's endpoints apart."""
+    if name is None:
+        name = "ep%d" % next(_endpoint_numbers)
+    return {
+        "tcp": "tcp://127.0.0.1:*",
+        "ipc": f"ipc://{tmp_path}/{name}",
+        "inproc": f"inproc://{name}-{uuid.uuid4().hex}",
+    }[transport]
 
 
 def wait_until(predicate, timeout=TIMEOUT, what="condition"):

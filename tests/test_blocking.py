@@ -14,8 +14,7 @@ from gevent.event import Event
 
 import greenmq as zmq
 
-from support import TIMEOUT, drain
-
+from support import TIMEOUT, drain, endpoint_for
 
 
 def make_pair(ctx, endpoint, sndhwm=None, rcvhwm=None):
@@ -39,8 +38,8 @@ def sync_stream(push, pull):
 
 
 @pytest.fixture(params=["inproc", "tcp"])
-def transport_endpoint(request):
-    return "inproc://blocking" if request.param == "inproc" else "tcp://127.0.0.1:*"
+def transport_endpoint(request, tmp_path):
+    return endpoint_for(request.param, tmp_path)
 
 
 # -- timeouts ------------------------------------------------------------------------------

@@ -26,14 +26,9 @@ from gevent import socket as gsocket
 import greenmq as zmq
 import greenmq.poll as greenmq_poll
 
-from support import TIMEOUT, blocked
+from support import TIMEOUT, WIRE_TRANSPORTS, blocked
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-@pytest.fixture(params=["inproc", "tcp", "ipc"])
-def endpoint(request, ipc_endpoint):
-    return {"inproc": "inproc://poll", "tcp": "tcp://127.0.0.1:*", "ipc": ipc_endpoint}[request.param]
 
 
 def pair(ctx, endpoint):
@@ -626,7 +621,7 @@ def test_idle_poll_forever_uses_no_cpu(ctx, endpoint, loop_counter):
         right.close()
 
 
-@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_no_busy_loop_after_peer_disconnects(ctx, ipc_endpoint, loop_counter, transport):
     bound = ctx.socket(zmq.PAIR)
     bound.linger = 0

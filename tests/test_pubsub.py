@@ -24,30 +24,7 @@ import pytest
 
 import greenmq as zmq
 
-from support import TIMEOUT
-
-
-_names = itertools.count()
-
-
-@pytest.fixture(params=["tcp", "ipc", "inproc"])
-def transport(request):
-    return request.param
-
-
-@pytest.fixture
-def endpoint(transport, tmp_path):
-    """A fresh bind endpoint for the transport (tcp binds a wildcard port)."""
-    return make_endpoint(transport, tmp_path)
-
-
-def make_endpoint(transport, tmp_path):
-    name = "ps%d" % next(_names)
-    return {
-        "tcp": "tcp://127.0.0.1:*",
-        "ipc": f"ipc://{tmp_path}/{name}",
-        "inproc": f"inproc://{tmp_path.name}-{name}",
-    }[transport]
+from support import TIMEOUT, endpoint_for
 
 
 def sock(ctx, socket_type, **options):
@@ -154,8 +131,8 @@ def test_several_subscribers_are_filtered_independently(ctx, endpoint):
 
 
 def test_subscriber_receives_from_several_publishers(ctx, transport, tmp_path):
-    pub1, addr1 = bound(ctx, zmq.PUB, make_endpoint(transport, tmp_path))
-    pub2, addr2 = bound(ctx, zmq.PUB, make_endpoint(transport, tmp_path))
+    pub1, addr1 = bound(ctx, zmq.PUB, endpoint_for(transport, tmp_path))
+    pub2, addr2 = bound(ctx, zmq.PUB, endpoint_for(transport, tmp_path))
     sub = sock(ctx, zmq.SUB)
     sub.subscribe(b"")
     sub.connect(addr1)
@@ -650,10 +627,10 @@ def test_xsub_to_xpub_subscription_roundtrip(ctx, endpoint):
 
 
 def test_xsub_xpub_forwarder_with_proxy(ctx, transport, tmp_path):
-    upstream, up_addr = bound(ctx, zmq.XPUB, make_endpoint(transport, tmp_path))
+    upstream, up_addr = bound(ctx, zmq.XPUB, endpoint_for(transport, tmp_path))
     xsub = sock(ctx, zmq.XSUB)
     xsub.connect(up_addr)
-    xpub, down_addr = bound(ctx, zmq.XPUB, make_endpoint(transport, tmp_path))
+    xpub, down_addr = bound(ctx, zmq.XPUB, endpoint_for(transport, tmp_path))
     forwarder = gevent.spawn(zmq.proxy, xsub, xpub)
     try:
         sub = sock(ctx, zmq.SUB)
@@ -677,7 +654,7 @@ def test_xsub_xpub_forwarder_with_proxy(ctx, transport, tmp_path):
 @pytest.mark.parametrize("restart_type", ["PUB", "XPUB"])
 @pytest.mark.parametrize("transport", ["tcp", "ipc"])
 def test_subscriptions_resent_after_publisher_restarts(ctx, transport, tmp_path, restart_type):
-    pub, addr = bound(ctx, zmq.PUB, make_endpoint(transport, tmp_path))
+    pub, addr = bound(ctx, zmq.PUB, endpoint_for(transport, tmp_path))
     sub = sock(ctx, zmq.SUB, RECONNECT_IVL=20)
     sub.subscribe(b"A")
     sub.connect(addr)

@@ -16,10 +16,7 @@ import pytest
 
 import greenmq as zmq
 
-from support import SHORT_TIMEOUT, drain, is_generated_id, raises_errno, wait_event, wait_handshakes
-
-TRANSPORTS = ["tcp", "ipc", "inproc"]
-
+from support import SHORT_TIMEOUT, TRANSPORTS, drain, is_generated_id, raises_errno, wait_event, wait_handshakes
 
 class Net:
     """Endpoints of one transport for one test."""

@@ -36,7 +36,7 @@ import greenmq as zmq
 from greenmq.utils import z85
 from greenmq.zmtp import crypto, encode_command, encode_messages, encode_properties, make_greeting
 
-from support import SHORT_TIMEOUT, wait_until
+from support import SHORT_TIMEOUT, WIRE_TRANSPORTS, wait_until
 
 ZAP = "inproc://zeromq.zap.01"
 EFAULT = errno.EFAULT  # libzmq's value for "PLAIN server without a ZAP handler"
@@ -47,6 +47,7 @@ CLIENT_SECRET = b"D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs"
 SERVER_PUBLIC = b"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
 SERVER_SECRET = b"JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6"
 
+over_the_wire = pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 needs_curve = pytest.mark.skipif(not crypto.AVAILABLE, reason="CURVE needs PyNaCl (the 'curve' extra)")
 
 
@@ -157,11 +158,6 @@ class Monitor:
         return [event.name for event, _ in self.seen]
 
 
-@pytest.fixture(params=["tcp", "ipc"])
-def transport(request):
-    return request.param
-
-
 @pytest.fixture
 def binder(tmp_path):
     """``bind(sock, transport="tcp")``: bind on loopback or in the temp directory; returns the endpoint."""
@@ -218,6 +214,7 @@ def assert_nothing_arrives(sock, seconds=0.2):
 # -- PLAIN --------------------------------------------------------------------------------
 
 
+@over_the_wire
 def test_plain_admits_the_right_password(ctx, zap_handler, binder, transport):
     handler = zap_handler(plain_policy)
     server = ctx.socket(zmq.PULL)
@@ -257,6 +254,7 @@ def test_plain_client_sees_no_user_id(ctx, zap_handler, binder):
     assert excinfo.value.errno == zmq.EINVAL
 
 
+@over_the_wire
 def test_plain_wrong_password_is_refused_for_good(ctx, zap_handler, binder, transport):
     handler = zap_handler(plain_policy)
     server = ctx.socket(zmq.PULL)
@@ -527,6 +525,7 @@ def test_malformed_zap_reply_is_a_protocol_error(ctx, zap_handler, binder, answe
 
 
 @needs_curve
+@over_the_wire
 def test_curve_with_the_right_keys(ctx, binder, transport):
     server = curve_server(ctx, zmq.REP)
     client = curve_client(ctx, zmq.REQ)
@@ -668,6 +667,7 @@ def test_xpub_receives_subscriptions_over_curve(ctx, binder):
 
 
 @needs_curve
+@over_the_wire
 def test_dealer_router_multipart_over_curve(ctx, binder, transport):
     router = curve_server(ctx, zmq.ROUTER)
     dealer = curve_client(ctx, zmq.DEALER)

@@ -18,7 +18,7 @@ import pytest
 
 import greenmq as zmq
 
-from support import TIMEOUT
+from support import TIMEOUT, WIRE_TRANSPORTS, endpoint_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -70,14 +70,6 @@ def roundtrip(a, b, payload=b"hello"):
         if a.type == zmq.PAIR:
             b.send_multipart([payload, b"back"])
             assert a.recv_multipart() == [payload, b"back"]
-
-
-def endpoint_for(transport, tmp_path, name="ep"):
-    return {
-        "tcp": "tcp://127.0.0.1:*",
-        "ipc": f"ipc://{tmp_path}/{name}",
-        "inproc": f"inproc://{name}-{uuid.uuid4().hex}",
-    }[transport]
 
 
 # -- tcp ------------------------------------------------------------------------------------
@@ -404,7 +396,7 @@ def test_inproc_disconnect_pending_connect(ctx):
 # -- connecting before the peer exists ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_connect_before_bind_queues_and_delivers(ctx, tmp_path, transport):
     endpoint = f"tcp://127.0.0.1:{free_tcp_port()}" if transport == "tcp" else f"ipc://{tmp_path}/late"
     push = new_socket(ctx, zmq.PUSH)
@@ -420,7 +412,7 @@ def test_connect_before_bind_queues_and_delivers(ctx, tmp_path, transport):
     pull.close()
 
 
-@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_immediate_does_not_queue_to_absent_peer(ctx, tmp_path, transport):
     endpoint = f"tcp://127.0.0.1:{free_tcp_port()}" if transport == "tcp" else f"ipc://{tmp_path}/imm"
     push = new_socket(ctx, zmq.PUSH, immediate=1)
@@ -461,7 +453,7 @@ def test_immediate_only_uses_connected_peers(ctx, tmp_path):
 # -- reconnection ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_reconnects_after_binder_is_replaced(ctx, tmp_path, transport):
     first = new_socket(ctx, zmq.PULL)
     first.bind("tcp://127.0.0.1:*" if transport == "tcp" else f"ipc://{tmp_path}/reconnect")
@@ -512,7 +504,6 @@ def test_reconnect_ivl_minus_one_does_not_reconnect(ctx, tmp_path):
 # -- PAIR --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("transport", ["inproc", "tcp", "ipc"])
 def test_pair_refuses_a_second_peer(ctx, tmp_path, transport):
     a = new_socket(ctx, zmq.PAIR)
     a.bind(endpoint_for(transport, tmp_path, "pair"))
@@ -538,7 +529,6 @@ def test_pair_refuses_a_second_peer(ctx, tmp_path, transport):
 # -- closing with messages in flight ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("transport", ["inproc", "tcp", "ipc"])
 def test_messages_sent_just_before_close_are_all_received(ctx, tmp_path, transport):
     pull = new_socket(ctx, zmq.PULL)
     pull.bind(endpoint_for(transport, tmp_path, "before-close"))
@@ -555,7 +545,7 @@ def test_messages_sent_just_before_close_are_all_received(ctx, tmp_path, transpo
     pull.close()
 
 
-@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_large_messages(ctx, tmp_path, transport):
     pull = new_socket(ctx, zmq.PULL)
     pull.bind(endpoint_for(transport, tmp_path, "large"))

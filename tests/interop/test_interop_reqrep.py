@@ -12,14 +12,12 @@ import gevent
 import pytest
 
 import greenmq as zmq
-from support import is_generated_id, wait_handshakes
+from support import WIRE_TRANSPORTS, is_generated_id, wait_handshakes
 
-from .libzmq_peer import greenmq_socket, link, local_endpoint
+from .libzmq_peer import BINDERS, greenmq_socket, link, local_endpoint
 
-TRANSPORTS = ["tcp", "ipc"]
-BINDERS = ["greenmq", "libzmq"]
 both_ways = pytest.mark.parametrize("binder", BINDERS)
-transports = pytest.mark.parametrize("transport", TRANSPORTS)
+transports = pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 
 
 def hexes(*frames):

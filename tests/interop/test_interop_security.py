@@ -25,11 +25,18 @@ import greenmq as zmq
 from greenmq.auth import CURVE_ALLOW_ANY
 from greenmq.auth.thread import ThreadAuthenticator
 from greenmq.utils import z85
+from support import WIRE_TRANSPORTS
 
-from .libzmq_peer import (assert_same_message, greenmq_socket, local_endpoint, message_digest,
-                          plan_message, write_public_certificate)
+from .libzmq_peer import (
+    WAIT,
+    assert_same_message,
+    greenmq_socket,
+    local_endpoint,
+    message_digest,
+    plan_message,
+    write_public_certificate,
+)
 
-WAIT = 30  # seconds: the bound on each test
 RECONNECT_IVL_MS = 20  # refused clients would try again this often...
 NO_RECONNECT_WATCH = 0.5  # ...during this many seconds
 QUIET_MS = 300  # how long "nothing arrives" is watched for
@@ -51,9 +58,8 @@ BIG = 10 * 1024 * 1024
 LARGE_PLAN = [[BIG], [5, BIG, 0, 1000, 1]]
 
 SERVERS = ["greenmq", "libzmq"]
-TRANSPORTS = ["tcp", "ipc"]
 server_and_transport = pytest.mark.parametrize(
-    ("server", "transport"), [(server, transport) for server in SERVERS for transport in TRANSPORTS])
+    ("server", "transport"), [(server, transport) for server in SERVERS for transport in WIRE_TRANSPORTS])
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -691,7 +697,7 @@ def test_curve_pub_sub_large_messages(ctx, peers, tmp_path, greenmq_type, server
 # -- ZAP requests --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_greenmq_null_server_asks_zap_for_its_domain(ctx, peers, tmp_path, transport):
     """A NULL server with ZAP_DOMAIN asks its handler about each libzmq client: the first is
     admitted (200), the second refused (400) and kept out, without reconnecting."""
