@@ -1,9 +1,11 @@
 """Plain helpers shared by the tests (fixtures are in conftest.py).
 
-Helpers with one narrower job have their own modules: zmtp_support.py (the
-engine's split feeding), security_support.py (PLAIN and CURVE), raw_peer_support.py
-(a hostile peer on a raw TCP socket), example_support.py (running examples/),
-interop/libzmq_peer.py (a libzmq peer process).
+Helpers with one narrower job have their own modules: zmtp_support.py (ZMTP
+bytes written from the spec, the engine's split feeding), security_support.py
+(the CURVE test keys, PLAIN and CURVE connections), curve_support.py (a
+CurveZMQ peer written with PyNaCl), raw_peer_support.py (a hostile peer on a
+raw TCP socket), example_support.py (running examples/), interop/libzmq_peer.py
+(a libzmq peer process).
 """
 
 import itertools

@@ -3,7 +3,7 @@
 Each test binds a PULL that is a CURVE (or PLAIN) server on 127.0.0.1, with a
 ZAP handler, connects a well-behaved greenmq PUSH client to it, then lets a
 raw gevent socket send a greeting and a malformed command -- built with
-PyNaCl by :class:`security_support.RawCurve` when it must be correctly
+PyNaCl by :class:`curve_support.RawCurve` when it must be correctly
 encrypted to get past the outer checks. For every case:
 
 - greenmq closes the raw connection (it reads EOF, within TIMEOUT), without answering malformed CURVE input;
@@ -20,38 +20,24 @@ import struct
 import time
 
 import gevent
-import nacl.bindings as nacl
 import pytest
 
 import greenmq as zmq
 from greenmq.constants import ProtocolError
 
+from curve_support import RawCurve, nacl, short_nonce
 from raw_peer_support import connect_raw, exchange, read_until_eof, recv_exactly
-from security_support import (
-    CLIENT_PUBLIC,
-    CLIENT_SECRET,
-    SERVER_PUBLIC_Z85,
-    SERVER_SECRET_Z85,
-    RawCurve,
-    command,
-    frame,
-    greeting,
-    properties,
-    short_nonce,
-    split_command,
-)
+from security_support import CLIENT_PUBLIC, CLIENT_SECRET, SERVER_PUBLIC_Z85, SERVER_SECRET_Z85
 from support import TIMEOUT
+from zmtp_support import PUSH_METADATA, command, flip_last_byte, frame, greeting, properties, split_command
 
 EVENT_WAIT = 3  # seconds to wait for a monitor event that should already be there
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"
-PUSH_METADATA = properties((b"Socket-Type", b"PUSH"))
 HANDSHAKE_FAILURES = {zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL,
                       zmq.EVENT_HANDSHAKE_FAILED_AUTH}
 
 
 # -- fixtures -----------------------------------------------------------------
-
-
 
 
 @pytest.fixture
@@ -146,20 +132,12 @@ def plain(ctx, zap_handler, hub_errors, greenmq_log):
 # -- helpers --------------------------------------------------------------------
 
 
-
-
-
-
-
-
 def recv_frame(raw):
     """One frame's body."""
     header = recv_exactly(raw, 2)
     long_size = header[0] & 0x02
     size = int.from_bytes(header[1:] + recv_exactly(raw, 7), "big") if long_size else header[1]
     return recv_exactly(raw, size)
-
-
 
 
 def wait_for_event(monitor, wanted, timeout=EVENT_WAIT):
@@ -210,10 +188,6 @@ def curve_handshake(raw_curve, raw):
     nonce, metadata = raw_curve.read_ready(recv_frame(raw))
     assert nonce == 1
     assert metadata == properties((b"Socket-Type", b"PULL"))
-
-
-def flip_last_byte(data):
-    return data[:-1] + bytes((data[-1] ^ 0x01,))
 
 
 def run_hostile(server, script, expected_code=None, answer=b""):
