@@ -1,4 +1,12 @@
-"""Shared fixtures: a greenmq context that is always destroyed, transports and endpoints, subprocesses."""
+"""Shared fixtures: a greenmq context that is always destroyed, transports and endpoints, subprocesses.
+
+And the ``curve`` marker: PyNaCl is greenmq's optional ``curve`` extra, so a
+test that needs it (greenmq's CURVE, its CURVE key functions, or
+curve_support.RawCurve) is marked ``@pytest.mark.curve`` -- a module
+``pytestmark``, or ``pytest.param(..., marks=pytest.mark.curve)`` for one
+parameter -- and is skipped, with the reason shown by ``-rs``, when PyNaCl is
+not installed. Everything else runs either way.
+"""
 
 import io
 
@@ -8,6 +16,21 @@ import pytest
 import greenmq as zmq
 
 from support import TIMEOUT, TRANSPORTS, endpoint_for
+
+CURVE_SKIP_REASON = "needs PyNaCl (greenmq's optional 'curve' extra: pip install 'greenmq[curve]'), not installed"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "curve: needs PyNaCl, greenmq's optional 'curve' extra; skipped without it")
+
+
+def pytest_collection_modifyitems(config, items):
+    if zmq.has("curve"):  # true exactly when PyNaCl imports
+        return
+    skip = pytest.mark.skip(reason=CURVE_SKIP_REASON)
+    for item in items:
+        if item.get_closest_marker("curve") is not None:
+            item.add_marker(skip)
 
 
 @pytest.fixture

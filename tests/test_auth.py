@@ -36,7 +36,6 @@ from greenmq.utils import z85
 from support import SHORT_TIMEOUT
 
 ZAP = "inproc://zeromq.zap.01"
-needs_curve = pytest.mark.skipif(not zmq.has("curve"), reason="CURVE keys need PyNaCl")
 
 
 def zap_request(mechanism=b"NULL", *credentials, domain=b"", address=b"127.0.0.1", request_id=b"42",
@@ -102,9 +101,9 @@ def zap(ctx):
 
 @pytest.fixture
 def cert_dir(tmp_path):
-    """Certificates of two known clients in ``keys/`` and of a stranger elsewhere: name -> (public, secret)."""
-    if not zmq.has("curve"):
-        pytest.skip("CURVE keys need PyNaCl")
+    """Certificates of two known clients in ``keys/`` and of a stranger elsewhere: name -> (public, secret).
+
+    Making them needs PyNaCl: the tests that use it are marked ``curve``."""
     keys = tmp_path / "keys"
     other = tmp_path / "other"
     keys.mkdir()
@@ -264,6 +263,7 @@ def test_curve_is_refused_until_configured(auth, zap):
     assert zap.ask(zap_request(b"CURVE", bytes(32))) == denied(b"Unknown domain")
 
 
+@pytest.mark.curve
 def test_curve_certificate_directory(auth, zap, cert_dir):
     keys, certs = cert_dir
     auth.configure_curve("*", keys)
@@ -277,6 +277,7 @@ def test_curve_certificate_directory(auth, zap, cert_dir):
     assert zap.ask(zap_request(b"CURVE", raw(certs["alice"][1]))) == denied(b"Unknown key")
 
 
+@pytest.mark.curve
 def test_curve_directory_is_read_when_configured(auth, zap, cert_dir, tmp_path):
     keys, certs = cert_dir
     auth.configure_curve("*", keys)
@@ -286,6 +287,7 @@ def test_curve_directory_is_read_when_configured(auth, zap, cert_dir, tmp_path):
     assert zap.ask(zap_request(b"CURVE", raw(newcomer))) == ok(newcomer)
 
 
+@pytest.mark.curve
 def test_curve_unreadable_directory_is_logged_and_keeps_the_keys(auth, zap, cert_dir, tmp_path, caplog):
     keys, certs = cert_dir
     auth.configure_curve("*", keys)
@@ -303,6 +305,7 @@ def test_curve_credentials_must_be_one_32_byte_key(auth, zap):
     assert zap.ask(zap_request(b"CURVE", bytes(40))) == denied(b"Invalid credentials")
 
 
+@pytest.mark.curve
 def test_curve_allow_any(auth, zap, cert_dir):
     keys, certs = cert_dir
     auth.configure_curve(location=CURVE_ALLOW_ANY)
@@ -339,6 +342,7 @@ def test_curve_callback(auth, zap):
     assert provider.calls == [("*", z85.encode(good)), ("*", z85.encode(bad))]
 
 
+@pytest.mark.curve
 def test_curve_callback_takes_precedence_over_directories(auth, zap, cert_dir):
     keys, certs = cert_dir
     auth.configure_curve("*", keys)
@@ -723,7 +727,7 @@ def _run_greenmq(ops):
 
 
 @pytest.mark.skipif(find_spec("zmq") is None, reason="needs pyzmq as the reference")
-@needs_curve
+@pytest.mark.curve
 def test_replies_match_pyzmq(tmp_path):
     keys_dir = tmp_path / "keys"
     keys_dir.mkdir()

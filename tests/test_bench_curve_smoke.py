@@ -15,14 +15,11 @@ import sys
 
 import pytest
 
-import greenmq
 from greenmq.bench.cli import entrants_for, parse_args, plan
 from greenmq.bench import worker
 
 IMPLS = ["greenmq"] + [name for name, module in (("pyzmq", "zmq"), ("zmq.green", "zmq"))
                        if importlib.util.find_spec(module) is not None]
-
-pytestmark = pytest.mark.skipif(not greenmq.has("curve"), reason="CURVE needs PyNaCl")
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +33,7 @@ def curve_run(tmp_path_factory):
     return result.stdout, json.loads(saved.read_text())
 
 
+@pytest.mark.curve  # greenmq's CURVE cells need PyNaCl
 def test_prints_the_curve_tables_with_every_row(curve_run):
     out, _ = curve_run
     assert "CURVE security cost, PUSH/PULL throughput" in out
@@ -51,6 +49,7 @@ def test_prints_the_curve_tables_with_every_row(curve_run):
     assert not any(line.startswith("PUSH/PULL throughput") for line in out.splitlines())  # only curve ran
 
 
+@pytest.mark.curve  # greenmq's CURVE cells need PyNaCl
 def test_every_implementation_ran_curve_and_null(curve_run):
     _, saved = curve_run
     ran = {(run["test"], run["transport"], run["size"], run["impl"], run["security"]) for run in saved["runs"]

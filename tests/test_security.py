@@ -34,7 +34,7 @@ from gevent.event import Event
 
 import greenmq as zmq
 from greenmq.utils import z85
-from greenmq.zmtp import crypto, encode_command, encode_messages, encode_properties, make_greeting
+from greenmq.zmtp import encode_command, encode_messages, encode_properties, make_greeting
 
 from support import SHORT_TIMEOUT, WIRE_TRANSPORTS, wait_until
 
@@ -48,7 +48,6 @@ SERVER_PUBLIC = b"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
 SERVER_SECRET = b"JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6"
 
 over_the_wire = pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
-needs_curve = pytest.mark.skipif(not crypto.AVAILABLE, reason="CURVE needs PyNaCl (the 'curve' extra)")
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -524,7 +523,7 @@ def test_malformed_zap_reply_is_a_protocol_error(ctx, zap_handler, binder, answe
 # -- CURVE --------------------------------------------------------------------------------
 
 
-@needs_curve
+@pytest.mark.curve
 @over_the_wire
 def test_curve_with_the_right_keys(ctx, binder, transport):
     server = curve_server(ctx, zmq.REP)
@@ -544,7 +543,7 @@ def test_curve_with_the_right_keys(ctx, binder, transport):
         assert recv_within(client) == b"reply %d" % n
 
 
-@needs_curve
+@pytest.mark.curve
 def test_curve_wrong_server_key_gets_no_data(ctx, binder):
     server = curve_server(ctx)
     server_events = Monitor(server)
@@ -558,7 +557,7 @@ def test_curve_wrong_server_key_gets_no_data(ctx, binder):
     assert_nothing_arrives(server, 0.05)
 
 
-@needs_curve
+@pytest.mark.curve
 def test_curve_server_without_zap_admits_any_client(ctx, binder):
     server = curve_server(ctx)
     endpoint = binder(server)
@@ -569,7 +568,7 @@ def test_curve_server_without_zap_admits_any_client(ctx, binder):
         assert recv_within(server) == b"client %d" % n
 
 
-@needs_curve
+@pytest.mark.curve
 def test_curve_with_zap_admits_only_allowed_keys(ctx, zap_handler, binder):
     allowed_public, allowed_secret = zmq.curve_keypair()
 
@@ -622,7 +621,7 @@ def _sync(pub, subs, topic):
                         break
 
 
-@needs_curve
+@pytest.mark.curve
 def test_pub_sub_over_curve_encrypts_per_subscriber(ctx, binder):
     """Every subscriber connection has its own session key, so a PUB cannot share encoded bytes."""
     pub = curve_server(ctx, zmq.PUB)
@@ -653,7 +652,7 @@ def test_pub_sub_over_curve_encrypts_per_subscriber(ctx, binder):
     assert _drain_until(subs[b""], b"end") == [[b"a3"]]
 
 
-@needs_curve
+@pytest.mark.curve
 def test_xpub_receives_subscriptions_over_curve(ctx, binder):
     xpub = curve_server(ctx, zmq.XPUB)
     sub = curve_client(ctx, zmq.SUB)
@@ -666,7 +665,7 @@ def test_xpub_receives_subscriptions_over_curve(ctx, binder):
     assert recv_within(xpub) == b"\x00topic"
 
 
-@needs_curve
+@pytest.mark.curve
 @over_the_wire
 def test_dealer_router_multipart_over_curve(ctx, binder, transport):
     router = curve_server(ctx, zmq.ROUTER)
@@ -681,7 +680,7 @@ def test_dealer_router_multipart_over_curve(ctx, binder, transport):
     assert recv_within(dealer, multipart=True) == answer
 
 
-@needs_curve
+@pytest.mark.curve
 def test_ten_megabytes_over_curve(ctx, binder):
     server = curve_server(ctx)
     client = curve_client(ctx)
@@ -693,7 +692,7 @@ def test_ten_megabytes_over_curve(ctx, binder):
     assert recv_within(server) == b"after"
 
 
-@needs_curve
+@pytest.mark.curve
 def test_heartbeats_keep_a_curve_connection_alive(ctx, binder):
     """PING and PONG travel inside MESSAGE boxes: a clear-text one would end the connection."""
     server = curve_server(ctx)
@@ -721,7 +720,7 @@ def test_heartbeats_keep_a_curve_connection_alive(ctx, binder):
     assert recv_within(server) == b"still here"
 
 
-@needs_curve
+@pytest.mark.curve
 def test_curve_client_reconnects_after_the_server_restarts(ctx, binder):
     server = curve_server(ctx)
     endpoint = binder(server)
@@ -818,7 +817,7 @@ PYZMQ_INPROC = textwrap.dedent("""
 """)
 
 
-@needs_curve
+@pytest.mark.curve
 def test_inproc_ignores_security(ctx, zap_handler):
     """libzmq's inproc has no handshake, so neither mechanism nor ZAP applies; checked against pyzmq."""
     handler = zap_handler(reply(b"400"))

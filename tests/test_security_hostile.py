@@ -263,6 +263,7 @@ CURVE_CASES = {
 }
 
 
+@pytest.mark.curve
 @pytest.mark.parametrize("case", CURVE_CASES)
 def test_curve_server_drops_malformed_command(curve, case):
     script, code = CURVE_CASES[case]
@@ -270,6 +271,7 @@ def test_curve_server_drops_malformed_command(curve, case):
     run_hostile(curve, lambda raw: script(raw_curve, raw), code)
 
 
+@pytest.mark.curve
 def test_curve_replayed_message_is_dropped_after_one_delivery(curve):
     raw_curve = RawCurve()
 
@@ -288,6 +290,7 @@ def test_curve_replayed_message_is_dropped_after_one_delivery(curve):
         assert curve.pull.recv() == b"marker"
 
 
+@pytest.mark.curve
 def test_curve_multipart_from_raw_client_is_delivered(curve):
     # The raw client is a correct CURVE client when it wants to be (guards the cases above).
     raw_curve = RawCurve()
@@ -304,6 +307,7 @@ def test_curve_multipart_from_raw_client_is_delivered(curve):
     check_still_working(curve)
 
 
+@pytest.mark.curve
 def test_curve_client_key_refused_by_zap(curve, zap_handler):
     # Another client key: the handler answers 400, greenmq sends ERROR "400" and closes.
     public, secret = nacl.crypto_box_keypair()
@@ -318,6 +322,7 @@ def test_curve_client_key_refused_by_zap(curve, zap_handler):
     assert wait_for_event(curve.monitor, {zmq.EVENT_HANDSHAKE_FAILED_AUTH}) == (zmq.EVENT_HANDSHAKE_FAILED_AUTH, 400)
 
 
+@pytest.mark.curve
 @pytest.mark.parametrize("when", ["instead-of-hello", "instead-of-initiate"])
 def test_curve_client_answering_with_error(curve, when):
     # libzmq 4.3.5 reports a client's ERROR as ZMTP_UNEXPECTED_COMMAND; greenmq treats it as the
@@ -404,6 +409,7 @@ def test_plain_server_without_zap_handler_closes(ctx, hub_errors, greenmq_log):
 # -- HANDSHAKE_IVL and mechanism mismatch ------------------------------------------
 
 
+@pytest.mark.curve
 @pytest.mark.parametrize("sent", ["greeting", "hello"])
 def test_stalled_curve_handshake_times_out(curve, sent):
     curve.pull.handshake_ivl = 200
@@ -432,10 +438,10 @@ def test_stalled_plain_handshake_times_out(plain):
 
 
 @pytest.mark.parametrize("server_mechanism, client_mechanism", [
-    ("CURVE", "PLAIN"),
-    ("CURVE", "NULL"),
-    ("NULL", "CURVE"),
-    ("PLAIN", "CURVE"),
+    pytest.param("CURVE", "PLAIN", marks=pytest.mark.curve),
+    pytest.param("CURVE", "NULL", marks=pytest.mark.curve),
+    pytest.param("NULL", "CURVE", marks=pytest.mark.curve),
+    pytest.param("PLAIN", "CURVE", marks=pytest.mark.curve),
 ])
 def test_mechanism_mismatch(ctx, zap_handler, hub_errors, greenmq_log, server_mechanism, client_mechanism):
     server = Server(ctx, server_mechanism, greenmq_log, with_client=False)
@@ -470,6 +476,7 @@ def test_mechanism_mismatch(ctx, zap_handler, hub_errors, greenmq_log, server_me
         server.close()
 
 
+@pytest.mark.curve
 def test_many_hostile_curve_peers_at_once(curve):
     # Every malformed CURVE peer above at the same time (less the ones that show the low-order key bug,
     # which have their own tests), while the good client keeps sending.

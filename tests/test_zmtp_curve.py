@@ -43,6 +43,8 @@ from zmtp_support import (
     split_command,
 )
 
+pytestmark = pytest.mark.curve  # greenmq's CURVE and RawCurve both need PyNaCl
+
 CURVE_GREETING = greeting(b"CURVE")
 PULL_METADATA = properties((b"Socket-Type", b"PULL"))
 PUB_METADATA = properties((b"Socket-Type", b"PUB"))

@@ -227,6 +227,7 @@ def properties(frame):
 # -- the test keys -------------------------------------------------------------------------------------
 
 
+@pytest.mark.curve  # zmq.curve_public needs PyNaCl
 def test_curve_test_keys():
     """zmq_curve(7)'s key pairs: the Z85 texts encode the hex keys, and each public key is its secret's."""
     for hex_key, text in (CLIENT_PUBLIC, CLIENT_SECRET, SERVER_PUBLIC, SERVER_SECRET):
@@ -346,6 +347,7 @@ def _plain_libzmq_server(ctx, peers, endpoint, transport, right, wrong):
 CRYPTO_FAILURE = ("HANDSHAKE_FAILED_PROTOCOL", zmq.PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC)
 
 
+@pytest.mark.curve  # greenmq's CURVE side needs PyNaCl
 @server_and_transport
 def test_curve_allowed_refused_and_wrong_server_key(ctx, peers, tmp_path, transport, server):
     """The server (zmq_curve(7)'s server keys) admits the clients in its certificate directory.
@@ -457,6 +459,7 @@ def _curve_libzmq_server(ctx, peers, endpoint, transport, certificates, clients)
             sock.close()
 
 
+@pytest.mark.curve  # greenmq's CURVE side needs PyNaCl
 @pytest.mark.parametrize("policy", ["allow", "deny"])
 @pytest.mark.parametrize("server", SERVERS)
 def test_curve_allow_any_with_address_list(ctx, peers, tmp_path, server, policy):
@@ -528,6 +531,7 @@ def connection_story(events, first, last):
             for name, value in events[start:end] if name in STORY_EVENTS]
 
 
+@pytest.mark.curve  # greenmq's CURVE side needs PyNaCl
 @pytest.mark.parametrize("server", SERVERS)
 def test_wrong_server_key_monitor_events_match_libzmq(ctx, peers, tmp_path, server):
     """A client with the wrong server key: the server cannot open its HELLO and closes the connection.
@@ -620,6 +624,7 @@ def _check_digest(answer, index, what):
     assert answer["rest"] == message_digest(expected[1:]), what
 
 
+@pytest.mark.curve  # greenmq's CURVE side needs PyNaCl
 @pytest.mark.parametrize(("greenmq_type", "server", "binder", "transport"), LARGE_REQREP)
 def test_curve_req_rep_large_messages(ctx, peers, tmp_path, greenmq_type, server, binder, transport):
     """10 MB frames, alone and in a multipart message, both ways between REQ and REP over CURVE."""
@@ -659,6 +664,7 @@ def _sync_until_received(send, receive):
             return got
 
 
+@pytest.mark.curve  # greenmq's CURVE side needs PyNaCl
 @pytest.mark.parametrize(("greenmq_type", "server", "binder", "transport"), LARGE_PUBSUB)
 def test_curve_pub_sub_large_messages(ctx, peers, tmp_path, greenmq_type, server, binder, transport):
     """10 MB frames, alone and in a multipart message, from PUB to SUB over CURVE, either side publishing."""
@@ -778,7 +784,7 @@ def test_zap_address_of_ipc_peer_is_libzmqs(ctx, peers, tmp_path):
             "zap": expected, "Peer-Address": expected, "User-Id": "gm-user"}
 
 
-@pytest.mark.parametrize("mechanism", ["PLAIN", "CURVE"])
+@pytest.mark.parametrize("mechanism", ["PLAIN", pytest.param("CURVE", marks=pytest.mark.curve)])
 @pytest.mark.parametrize("server", SERVERS)
 def test_zap_request_is_libzmqs(ctx, peers, tmp_path, server, mechanism):
     """What a server asks its handler about a tcp client: version, request id, ZAP_DOMAIN, the
