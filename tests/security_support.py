@@ -7,6 +7,9 @@ import (greenmq's CURVE connections need it to be created).
 
 from greenmq.zmtp import ZmtpConnection
 from greenmq.zmtp.security import SecurityConfig
+from greenmq.zmtp.zap import ZapReply
+
+ZAP_ENDPOINT = "inproc://zeromq.zap.01"  # where a ZAP handler binds (RFC 27)
 
 # The official test key pairs of libzmq/zmq_curve.adoc ("TEST KEY VALUES").
 CLIENT_PUBLIC = bytes.fromhex("BB88471D65E2659B30C55A5321CEBB5AAB2B70A398645C26DCA2B2FCB43FC518")
@@ -37,6 +40,11 @@ def plain_client(socket_type=b"PUSH", username=b"admin", password=b"secret", **k
 
 def plain_server(socket_type=b"PULL", zap_domain=b"", **kwargs):
     return ZmtpConnection(socket_type, security=SecurityConfig(b"PLAIN", True, zap_domain=zap_domain), **kwargs)
+
+
+def admit(mechanism, credentials):
+    """A ZAP answer for :func:`pump` (or ``zap_reply``): admit anyone."""
+    return ZapReply(b"200")
 
 
 def pump(client, server, zap=None, limit=20):

@@ -33,9 +33,8 @@ from greenmq.auth import CURVE_ALLOW_ANY, Authenticator, create_certificates, lo
 from greenmq.auth.thread import GreenletAuthenticator, ThreadAuthenticator
 from greenmq.utils import z85
 
+from security_support import ZAP_ENDPOINT
 from support import SHORT_TIMEOUT
-
-ZAP = "inproc://zeromq.zap.01"
 
 
 def zap_request(mechanism=b"NULL", *credentials, domain=b"", address=b"127.0.0.1", request_id=b"42",
@@ -61,7 +60,7 @@ class ZapClient:
     def _connect(self):
         sock = self.context.socket(zmq.REQ)
         sock.linger = 0
-        sock.connect(ZAP)
+        sock.connect(ZAP_ENDPOINT)
         return sock
 
     def ask(self, frames):
@@ -192,7 +191,7 @@ def test_dealer_with_delimiter_gets_the_same_reply(ctx, auth):
     dealer = ctx.socket(zmq.DEALER)
     try:
         dealer.linger = 0
-        dealer.connect(ZAP)
+        dealer.connect(ZAP_ENDPOINT)
         dealer.send_multipart([b""] + zap_request(b"NULL", request_id=b"d1"))
         dealer.send_multipart([b""] + zap_request(b"FOO", request_id=b"d2"))
         with gevent.Timeout(SHORT_TIMEOUT):
@@ -527,7 +526,7 @@ def test_requests_from_another_os_thread(ctx, auth):
         try:
             req.linger = 0
             req.rcvtimeo = req.sndtimeo = SHORT_TIMEOUT * 1000
-            req.connect(ZAP)
+            req.connect(ZAP_ENDPOINT)
             for password in (b"secret", b"guess"):
                 req.send_multipart(zap_request(b"PLAIN", b"admin", password))
                 replies.append(req.recv_multipart())

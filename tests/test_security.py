@@ -36,16 +36,11 @@ import greenmq as zmq
 from greenmq.utils import z85
 from greenmq.zmtp import encode_command, encode_messages, encode_properties, make_greeting
 
+from security_support import CLIENT_PUBLIC_Z85, CLIENT_SECRET_Z85, SERVER_PUBLIC_Z85, SERVER_SECRET_Z85, ZAP_ENDPOINT
 from support import SHORT_TIMEOUT, WIRE_TRANSPORTS, wait_until
 
-ZAP = "inproc://zeromq.zap.01"
 EFAULT = errno.EFAULT  # libzmq's value for "PLAIN server without a ZAP handler"
 
-# zmq_curve(7)'s test key pairs.
-CLIENT_PUBLIC = b"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
-CLIENT_SECRET = b"D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs"
-SERVER_PUBLIC = b"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
-SERVER_SECRET = b"JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6"
 
 over_the_wire = pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 
@@ -78,7 +73,7 @@ class ZapHandler:
         self.gate = None
         self.sock = ctx.socket(zmq.REP)
         self.sock.linger = 0
-        self.sock.bind(ZAP)
+        self.sock.bind(ZAP_ENDPOINT)
         self.greenlet = gevent.spawn(self._serve)
 
     def _serve(self):
@@ -180,14 +175,14 @@ def plain_client(ctx, kind=zmq.PUSH, password=b"secret"):
     return sock
 
 
-def curve_server(ctx, kind=zmq.PULL, secret=SERVER_SECRET):
+def curve_server(ctx, kind=zmq.PULL, secret=SERVER_SECRET_Z85):
     sock = ctx.socket(kind)
     sock.curve_server = 1
     sock.curve_secretkey = secret
     return sock
 
 
-def curve_client(ctx, kind=zmq.PUSH, server_public=SERVER_PUBLIC, keys=(CLIENT_PUBLIC, CLIENT_SECRET)):
+def curve_client(ctx, kind=zmq.PUSH, server_public=SERVER_PUBLIC_Z85, keys=(CLIENT_PUBLIC_Z85, CLIENT_SECRET_Z85)):
     sock = ctx.socket(kind)
     sock.curve_serverkey = server_public
     sock.curve_publickey, sock.curve_secretkey = keys
@@ -592,7 +587,7 @@ def test_curve_with_zap_admits_only_allowed_keys(ctx, zap_handler, binder):
     assert frame.bytes == b"friend"
     assert frame.get("User-Id") == allowed_public.decode()
     assert_nothing_arrives(server, 0.05)
-    assert [request[5:] for request in handler.requests] == [[b"CURVE", z85.decode(CLIENT_PUBLIC)],
+    assert [request[5:] for request in handler.requests] == [[b"CURVE", z85.decode(CLIENT_PUBLIC_Z85)],
                                                              [b"CURVE", z85.decode(allowed_public)]]
 
 
@@ -826,7 +821,7 @@ def test_inproc_ignores_security(ctx, zap_handler):
         server = ctx.socket(zmq.PAIR)
         if name == "curve":
             server.curve_server = 1
-            server.curve_secretkey = SERVER_SECRET
+            server.curve_secretkey = SERVER_SECRET_Z85
         else:
             server.plain_server = 1
         server.zap_domain = b"global"

@@ -27,12 +27,11 @@ from greenmq.constants import ProtocolError
 
 from curve_support import RawCurve, nacl, short_nonce
 from raw_peer_support import connect_raw, exchange, read_until_eof, recv_exactly
-from security_support import CLIENT_PUBLIC, CLIENT_SECRET, SERVER_PUBLIC_Z85, SERVER_SECRET_Z85
+from security_support import CLIENT_PUBLIC, CLIENT_SECRET, SERVER_PUBLIC_Z85, SERVER_SECRET_Z85, ZAP_ENDPOINT
 from support import TIMEOUT
 from zmtp_support import PUSH_METADATA, command, flip_last_byte, frame, greeting, properties, split_command
 
 EVENT_WAIT = 3  # seconds to wait for a monitor event that should already be there
-ZAP_ENDPOINT = "inproc://zeromq.zap.01"
 HANDSHAKE_FAILURES = {zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL,
                       zmq.EVENT_HANDSHAKE_FAILED_AUTH}
 

@@ -31,21 +31,25 @@ import greenmq as zmq
 from greenmq.utils import z85
 from greenmq.zmtp import crypto
 
-# The key pairs of zmq_curve(7), "TEST KEY VALUES": (hex, Z85) for each key.
-CLIENT_PUBLIC = ("BB88471D65E2659B30C55A5321CEBB5AAB2B70A398645C26DCA2B2FCB43FC518",
-                 b"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID")
-CLIENT_SECRET = ("7BB864B489AFA3671FBE69101F94B38972F24816DFB01B51656B3FEC8DFD0888",
-                 b"D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs")
-SERVER_PUBLIC = ("54FCBA24E93249969316FB617C872BB0C1D1FF14800427C594CBFACF1BC2D652",
-                 b"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7")
-SERVER_SECRET = ("8E0BDD697628B91D8F245587EE95C5B04D48963F79259877B49CD9063AEAD3B7",
-                 b"JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6")
-OFFICIAL_KEYS = [CLIENT_PUBLIC, CLIENT_SECRET, SERVER_PUBLIC, SERVER_SECRET]
+from security_support import (
+    CLIENT_PUBLIC,
+    CLIENT_PUBLIC_Z85,
+    CLIENT_SECRET,
+    CLIENT_SECRET_Z85,
+    SERVER_PUBLIC,
+    SERVER_PUBLIC_Z85,
+    SERVER_SECRET,
+    SERVER_SECRET_Z85,
+)
+
+# The key pairs of zmq_curve(7), "TEST KEY VALUES": (raw, Z85) for each key.
+OFFICIAL_KEYS = [(CLIENT_PUBLIC, CLIENT_PUBLIC_Z85), (CLIENT_SECRET, CLIENT_SECRET_Z85),
+                 (SERVER_PUBLIC, SERVER_PUBLIC_Z85), (SERVER_SECRET, SERVER_SECRET_Z85)]
 
 EINVAL = zmq.EINVAL
-PUB = SERVER_PUBLIC[1]
-SEC = CLIENT_SECRET[1]
-RAW = bytes.fromhex(SERVER_PUBLIC[0])
+PUB = SERVER_PUBLIC_Z85
+SEC = CLIENT_SECRET_Z85
+RAW = SERVER_PUBLIC
 
 
 @pytest.fixture
@@ -316,15 +320,15 @@ def test_curve_keypair():
 
 @pytest.mark.curve
 def test_official_test_keys():
-    for hex_key, z85_key in OFFICIAL_KEYS:
-        assert z85.encode(bytes.fromhex(hex_key)) == z85_key
-        assert z85.decode(z85_key) == bytes.fromhex(hex_key)
-    assert zmq.curve_public(CLIENT_SECRET[1]) == CLIENT_PUBLIC[1]
-    assert zmq.curve_public(SERVER_SECRET[1]) == SERVER_PUBLIC[1]
+    for raw, z85_key in OFFICIAL_KEYS:
+        assert z85.encode(raw) == z85_key
+        assert z85.decode(z85_key) == raw
+    assert zmq.curve_public(CLIENT_SECRET_Z85) == CLIENT_PUBLIC_Z85
+    assert zmq.curve_public(SERVER_SECRET_Z85) == SERVER_PUBLIC_Z85
 
 
 @pytest.mark.curve
-@pytest.mark.parametrize("secret", [b"", b"short", SEC[:39], SEC + b"\0", bytes.fromhex(CLIENT_SECRET[0])])
+@pytest.mark.parametrize("secret", [b"", b"short", SEC[:39], SEC + b"\0", CLIENT_SECRET])
 def test_curve_public_wants_40_z85_characters(secret):
     with pytest.raises(ValueError, match="^secret key must be a 40 byte z85 encoded string$"):
         zmq.curve_public(secret)

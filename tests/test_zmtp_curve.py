@@ -25,6 +25,7 @@ from security_support import (
     SERVER_PUBLIC_Z85,
     SERVER_SECRET,
     SERVER_SECRET_Z85,
+    admit,
     curve_client,
     curve_server,
     pump,
@@ -48,10 +49,6 @@ pytestmark = pytest.mark.curve  # greenmq's CURVE and RawCurve both need PyNaCl
 CURVE_GREETING = greeting(b"CURVE")
 PULL_METADATA = properties((b"Socket-Type", b"PULL"))
 PUB_METADATA = properties((b"Socket-Type", b"PUB"))
-
-
-def admit(mechanism, credentials):
-    return ZapReply(b"200")
 
 
 def only_frame(data):

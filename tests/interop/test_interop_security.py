@@ -25,6 +25,17 @@ import greenmq as zmq
 from greenmq.auth import CURVE_ALLOW_ANY
 from greenmq.auth.thread import ThreadAuthenticator
 from greenmq.utils import z85
+from security_support import (
+    CLIENT_PUBLIC,
+    CLIENT_PUBLIC_Z85,
+    CLIENT_SECRET,
+    CLIENT_SECRET_Z85,
+    SERVER_PUBLIC,
+    SERVER_PUBLIC_Z85,
+    SERVER_SECRET,
+    SERVER_SECRET_Z85,
+    ZAP_ENDPOINT,
+)
 from support import WIRE_TRANSPORTS
 
 from .libzmq_peer import (
@@ -40,16 +51,6 @@ from .libzmq_peer import (
 RECONNECT_IVL_MS = 20  # refused clients would try again this often...
 NO_RECONNECT_WATCH = 0.5  # ...during this many seconds
 QUIET_MS = 300  # how long "nothing arrives" is watched for
-
-# zmq_curve(7), TEST KEY VALUES: (hex, Z85) of each key.
-CLIENT_PUBLIC = ("BB88471D65E2659B30C55A5321CEBB5AAB2B70A398645C26DCA2B2FCB43FC518",
-                 "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID")
-CLIENT_SECRET = ("7BB864B489AFA3671FBE69101F94B38972F24816DFB01B51656B3FEC8DFD0888",
-                 "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs")
-SERVER_PUBLIC = ("54FCBA24E93249969316FB617C872BB0C1D1FF14800427C594CBFACF1BC2D652",
-                 "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7")
-SERVER_SECRET = ("8E0BDD697628B91D8F245587EE95C5B04D48963F79259877B49CD9063AEAD3B7",
-                 "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6")
 
 USERS = {"admin": "s3cret"}
 ZAP_DOMAIN = "interop-domain"
@@ -131,7 +132,7 @@ def greenmq_zap_handler(ctx, statuses):
     from then on) and user id b"gm-user" when admitting; yields the list of requests it got."""
     handler = ctx.socket(zmq.REP)
     handler.linger = 0
-    handler.bind("inproc://zeromq.zap.01")
+    handler.bind(ZAP_ENDPOINT)
     requests = []
 
     def serve():
@@ -150,12 +151,18 @@ def greenmq_zap_handler(ctx, statuses):
         handler.close()
 
 
-def curve_server_options(secret=SERVER_SECRET[1]):
-    return {"CURVE_SERVER": 1, "CURVE_SECRETKEY": secret}
+def curve_server_options(secret=SERVER_SECRET_Z85):
+    return {"CURVE_SERVER": 1, "CURVE_SECRETKEY": z85_text(secret)}
 
 
-def curve_client_options(public=CLIENT_PUBLIC[1], secret=CLIENT_SECRET[1], server=SERVER_PUBLIC[1]):
-    return {"CURVE_SERVERKEY": server, "CURVE_PUBLICKEY": public, "CURVE_SECRETKEY": secret}
+def curve_client_options(public=CLIENT_PUBLIC_Z85, secret=CLIENT_SECRET_Z85, server=SERVER_PUBLIC_Z85):
+    return {"CURVE_SERVERKEY": z85_text(server), "CURVE_PUBLICKEY": z85_text(public),
+            "CURVE_SECRETKEY": z85_text(secret)}
+
+
+def z85_text(key):
+    """A Z85 key as text, the way the options above hand it to either side."""
+    return key.decode() if isinstance(key, bytes) else key
 
 
 def plain_client_options(user, password):
@@ -230,12 +237,13 @@ def properties(frame):
 @pytest.mark.curve  # zmq.curve_public needs PyNaCl
 def test_curve_test_keys():
     """zmq_curve(7)'s key pairs: the Z85 texts encode the hex keys, and each public key is its secret's."""
-    for hex_key, text in (CLIENT_PUBLIC, CLIENT_SECRET, SERVER_PUBLIC, SERVER_SECRET):
-        assert z85.decode(text) == bytes.fromhex(hex_key)
-        assert z85.encode(bytes.fromhex(hex_key)) == text.encode()
-    assert zmq.curve_public(CLIENT_SECRET[1].encode()) == CLIENT_PUBLIC[1].encode()
-    assert zmq.curve_public(SERVER_SECRET[1].encode()) == SERVER_PUBLIC[1].encode()
-    assert zmq.curve_public(SERVER_SECRET[1]) == SERVER_PUBLIC[1].encode()
+    for raw, text in ((CLIENT_PUBLIC, CLIENT_PUBLIC_Z85), (CLIENT_SECRET, CLIENT_SECRET_Z85),
+                      (SERVER_PUBLIC, SERVER_PUBLIC_Z85), (SERVER_SECRET, SERVER_SECRET_Z85)):
+        assert z85.decode(text.decode()) == raw
+        assert z85.encode(raw) == text
+    assert zmq.curve_public(CLIENT_SECRET_Z85) == CLIENT_PUBLIC_Z85
+    assert zmq.curve_public(SERVER_SECRET_Z85) == SERVER_PUBLIC_Z85
+    assert zmq.curve_public(SERVER_SECRET_Z85.decode()) == SERVER_PUBLIC_Z85
 
 
 # -- PLAIN ---------------------------------------------------------------------------------------------
@@ -363,7 +371,7 @@ def test_curve_allowed_refused_and_wrong_server_key(ctx, peers, tmp_path, transp
         "stranger": client_options(curve_client_options(stranger_public, stranger_secret)),
         "misdirected": client_options(curve_client_options(server=wrong_server_key)),
     }
-    certificates = certificate_dir(tmp_path, CLIENT_PUBLIC[1])
+    certificates = certificate_dir(tmp_path, CLIENT_PUBLIC_Z85.decode())
     endpoint = local_endpoint(transport, tmp_path)
     with gevent.Timeout(WAIT):
         if server == "greenmq":
@@ -395,7 +403,7 @@ def _curve_greenmq_server(ctx, peers, endpoint, transport, certificates, clients
                 assert client.send_frames([b"hello", b"%d" % i]) is None
                 routing_id, *body = greenmq_receive(router)
                 assert [frame.bytes for frame in body] == [b"hello", b"%d" % i]
-                assert properties(body[-1])["User-Id"] == CLIENT_PUBLIC[1]
+                assert properties(body[-1])["User-Id"] == CLIENT_PUBLIC_Z85.decode()
                 if transport == "tcp":  # ipc: see test_zap_address_of_ipc_peer_is_libzmqs
                     assert properties(body[-1])["Peer-Address"] == "127.0.0.1"
                 router.send_multipart([routing_id.bytes, b"welcome", b"%d" % i])
@@ -439,7 +447,7 @@ def _curve_libzmq_server(ctx, peers, endpoint, transport, certificates, clients)
             got = peer.recv_message(properties=["User-Id", "Peer-Address"])
             routing_id, *body = got["frames"]
             assert body == [b"hello", b"%d" % i]
-            assert got["properties"] == {"User-Id": CLIENT_PUBLIC[1],
+            assert got["properties"] == {"User-Id": CLIENT_PUBLIC_Z85.decode(),
                                          "Peer-Address": expected_peer_address(transport, os.getpid())}
             assert peer.send_frames([routing_id, b"welcome", b"%d" % i]) is None
             assert client.recv_multipart() == [b"welcome", b"%d" % i]
@@ -797,7 +805,7 @@ def test_zap_request_is_libzmqs(ctx, peers, tmp_path, server, mechanism):
     else:
         server_options = curve_server_options()
         client = curve_client_options()
-        credentials = [bytes.fromhex(CLIENT_PUBLIC[0])]
+        credentials = [CLIENT_PUBLIC]
     server_options = {**server_options, "ZAP_DOMAIN": ZAP_DOMAIN, "ROUTING_ID": b"server-id"}
     expected = [b"1.0", b"1", ZAP_DOMAIN.encode(), b"127.0.0.1", b"server-id", mechanism.encode(), *credentials]
     with gevent.Timeout(WAIT):
