@@ -42,6 +42,15 @@ def ctx():
         context.destroy(linger=0)
 
 
+@pytest.fixture
+def sock(ctx):
+    """A PUSH socket with LINGER 0, closed after the test: for the option tests, where the type does not matter."""
+    s = ctx.socket(zmq.PUSH)
+    s.linger = 0
+    yield s
+    s.close()
+
+
 @pytest.fixture(params=TRANSPORTS)
 def transport(request):
     """Each of tcp, ipc and inproc in turn."""

@@ -9,11 +9,15 @@ raw TCP socket), example_support.py (running examples/), interop/libzmq_peer.py
 """
 
 import itertools
+import json
+import os
 import struct
+import sys
 import time
 import uuid
 
 import gevent
+import gevent.subprocess
 import pytest
 from greenlet import greenlet as RawGreenlet
 
@@ -21,6 +25,9 @@ import greenmq as zmq
 
 TIMEOUT = 10  # seconds: the bound on one blocking step of a test; a hang shows up as gevent.Timeout
 SHORT_TIMEOUT = 5  # seconds: the same, in the tests whose steps must all be quick
+PROGRAM_TIMEOUT = 60  # seconds a whole program in a subprocess may take
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the tree under test (its greenmq/)
 
 TRANSPORTS = ["tcp", "ipc", "inproc"]  # the ``transport`` fixture's (conftest.py)
 WIRE_TRANSPORTS = ["tcp", "ipc"]  # the ones that speak ZMTP: inproc hands messages over with no handshake
@@ -38,6 +45,15 @@ def blocked(greenlet):
     gevent.sleep(0)
     gevent.sleep(0)
     return not greenlet.ready() and RawGreenlet.__bool__(greenlet)
+
+
+def new_socket(ctx, socket_type, **options):
+    """A socket with LINGER 0 (closing it never waits) and ``options`` set as attributes (``ipv6=True``)."""
+    s = ctx.socket(socket_type)
+    s.linger = 0
+    for name, value in options.items():
+        setattr(s, name, value)
+    return s
 
 
 def endpoint_for(transport, tmp_path, name=None):
@@ -59,6 +75,17 @@ def wait_until(predicate, timeout=TIMEOUT, what="condition"):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         gevent.sleep(0.001)
+
+
+def assert_nothing_arrives(sock, seconds=0.2):
+    """No message comes to ``sock`` within ``seconds``; its RCVTIMEO is restored afterwards."""
+    saved = sock.rcvtimeo
+    sock.rcvtimeo = int(seconds * 1000)
+    try:
+        with pytest.raises(zmq.Again):
+            sock.recv()
+    finally:
+        sock.rcvtimeo = saved
 
 
 def raises_errno(errnum, call, *args):
@@ -104,3 +131,18 @@ def wait_handshakes(sock, count=1, transport=None, timeout=TIMEOUT):
         if transport != "inproc":
             wait_event(monitor, zmq.EVENT_HANDSHAKE_SUCCEEDED, count)
     return wait
+
+
+def run_program(tmp_path, source, timeout=PROGRAM_TIMEOUT):
+    """Run ``source`` as a script in a fresh interpreter that imports greenmq from :data:`ROOT`, without blocking
+    the hub; it must exit with 0 and print a JSON document as its last line, which is returned."""
+    script = tmp_path / "program.py"
+    script.write_text(source)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    done = gevent.subprocess.run(
+        [sys.executable, str(script)], stdout=gevent.subprocess.PIPE, stderr=gevent.subprocess.PIPE,
+        env=env, cwd=str(tmp_path), timeout=timeout,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    return json.loads(done.stdout.decode().strip().splitlines()[-1])

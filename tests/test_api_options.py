@@ -43,14 +43,6 @@ DEFAULTS = {
 }
 
 
-@pytest.fixture
-def sock(ctx):
-    s = ctx.socket(zmq.PUSH)
-    s.linger = 0
-    yield s
-    s.close()
-
-
 def pair_over_inproc(ctx, name, first=zmq.PUSH, second=zmq.PULL):
     a = ctx.socket(first)
     b = ctx.socket(second)

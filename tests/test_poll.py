@@ -9,26 +9,21 @@ handle); greenmq raises ZMQError(ENOTSOCK), as libzmq's zmq_poll does for an
 invalid socket.
 """
 
-import json
 import os
 import socket as pysocket
 import struct
-import sys
 import textwrap
 import threading
 import time
 
 import gevent
-import gevent.subprocess
 import pytest
 from gevent import socket as gsocket
 
 import greenmq as zmq
 import greenmq.poll as greenmq_poll
 
-from support import TIMEOUT, WIRE_TRANSPORTS, blocked
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from support import TIMEOUT, WIRE_TRANSPORTS, blocked, run_program
 
 
 def pair(ctx, endpoint):
@@ -714,14 +709,5 @@ MONKEY_PATCHED_PROGRAM = textwrap.dedent("""
 
 
 def test_monkey_patched_program(tmp_path):
-    script = tmp_path / "program.py"
-    script.write_text(MONKEY_PATCHED_PROGRAM)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    done = gevent.subprocess.run(
-        [sys.executable, str(script)], stdout=gevent.subprocess.PIPE, stderr=gevent.subprocess.PIPE,
-        env=env, cwd=str(tmp_path), timeout=60,
-    )
-    assert done.returncode == 0, done.stderr.decode()
-    result = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    result = run_program(tmp_path, MONKEY_PATCHED_PROGRAM)
     assert result == {"fd": True, "pollerr": True, "thread": True, "select": True}

@@ -16,7 +16,16 @@ import pytest
 
 import greenmq as zmq
 
-from support import SHORT_TIMEOUT, TRANSPORTS, drain, is_generated_id, raises_errno, wait_event, wait_handshakes
+from support import (
+    SHORT_TIMEOUT,
+    TRANSPORTS,
+    drain,
+    is_generated_id,
+    new_socket,
+    raises_errno,
+    wait_event,
+    wait_handshakes,
+)
 
 class Net:
     """Endpoints of one transport for one test."""
@@ -52,13 +61,7 @@ def net(request, tmp_path):
 
 def make(ctx, socket_type, **options):
     """A socket with LINGER 0 and 5 s send/receive timeouts (so no call waits forever), plus ``options``."""
-    sock = ctx.socket(socket_type)
-    sock.linger = 0
-    sock.rcvtimeo = 5000
-    sock.sndtimeo = 5000
-    for name, value in options.items():
-        setattr(sock, name, value)
-    return sock
+    return new_socket(ctx, socket_type, **{"rcvtimeo": 5000, "sndtimeo": 5000, **options})
 
 
 def nothing_queued(sock):

@@ -37,7 +37,7 @@ from greenmq.utils import z85
 from greenmq.zmtp import encode_command, encode_messages, encode_properties, make_greeting
 
 from security_support import CLIENT_PUBLIC_Z85, CLIENT_SECRET_Z85, SERVER_PUBLIC_Z85, SERVER_SECRET_Z85, ZAP_ENDPOINT
-from support import SHORT_TIMEOUT, WIRE_TRANSPORTS, wait_until
+from support import SHORT_TIMEOUT, WIRE_TRANSPORTS, assert_nothing_arrives, wait_until
 
 EFAULT = errno.EFAULT  # libzmq's value for "PLAIN server without a ZAP handler"
 
@@ -194,15 +194,6 @@ def recv_within(sock, timeout=SHORT_TIMEOUT, multipart=False, copy=True):
     """One message, or an AssertionError after ``timeout`` seconds."""
     with gevent.Timeout(timeout, AssertionError(f"nothing received in {timeout} s")):
         return sock.recv_multipart(copy=copy) if multipart else sock.recv(copy=copy)
-
-
-def assert_nothing_arrives(sock, seconds=0.2):
-    sock.rcvtimeo = int(seconds * 1000)
-    try:
-        with pytest.raises(zmq.Again):
-            sock.recv()
-    finally:
-        sock.rcvtimeo = -1
 
 
 # -- PLAIN --------------------------------------------------------------------------------

@@ -52,13 +52,6 @@ SEC = CLIENT_SECRET_Z85
 RAW = SERVER_PUBLIC
 
 
-@pytest.fixture
-def sock(ctx):
-    s = ctx.socket(zmq.REQ)
-    yield s
-    s.close(0)
-
-
 def _errno(excinfo):
     return excinfo.value.errno
 

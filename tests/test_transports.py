@@ -5,7 +5,6 @@ monkey-patched program using threads. Expectations checked against pyzmq 27.
 """
 
 import errno
-import json
 import os
 import socket
 import sys
@@ -13,14 +12,11 @@ import textwrap
 import uuid
 
 import gevent
-import gevent.subprocess
 import pytest
 
 import greenmq as zmq
 
-from support import TIMEOUT, WIRE_TRANSPORTS, endpoint_for
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from support import TIMEOUT, WIRE_TRANSPORTS, endpoint_for, new_socket, run_program
 
 
 def _has_ipv6_loopback():
@@ -40,14 +36,6 @@ def free_tcp_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def new_socket(ctx, socket_type, **options):
-    s = ctx.socket(socket_type)
-    s.linger = 0
-    for name, value in options.items():
-        setattr(s, name, value)
-    return s
 
 
 def bind_when_free(sock, endpoint):
@@ -649,16 +637,7 @@ MONKEY_PATCHED_PROGRAM = textwrap.dedent("""
 
 
 def test_monkey_patched_program_with_threads(tmp_path):
-    script = tmp_path / "program.py"
-    script.write_text(MONKEY_PATCHED_PROGRAM)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    done = gevent.subprocess.run(
-        [sys.executable, str(script)], stdout=gevent.subprocess.PIPE, stderr=gevent.subprocess.PIPE,
-        env=env, cwd=str(tmp_path), timeout=60,
-    )
-    assert done.returncode == 0, done.stderr.decode()
-    result = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    result = run_program(tmp_path, MONKEY_PATCHED_PROGRAM)
     assert result == {
         "inproc": True,
         "inproc_per_worker_order": True,
