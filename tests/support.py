@@ -8,6 +8,7 @@ raw TCP socket), example_support.py (running examples/), interop/libzmq_peer.py
 (a libzmq peer process).
 """
 
+import importlib.util
 import itertools
 import json
 import os
@@ -31,6 +32,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the tree u
 
 TRANSPORTS = ["tcp", "ipc", "inproc"]  # the ``transport`` fixture's (conftest.py)
 WIRE_TRANSPORTS = ["tcp", "ipc"]  # the ones that speak ZMTP: inproc hands messages over with no handshake
+
+# The implementations the benchmark smoke tests run: greenmq, and pyzmq and zmq.green when pyzmq is installed.
+BENCH_IMPLS = ["greenmq"] + [name for name, module in (("pyzmq", "zmq"), ("zmq.green", "zmq"))
+                             if importlib.util.find_spec(module) is not None]
 
 _endpoint_numbers = itertools.count()
 

@@ -46,8 +46,11 @@ def greenmq_log(caplog):
 
 
 @pytest.fixture
-def zap_handler(ctx):
-    """A ZAP handler (RFC 27) on a ROUTER: admits admin/secret (PLAIN) and the official client key (CURVE)."""
+def zap_requests(ctx):
+    """A ZAP handler (RFC 27) on a ROUTER: admits admin/secret (PLAIN) and the official client key (CURVE),
+    checking every request frame by frame; the fixture's value is the list of (mechanism, credentials) asked.
+
+    (test_security.py's zap_handler fixture is a factory for handlers with any policy.)"""
     router = ctx.socket(zmq.ROUTER)
     router.linger = 0
     router.bind(ZAP_ENDPOINT)
@@ -115,14 +118,14 @@ class Server:
 
 
 @pytest.fixture
-def curve(ctx, zap_handler, hub_errors, greenmq_log):
+def curve(ctx, zap_requests, hub_errors, greenmq_log):
     server = Server(ctx, "CURVE", greenmq_log)
     yield server
     server.close()
 
 
 @pytest.fixture
-def plain(ctx, zap_handler, hub_errors, greenmq_log):
+def plain(ctx, zap_requests, hub_errors, greenmq_log):
     server = Server(ctx, "PLAIN", greenmq_log)
     yield server
     server.close()
@@ -307,7 +310,7 @@ def test_curve_multipart_from_raw_client_is_delivered(curve):
 
 
 @pytest.mark.curve
-def test_curve_client_key_refused_by_zap(curve, zap_handler):
+def test_curve_client_key_refused_by_zap(curve, zap_requests):
     # Another client key: the handler answers 400, greenmq sends ERROR "400" and closes.
     public, secret = nacl.crypto_box_keypair()
     raw_curve = RawCurve(public=public, secret=secret)
@@ -317,7 +320,7 @@ def test_curve_client_key_refused_by_zap(curve, zap_handler):
         raw.sendall(raw_curve.initiate())
 
     run_hostile(curve, script, answer=command(b"ERROR", b"\x03400"))
-    assert (b"CURVE", [public]) in zap_handler
+    assert (b"CURVE", [public]) in zap_requests
     assert wait_for_event(curve.monitor, {zmq.EVENT_HANDSHAKE_FAILED_AUTH}) == (zmq.EVENT_HANDSHAKE_FAILED_AUTH, 400)
 
 
@@ -376,10 +379,10 @@ def test_plain_server_drops_malformed_command(plain, case):
     run_hostile(plain, script, code)
 
 
-def test_plain_wrong_password_gets_error_400(plain, zap_handler):
+def test_plain_wrong_password_gets_error_400(plain, zap_requests):
     run_hostile(plain, lambda raw: raw.sendall(command(b"HELLO", b"\x05admin\x05guess")),
                 answer=command(b"ERROR", b"\x03400"))
-    assert (b"PLAIN", [b"admin", b"guess"]) in zap_handler
+    assert (b"PLAIN", [b"admin", b"guess"]) in zap_requests
     assert wait_for_event(plain.monitor, {zmq.EVENT_HANDSHAKE_FAILED_AUTH}) == (zmq.EVENT_HANDSHAKE_FAILED_AUTH, 400)
 
 
@@ -442,7 +445,7 @@ def test_stalled_plain_handshake_times_out(plain):
     pytest.param("NULL", "CURVE", marks=pytest.mark.curve),
     pytest.param("PLAIN", "CURVE", marks=pytest.mark.curve),
 ])
-def test_mechanism_mismatch(ctx, zap_handler, hub_errors, greenmq_log, server_mechanism, client_mechanism):
+def test_mechanism_mismatch(ctx, zap_requests, hub_errors, greenmq_log, server_mechanism, client_mechanism):
     server = Server(ctx, server_mechanism, greenmq_log, with_client=False)
     pull = server.pull
     push = server.client(client_mechanism)
