@@ -5,10 +5,10 @@ import sys
 from pathlib import Path
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-TIMEOUT = 60
+EXAMPLE_TIMEOUT = 60  # seconds an example may take to run to completion
 
 
-def run(*args, timeout=TIMEOUT):
+def run(*args, timeout=EXAMPLE_TIMEOUT):
     """Run an example to completion; returns the CompletedProcess (text output)."""
     return subprocess.run([sys.executable, str(EXAMPLES / args[0]), *args[1:]], capture_output=True,
                           text=True, timeout=timeout)

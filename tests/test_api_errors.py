@@ -12,9 +12,9 @@ import pytest
 
 import greenmq as zmq
 
-pyzmq = pytest.importorskip("zmq")
+from support import TIMEOUT, raises_errno
 
-TIMEOUT = 10
+pyzmq = pytest.importorskip("zmq")
 
 
 @pytest.fixture
@@ -31,14 +31,6 @@ def pull(ctx):
     sock.linger = 0
     yield sock
     sock.close()
-
-
-def raises_errno(errnum, func, *args):
-    """Call ``func`` expecting ZMQError(errnum); return the exception."""
-    with gevent.Timeout(TIMEOUT), pytest.raises(zmq.ZMQError) as info:
-        func(*args)
-    assert info.value.errno == errnum, (info.value.errno, str(info.value))
-    return info.value
 
 
 # -- error numbers and classes ---------------------------------------------------

@@ -6,7 +6,8 @@ import pytest
 
 import greenmq as zmq
 
-TIMEOUT = 10
+from support import TIMEOUT, wait_until
+
 
 SOCKET_TYPES = [zmq.PUSH, zmq.PULL, zmq.PAIR]
 
@@ -42,14 +43,6 @@ DEFAULTS = {
 }
 
 
-@pytest.fixture
-def sock(ctx):
-    s = ctx.socket(zmq.PUSH)
-    s.linger = 0
-    yield s
-    s.close()
-
-
 def pair_over_inproc(ctx, name, first=zmq.PUSH, second=zmq.PULL):
     a = ctx.socket(first)
     b = ctx.socket(second)
@@ -57,13 +50,6 @@ def pair_over_inproc(ctx, name, first=zmq.PUSH, second=zmq.PULL):
     b.bind(f"inproc://{name}")
     a.connect(f"inproc://{name}")
     return a, b
-
-
-def wait_for(predicate, timeout=TIMEOUT):
-    """Yield to the hub until ``predicate()`` is true (gevent.Timeout if it never is)."""
-    with gevent.Timeout(timeout):
-        while not predicate():
-            gevent.sleep(0.001)
 
 
 # -- defaults ------------------------------------------------------------------------------
@@ -317,7 +303,7 @@ def test_events_pull_and_rcvmore(ctx):
         assert pull.events == 0
         assert pull.rcvmore == 0
         push.send_multipart([b"a", b"b", b"c"])
-        wait_for(lambda: pull.events)
+        wait_until(lambda: pull.events, what="pull.events")
         assert pull.events == zmq.POLLIN
         assert pull.recv() == b"a"
         assert pull.getsockopt(zmq.RCVMORE) == 1
@@ -338,7 +324,7 @@ def test_events_pair_both_ways(ctx):
         assert a.events == zmq.POLLOUT
         assert b.events == zmq.POLLOUT
         a.send(b"hi")
-        wait_for(lambda: b.events & zmq.POLLIN)
+        wait_until(lambda: b.events & zmq.POLLIN, what="POLLIN in b.events")
         assert b.events == zmq.POLLIN | zmq.POLLOUT
     finally:
         a.close()

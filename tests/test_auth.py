@@ -33,9 +33,8 @@ from greenmq.auth import CURVE_ALLOW_ANY, Authenticator, create_certificates, lo
 from greenmq.auth.thread import GreenletAuthenticator, ThreadAuthenticator
 from greenmq.utils import z85
 
-ZAP = "inproc://zeromq.zap.01"
-WAIT = 5  # seconds any single exchange may take
-needs_curve = pytest.mark.skipif(not zmq.has("curve"), reason="CURVE keys need PyNaCl")
+from security_support import ZAP_ENDPOINT
+from support import SHORT_TIMEOUT
 
 
 def zap_request(mechanism=b"NULL", *credentials, domain=b"", address=b"127.0.0.1", request_id=b"42",
@@ -61,12 +60,12 @@ class ZapClient:
     def _connect(self):
         sock = self.context.socket(zmq.REQ)
         sock.linger = 0
-        sock.connect(ZAP)
+        sock.connect(ZAP_ENDPOINT)
         return sock
 
     def ask(self, frames):
         try:
-            with gevent.Timeout(WAIT):
+            with gevent.Timeout(SHORT_TIMEOUT):
                 self.sock.send_multipart(frames)
                 return self.sock.recv_multipart()
         except gevent.Timeout:
@@ -101,9 +100,9 @@ def zap(ctx):
 
 @pytest.fixture
 def cert_dir(tmp_path):
-    """Certificates of two known clients in ``keys/`` and of a stranger elsewhere: name -> (public, secret)."""
-    if not zmq.has("curve"):
-        pytest.skip("CURVE keys need PyNaCl")
+    """Certificates of two known clients in ``keys/`` and of a stranger elsewhere: name -> (public, secret).
+
+    Making them needs PyNaCl: the tests that use it are marked ``curve``."""
     keys = tmp_path / "keys"
     other = tmp_path / "other"
     keys.mkdir()
@@ -192,10 +191,10 @@ def test_dealer_with_delimiter_gets_the_same_reply(ctx, auth):
     dealer = ctx.socket(zmq.DEALER)
     try:
         dealer.linger = 0
-        dealer.connect(ZAP)
+        dealer.connect(ZAP_ENDPOINT)
         dealer.send_multipart([b""] + zap_request(b"NULL", request_id=b"d1"))
         dealer.send_multipart([b""] + zap_request(b"FOO", request_id=b"d2"))
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(SHORT_TIMEOUT):
             assert dealer.recv_multipart() == [b""] + ok(b"anonymous", request_id=b"d1")
             assert dealer.recv_multipart() == [b""] + denied(b"NO ACCESS", request_id=b"d2")
     finally:
@@ -263,6 +262,7 @@ def test_curve_is_refused_until_configured(auth, zap):
     assert zap.ask(zap_request(b"CURVE", bytes(32))) == denied(b"Unknown domain")
 
 
+@pytest.mark.curve
 def test_curve_certificate_directory(auth, zap, cert_dir):
     keys, certs = cert_dir
     auth.configure_curve("*", keys)
@@ -276,6 +276,7 @@ def test_curve_certificate_directory(auth, zap, cert_dir):
     assert zap.ask(zap_request(b"CURVE", raw(certs["alice"][1]))) == denied(b"Unknown key")
 
 
+@pytest.mark.curve
 def test_curve_directory_is_read_when_configured(auth, zap, cert_dir, tmp_path):
     keys, certs = cert_dir
     auth.configure_curve("*", keys)
@@ -285,6 +286,7 @@ def test_curve_directory_is_read_when_configured(auth, zap, cert_dir, tmp_path):
     assert zap.ask(zap_request(b"CURVE", raw(newcomer))) == ok(newcomer)
 
 
+@pytest.mark.curve
 def test_curve_unreadable_directory_is_logged_and_keeps_the_keys(auth, zap, cert_dir, tmp_path, caplog):
     keys, certs = cert_dir
     auth.configure_curve("*", keys)
@@ -302,6 +304,7 @@ def test_curve_credentials_must_be_one_32_byte_key(auth, zap):
     assert zap.ask(zap_request(b"CURVE", bytes(40))) == denied(b"Invalid credentials")
 
 
+@pytest.mark.curve
 def test_curve_allow_any(auth, zap, cert_dir):
     keys, certs = cert_dir
     auth.configure_curve(location=CURVE_ALLOW_ANY)
@@ -338,6 +341,7 @@ def test_curve_callback(auth, zap):
     assert provider.calls == [("*", z85.encode(good)), ("*", z85.encode(bad))]
 
 
+@pytest.mark.curve
 def test_curve_callback_takes_precedence_over_directories(auth, zap, cert_dir):
     keys, certs = cert_dir
     auth.configure_curve("*", keys)
@@ -491,7 +495,7 @@ def test_two_contexts_have_independent_handlers():
             client.close()
         for auth in auths:
             auth.stop()
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(SHORT_TIMEOUT):
             for c in contexts:
                 c.term()
 
@@ -502,13 +506,13 @@ def test_context_term_ends_the_handler():
     try:
         auth.start()
         gevent.sleep(0)  # let the handler block in recv
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(SHORT_TIMEOUT):
             context.term()
             auth.greenlet.join()
         assert not auth.is_alive() and auth.zap_socket.closed
     finally:
         auth.stop()
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(SHORT_TIMEOUT):
             context.destroy(linger=0)
 
 
@@ -521,8 +525,8 @@ def test_requests_from_another_os_thread(ctx, auth):
         req = ctx.socket(zmq.REQ)
         try:
             req.linger = 0
-            req.rcvtimeo = req.sndtimeo = WAIT * 1000
-            req.connect(ZAP)
+            req.rcvtimeo = req.sndtimeo = SHORT_TIMEOUT * 1000
+            req.connect(ZAP_ENDPOINT)
             for password in (b"secret", b"guess"):
                 req.send_multipart(zap_request(b"PLAIN", b"admin", password))
                 replies.append(req.recv_multipart())
@@ -532,7 +536,7 @@ def test_requests_from_another_os_thread(ctx, auth):
     thread = threading.Thread(target=server_thread)
     thread.start()
     # Join from the hub's thread pool, so that this thread's hub (and the handler) keeps running.
-    gevent.get_hub().threadpool.spawn(thread.join).get(timeout=WAIT * 3)
+    gevent.get_hub().threadpool.spawn(thread.join).get(timeout=SHORT_TIMEOUT * 3)
     assert replies == [ok(b"admin"), denied(b"Invalid password")]
 
 
@@ -549,7 +553,7 @@ def test_stop_from_inside_the_handler(ctx, zap):
     greenlet = auth.greenlet
     try:
         zap.sock.send_multipart(zap_request(b"CURVE", bytes(32)))
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(SHORT_TIMEOUT):
             greenlet.join()
         assert greenlet.dead and greenlet.exception is None
         assert not auth.is_alive() and auth.zap_socket is None
@@ -570,7 +574,7 @@ def test_plain_authenticator_served_by_hand(ctx, zap):
         auth.configure_plain(passwords={"admin": "secret"})
         assert zap.ask(zap_request(b"PLAIN", b"admin", b"secret")) == ok(b"admin")
         assert zap.ask(zap_request(b"PLAIN", b"admin", b"nope")) == denied(b"Invalid password")
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(SHORT_TIMEOUT):
             server.join()
         assert server.successful()
     finally:
@@ -722,7 +726,7 @@ def _run_greenmq(ops):
 
 
 @pytest.mark.skipif(find_spec("zmq") is None, reason="needs pyzmq as the reference")
-@needs_curve
+@pytest.mark.curve
 def test_replies_match_pyzmq(tmp_path):
     keys_dir = tmp_path / "keys"
     keys_dir.mkdir()

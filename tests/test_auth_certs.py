@@ -23,7 +23,6 @@ import greenmq as zmq
 from greenmq.auth import create_certificates, load_certificate, load_certificates
 from greenmq.utils import z85
 
-pytestmark = pytest.mark.skipif(not zmq.has("curve"), reason="CURVE keys need PyNaCl")
 needs_pyzmq = pytest.mark.skipif(find_spec("zmq") is None, reason="needs pyzmq as the reference")
 
 # pyzmq's side: reads a list of operations as JSON, prints what each gave.
@@ -77,6 +76,7 @@ def body(path):
 # -- on their own -----------------------------------------------------------------------
 
 
+@pytest.mark.curve
 def test_create_and_load(tmp_path):
     public_file, secret_file = create_certificates(tmp_path, "server")
     assert public_file == os.path.join(tmp_path, "server.key")
@@ -94,6 +94,7 @@ def test_create_and_load(tmp_path):
     assert other != public
 
 
+@pytest.mark.curve
 def test_file_layout(tmp_path):
     public_file, secret_file = create_certificates(tmp_path, "server", metadata={"name": "srv", b"role": b"edge"})
     public_text = Path(public_file).read_text(encoding="utf-8")
@@ -106,6 +107,7 @@ def test_file_layout(tmp_path):
                                  '    public-key = "KEY"', '    secret-key = "KEY"']
 
 
+@pytest.mark.curve
 @pytest.mark.skipif(not hasattr(os, "fchmod"), reason="POSIX permissions")
 def test_secret_file_is_private(tmp_path):
     public_file, secret_file = create_certificates(tmp_path, "server")
@@ -116,6 +118,7 @@ def test_secret_file_is_private(tmp_path):
     assert stat.S_IMODE(os.stat(secret_file).st_mode) == 0o600
 
 
+@pytest.mark.curve
 def test_metadata_cannot_break_lines(tmp_path):
     with pytest.raises(ValueError):
         create_certificates(tmp_path, "bad", metadata={"name": 'x\n    public-key = "forged"'})
@@ -123,6 +126,7 @@ def test_metadata_cannot_break_lines(tmp_path):
         create_certificates(tmp_path, "bad", metadata={"na\rme": "x"})
 
 
+@pytest.mark.curve
 def test_metadata_named_like_a_key_is_not_a_key(tmp_path):
     public_file, secret_file = create_certificates(tmp_path, "server", metadata={"public-key": "not-it"})
     public, secret = load_certificate(secret_file)
@@ -147,6 +151,7 @@ def test_load_errors(tmp_path):
         load_certificates(empty)  # a file, not a directory
 
 
+@pytest.mark.curve
 def test_hand_written_files(tmp_path):
     public, secret = (k.decode() for k in zmq.curve_keypair())
     variants = {
@@ -163,6 +168,7 @@ def test_hand_written_files(tmp_path):
         assert load_certificate(path) == (public.encode(), secret.encode()), name
 
 
+@pytest.mark.curve
 def test_load_certificates_reads_public_files_only(tmp_path):
     keys = {load_certificate(create_certificates(tmp_path, name)[0])[0] for name in ("a", "b", "c")}
     (tmp_path / "notes.txt").write_text("public-key = \"%s\"\n" % ("y" * 40))
@@ -173,6 +179,7 @@ def test_load_certificates_reads_public_files_only(tmp_path):
     assert load_certificates(str(tmp_path)) == loaded
 
 
+@pytest.mark.curve
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(metadata=st.dictionaries(
     st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n=#"),
@@ -189,6 +196,7 @@ def test_any_metadata_leaves_the_keys_intact(tmp_path, metadata):
 # -- against pyzmq -------------------------------------------------------------------------
 
 
+@pytest.mark.curve
 @needs_pyzmq
 def test_pyzmq_files_load_in_greenmq(tmp_path):
     (public_file, secret_file), from_public, from_secret, directory = pyzmq(
@@ -204,6 +212,7 @@ def test_pyzmq_files_load_in_greenmq(tmp_path):
     assert zmq.curve_public(from_secret[1]).decode() == from_public[0]
 
 
+@pytest.mark.curve
 @needs_pyzmq
 def test_greenmq_files_load_in_pyzmq(tmp_path):
     public_file, secret_file = create_certificates(tmp_path, "peer", metadata={"name": "greenmq peer"})
@@ -213,6 +222,7 @@ def test_greenmq_files_load_in_pyzmq(tmp_path):
     assert expected[0][1] is None and expected[1][1] is not None
 
 
+@pytest.mark.curve
 @needs_pyzmq
 def test_same_layout_as_pyzmq(tmp_path):
     metadata = {"name": "peer", "email": "peer@example.com"}

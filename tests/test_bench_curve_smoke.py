@@ -8,34 +8,30 @@ to the peer, the two securities alternating, the tables and the target), not
 performance.
 """
 
-import importlib.util
 import json
 import subprocess
 import sys
 
 import pytest
 
-import greenmq
 from greenmq.bench.cli import entrants_for, parse_args, plan
 from greenmq.bench import worker
 
-IMPLS = ["greenmq"] + [name for name, module in (("pyzmq", "zmq"), ("zmq.green", "zmq"))
-                       if importlib.util.find_spec(module) is not None]
-
-pytestmark = pytest.mark.skipif(not greenmq.has("curve"), reason="CURVE needs PyNaCl")
+from support import BENCH_IMPLS
 
 
 @pytest.fixture(scope="module")
 def curve_run(tmp_path_factory):
     """One quick run of the curve group shared by the checks below: (stdout, saved JSON)."""
     saved = tmp_path_factory.mktemp("bench") / "bench.json"
-    command = [sys.executable, "-m", "greenmq.bench", "--quick", "--tests", "curve", "--impl", ",".join(IMPLS),
+    command = [sys.executable, "-m", "greenmq.bench", "--quick", "--tests", "curve", "--impl", ",".join(BENCH_IMPLS),
                "--timeout", "20", "--json", str(saved)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     return result.stdout, json.loads(saved.read_text())
 
 
+@pytest.mark.curve  # greenmq's CURVE cells need PyNaCl
 def test_prints_the_curve_tables_with_every_row(curve_run):
     out, _ = curve_run
     assert "CURVE security cost, PUSH/PULL throughput" in out
@@ -43,7 +39,7 @@ def test_prints_the_curve_tables_with_every_row(curve_run):
     for column in ("CURVE msg/s", "NULL msg/s", "CURVE/NULL msg/s", "CURVE median us", "NULL median us",
                    "CURVE/NULL median", "greenmq/this CURVE"):
         assert column in out
-    for impl in IMPLS:
+    for impl in BENCH_IMPLS:
         rows = [line for line in out.splitlines() if line.startswith(f"{impl} ") and " tcp " in line]
         assert len(rows) == 2, (impl, rows)  # one in each table
         assert not any("error" in row or "timeout" in row or "not run" in row for row in rows), rows
@@ -51,11 +47,12 @@ def test_prints_the_curve_tables_with_every_row(curve_run):
     assert not any(line.startswith("PUSH/PULL throughput") for line in out.splitlines())  # only curve ran
 
 
+@pytest.mark.curve  # greenmq's CURVE cells need PyNaCl
 def test_every_implementation_ran_curve_and_null(curve_run):
     _, saved = curve_run
     ran = {(run["test"], run["transport"], run["size"], run["impl"], run["security"]) for run in saved["runs"]
            if run["status"] == "ok"}
-    for impl in IMPLS:
+    for impl in BENCH_IMPLS:
         for security in ("curve", "null"):
             assert ("curve-throughput", "tcp", 1024, impl, security) in ran
             assert ("curve-latency", "tcp", 16, impl, security) in ran

@@ -9,7 +9,6 @@ against NULL (checked in detail by test_bench_curve_smoke.py).  The benchmark
 runs in a subprocess, so its workers never share this interpreter.
 """
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -19,8 +18,8 @@ import pytest
 import greenmq
 from greenmq.bench.cli import TESTS, impls_for, parse_args, plan
 
-IMPLS = ["greenmq"] + [name for name, module in (("pyzmq", "zmq"), ("zmq.green", "zmq"))
-                       if importlib.util.find_spec(module) is not None]
+from support import BENCH_IMPLS
+
 CURVE = greenmq.has("curve")  # without PyNaCl greenmq's CURVE cells could only fail: leave the group out
 
 
@@ -29,7 +28,7 @@ def quick_run(tmp_path_factory):
     """One quick benchmark run shared by the checks below: (stdout, saved JSON)."""
     saved = tmp_path_factory.mktemp("bench") / "bench.json"
     command = [sys.executable, "-m", "greenmq.bench", "--quick", "--only", "tcp,inproc", "--sizes", "16",
-               "--impl", ",".join(IMPLS), "--timeout", "20", "--json", str(saved)]
+               "--impl", ",".join(BENCH_IMPLS), "--timeout", "20", "--json", str(saved)]
     if not CURVE:
         command += ["--tests", ",".join(test for test in TESTS if test != "curve")]
     result = subprocess.run(command, capture_output=True, text=True, timeout=100)
@@ -46,12 +45,12 @@ def test_prints_every_table_with_ratio_columns(quick_run):
     assert "ROUTER echo server, 200 DEALER clients" in out
     assert "PUB/SUB fan-out, 1 PUB to 4 SUBs" in out
     assert ("CURVE security cost, PUSH/PULL throughput" in out) == CURVE  # curve is in the default run (tcp only)
-    for impl in IMPLS:
+    for impl in BENCH_IMPLS:
         assert f"{impl} msg/s" in out
         assert f"{impl} round trips/s" in out
         assert f"{impl} delivered msg/s" in out
         assert f"{impl} drops" in out
-    for impl in IMPLS[1:]:
+    for impl in BENCH_IMPLS[1:]:
         assert f"greenmq/{impl}" in out
     assert "targets" in out
     assert "REQ/REP round trip over tcp <= pyzmq's" in out
@@ -64,13 +63,13 @@ def test_every_implementation_ran_every_cell(quick_run):
     ran = {(run["test"], run["transport"], run["impl"]) for run in saved["runs"]}
     for test in ("throughput", "latency", "reqrep"):
         for transport in ("tcp", "inproc"):
-            for impl in IMPLS:
+            for impl in BENCH_IMPLS:
                 assert (test, transport, impl) in ran
-    for impl in IMPLS:
+    for impl in BENCH_IMPLS:
         assert ("router", "tcp", impl) in ran
     assert ("router", "inproc", "greenmq") not in ran
     for transport in ("tcp", "inproc"):
-        for impl in IMPLS:
+        for impl in BENCH_IMPLS:
             assert ("pubsub", transport, impl) in ran
     assert ("reqrep", "tcp", "gevent.socket") in ran
     assert ("reqrep", "inproc", "gevent.socket") not in ran
@@ -98,7 +97,7 @@ def test_pubsub_counts_what_every_subscriber_received(quick_run):
     """Each pub/sub run reports, per SUB, what it received and what the PUB dropped for it; they add up."""
     _, saved = quick_run
     runs = [run for run in saved["runs"] if run["test"] == "pubsub" and run["status"] == "ok"]
-    assert {run["impl"] for run in runs} == set(IMPLS)
+    assert {run["impl"] for run in runs} == set(BENCH_IMPLS)
     for run in runs:
         result = run["result"]
         assert len(result["received"]) == len(result["drops"]) == 4

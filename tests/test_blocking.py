@@ -14,7 +14,7 @@ from gevent.event import Event
 
 import greenmq as zmq
 
-TIMEOUT = 10
+from support import TIMEOUT, drain, endpoint_for
 
 
 def make_pair(ctx, endpoint, sndhwm=None, rcvhwm=None):
@@ -37,19 +37,9 @@ def sync_stream(push, pull):
     assert pull.recv() == b"sync"
 
 
-def drain(sock):
-    """Every message that is ready now."""
-    out = []
-    while True:
-        try:
-            out.append(sock.recv_multipart(zmq.NOBLOCK))
-        except zmq.Again:
-            return out
-
-
 @pytest.fixture(params=["inproc", "tcp"])
-def transport_endpoint(request):
-    return "inproc://blocking" if request.param == "inproc" else "tcp://127.0.0.1:*"
+def transport_endpoint(request, tmp_path):
+    return endpoint_for(request.param, tmp_path)
 
 
 # -- timeouts ------------------------------------------------------------------------------

@@ -6,22 +6,18 @@ prefixes of a monitored queue, a clean stop (sockets closed, ``done``) when
 the context is terminated. ThreadDevice and friends run in a greenlet here.
 """
 
-import json
-import os
 import struct
-import sys
 import textwrap
 import time
 
 import gevent
-import gevent.subprocess
 import pytest
 
 import greenmq as zmq
 from greenmq import devices
 
-TIMEOUT = 10
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from support import TIMEOUT, run_program
+
 
 PYZMQ_DEVICES = [
     "Device", "MonitoredQueue", "ProcessDevice", "ProcessMonitoredQueue", "ProcessProxy",
@@ -313,15 +309,6 @@ MONKEY_PATCHED_PROGRAM = textwrap.dedent("""
 
 
 def test_monkey_patched_program(tmp_path):
-    script = tmp_path / "program.py"
-    script.write_text(MONKEY_PATCHED_PROGRAM)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    done = gevent.subprocess.run(
-        [sys.executable, str(script)], stdout=gevent.subprocess.PIPE, stderr=gevent.subprocess.PIPE,
-        env=env, cwd=str(tmp_path), timeout=60,
-    )
-    assert done.returncode == 0, done.stderr.decode()
-    result = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    result = run_program(tmp_path, MONKEY_PATCHED_PROGRAM)
     assert result == {"thread_device": True, "process_device": True, "process_exited": True,
                       "thread_device_done": True}

@@ -3,22 +3,17 @@
 import signal
 
 import pytest
-from example_support import TIMEOUT, run, start, wait_for_line
+from example_support import EXAMPLE_TIMEOUT, run, start, wait_for_line
 
 
-@pytest.fixture
-def endpoint(tmp_path):
-    return f"ipc://{tmp_path}/example.sock"
-
-
-def test_hello_world(endpoint, processes):
-    server = start("hello_world.py", "server", endpoint, "3")
+def test_hello_world(ipc_endpoint, processes):
+    server = start("hello_world.py", "server", ipc_endpoint, "3")
     processes.append(server)
     wait_for_line(server, "listening")
-    result = run("hello_world.py", "client", endpoint, "3")
+    result = run("hello_world.py", "client", ipc_endpoint, "3")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [f"client: reply {n}: 'World'" for n in range(3)]
-    assert server.wait(timeout=TIMEOUT) == 0
+    assert server.wait(timeout=EXAMPLE_TIMEOUT) == 0
 
 
 def test_broker_serves_every_client_through_proxy():
@@ -45,14 +40,14 @@ def test_load_balancing_broker():
     assert workers == {"worker-0", "worker-1", "worker-2"}
 
 
-def test_lazy_pirate_retries_then_abandons(endpoint, processes):
+def test_lazy_pirate_retries_then_abandons(ipc_endpoint, processes):
     # The overload (0.7 s) outlasts the first wait (0.5 s) and ends in the middle of the
     # retry's wait (0.5 s to 1.0 s): a margin of 0.2-0.3 s on either side.
-    server = start("lazy_pirate.py", "server", endpoint, "--slow-at", "2", "--slow-seconds", "0.7",
+    server = start("lazy_pirate.py", "server", ipc_endpoint, "--slow-at", "2", "--slow-seconds", "0.7",
                    "--crash-after", "4")
     processes.append(server)
     wait_for_line(server, "ready")
-    result = run("lazy_pirate.py", "client", endpoint, "--requests", "5", "--timeout", "500", "--retries", "2")
+    result = run("lazy_pirate.py", "client", ipc_endpoint, "--requests", "5", "--timeout", "500", "--retries", "2")
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         "client: reply 1 ok",
@@ -66,21 +61,21 @@ def test_lazy_pirate_retries_then_abandons(endpoint, processes):
     ]
 
 
-def test_lazy_pirate_all_replies_with_a_healthy_server(endpoint, processes):
-    server = start("lazy_pirate.py", "server", endpoint)
+def test_lazy_pirate_all_replies_with_a_healthy_server(ipc_endpoint, processes):
+    server = start("lazy_pirate.py", "server", ipc_endpoint)
     processes.append(server)
     wait_for_line(server, "ready")
-    result = run("lazy_pirate.py", "client", endpoint, "--requests", "3", "--timeout", "2000")
+    result = run("lazy_pirate.py", "client", ipc_endpoint, "--requests", "3", "--timeout", "2000")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [f"client: reply {n} ok" for n in (1, 2, 3)]
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_graceful_shutdown_on_signal(endpoint, processes, signum):
-    server = start("graceful_shutdown.py", endpoint)
+def test_graceful_shutdown_on_signal(ipc_endpoint, processes, signum):
+    server = start("graceful_shutdown.py", ipc_endpoint)
     processes.append(server)
     wait_for_line(server, "listening")
-    client = run("hello_world.py", "client", endpoint, "1")
+    client = run("hello_world.py", "client", ipc_endpoint, "1")
     assert client.stdout.strip() == "client: reply 0: 'HELLO'"
     server.send_signal(signum)
     assert server.wait(timeout=10) == 0

@@ -13,16 +13,17 @@ import gevent
 import pytest
 
 import greenmq as zmq
-from raw_peer_support import WAIT, connect_raw, exchange, read_until_eof, recv_exactly
 from greenmq.zmtp import encode_command, encode_properties, make_greeting
+
+from raw_peer_support import connect_raw, exchange, read_until_eof, recv_exactly
+from support import TIMEOUT
+from zmtp_support import parse_commands
 
 NULL_GREETING = make_greeting(b"NULL")
 
 
 def ready(socket_type):
     return encode_command(b"READY", encode_properties([("Socket-Type", socket_type)]))
-
-
 
 
 @pytest.fixture
@@ -55,27 +56,6 @@ def make_pipeline(ctx, hub_errors):
 def pipeline(make_pipeline):
     """A PULL bound to a random loopback port and a greenmq PUSH connected to it (proven to work)."""
     return make_pipeline()
-
-
-
-
-
-
-
-
-
-
-def parse_commands(data):
-    commands = []
-    pos = 0
-    while pos < len(data):
-        assert data[pos] == 0x04, f"expected a short command frame, got flags {data[pos]:#x}"
-        size = data[pos + 1]
-        body = data[pos + 2:pos + 2 + size]
-        assert len(body) == size
-        pos += 2 + size
-        commands.append((body[1:1 + body[0]], body[1 + body[0]:]))
-    return commands
 
 
 def check_still_working(pull, push, port, ctx):
@@ -120,10 +100,10 @@ def test_oversized_frame_after_handshake(ctx, make_pipeline):
         raw.sendall(NULL_GREETING + ready(b"PUSH"))
         assert recv_exactly(raw, 64) == NULL_GREETING
         reply = recv_exactly(raw, len(ready(b"PULL")))
-        assert parse_commands(reply) == [(b"READY", encode_properties([("Socket-Type", b"PULL")]))]
+        assert parse_commands(reply, short_only=True) == [(b"READY", encode_properties([("Socket-Type", b"PULL")]))]
         # The raw peer is a working PUSH for now: a message within the limit arrives.
         raw.sendall(b"\x02" + (1024).to_bytes(8, "big") + b"r" * 1024)
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(TIMEOUT):
             assert pull.recv() == b"r" * 1024
         exchange(push, pull, b"during")
         # Then a header announcing 2**62 bytes, and nothing more: refused from the header alone.
@@ -141,7 +121,7 @@ def test_oversized_frame_in_handshake(ctx, make_pipeline):
         raw.sendall(NULL_GREETING + b"\x06" + (2**62).to_bytes(8, "big"))
         assert recv_exactly(raw, 64) == NULL_GREETING
         rest = read_until_eof(raw)
-        assert [name for name, _ in parse_commands(rest)] in ([], [b"READY"])
+        assert [name for name, _ in parse_commands(rest, short_only=True)] in ([], [b"READY"])
     finally:
         raw.close()
     check_still_working(pull, push, port, ctx)
@@ -152,7 +132,7 @@ def test_oversized_message_one_byte_above_limit(ctx, make_pipeline):
     raw = connect_raw(port)
     try:
         raw.sendall(NULL_GREETING + ready(b"PUSH") + b"\x02" + (1000).to_bytes(8, "big") + b"k" * 1000)
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(TIMEOUT):
             assert pull.recv() == b"k" * 1000
         raw.sendall(b"\x02" + (1001).to_bytes(8, "big"))
         recv_exactly(raw, 64 + len(ready(b"PULL")))
@@ -169,7 +149,7 @@ def test_incompatible_socket_type_is_disconnected(ctx, pipeline, peer_type):
     try:
         raw.sendall(NULL_GREETING + ready(peer_type) + b"\x00\x05hello")
         assert recv_exactly(raw, 64) == NULL_GREETING
-        commands = parse_commands(read_until_eof(raw))
+        commands = parse_commands(read_until_eof(raw), short_only=True)
         # greenmq's READY (sent when our greeting arrived), then its ERROR before closing.
         assert [name for name, _ in commands] == [b"READY", b"ERROR"]
         reason = commands[1][1]
@@ -177,7 +157,7 @@ def test_incompatible_socket_type_is_disconnected(ctx, pipeline, peer_type):
     finally:
         raw.close()
     # The message that came with the bad READY must not have been delivered.
-    with gevent.Timeout(WAIT):
+    with gevent.Timeout(TIMEOUT):
         push.send(b"marker")
         assert pull.recv() == b"marker"
     check_still_working(pull, push, port, ctx)
@@ -215,9 +195,9 @@ def test_incomplete_handshake_times_out(ctx, make_pipeline, sent):
         assert recv_exactly(raw, 64) == NULL_GREETING
         # While the stalled connection waits for its timeout, traffic flows.
         exchange(push, pull, b"during")
-        rest = read_until_eof(raw)  # default HANDSHAKE_IVL is 30 s, far beyond WAIT
+        rest = read_until_eof(raw)  # default HANDSHAKE_IVL is 30 s, far beyond TIMEOUT
         elapsed = time.monotonic() - start
-        assert [name for name, _ in parse_commands(rest)] in ([], [b"READY"])
+        assert [name for name, _ in parse_commands(rest, short_only=True)] in ([], [b"READY"])
         assert elapsed >= 0.2, f"closed after {elapsed:.3f}s, before HANDSHAKE_IVL"
     finally:
         raw.close()
@@ -242,7 +222,7 @@ def test_many_hostile_peers_at_once(ctx, make_pipeline):
             raw.sendall(data)
         readers = [gevent.spawn(read_until_eof, raw) for raw in raws]
         exchange(push, pull, b"during", 50)
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(TIMEOUT):
             gevent.joinall(readers, raise_error=True)
         assert all(reader.successful() for reader in readers)
     finally:
@@ -259,7 +239,7 @@ def test_unlimited_maxmsgsize_huge_frame_does_not_kill_socket(ctx, pipeline):
     raw = connect_raw(port)
     try:
         raw.sendall(NULL_GREETING + ready(b"PUSH") + b"\x00\x02ok")
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(TIMEOUT):
             assert pull.recv() == b"ok"
         raw.sendall(b"\x02" + (2**62).to_bytes(8, "big"))
         recv_exactly(raw, 64 + len(ready(b"PULL")))

@@ -12,7 +12,8 @@ import pytest
 
 import greenmq as zmq
 
-TIMEOUT = 10
+from support import TIMEOUT, blocked
+
 
 
 @pytest.fixture
@@ -22,12 +23,6 @@ def context():
     yield c
     with gevent.Timeout(TIMEOUT):
         c.destroy(linger=0)
-
-
-def blocked(greenlet):
-    """Let ``greenlet`` run until it blocks; true if it is still running."""
-    gevent.sleep(0)
-    return not greenlet.ready()
 
 
 # -- term ----------------------------------------------------------------------------------

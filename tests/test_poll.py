@@ -9,30 +9,21 @@ handle); greenmq raises ZMQError(ENOTSOCK), as libzmq's zmq_poll does for an
 invalid socket.
 """
 
-import json
 import os
 import socket as pysocket
 import struct
-import sys
 import textwrap
 import threading
 import time
 
 import gevent
-import gevent.subprocess
 import pytest
 from gevent import socket as gsocket
 
 import greenmq as zmq
 import greenmq.poll as greenmq_poll
 
-TIMEOUT = 10
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-@pytest.fixture(params=["inproc", "tcp", "ipc"])
-def endpoint(request, ipc_endpoint):
-    return {"inproc": "inproc://poll", "tcp": "tcp://127.0.0.1:*", "ipc": ipc_endpoint}[request.param]
+from support import TIMEOUT, WIRE_TRANSPORTS, blocked, run_program
 
 
 def pair(ctx, endpoint):
@@ -46,13 +37,6 @@ def pair(ctx, endpoint):
         connected.send(b"sync")
         assert bound.recv() == b"sync"
     return bound, connected
-
-
-def blocked(greenlet):
-    """Let ``greenlet`` run until it blocks; true if it is still running."""
-    gevent.sleep(0)
-    gevent.sleep(0)
-    return not greenlet.ready()
 
 
 class LoopCounter:
@@ -632,7 +616,7 @@ def test_idle_poll_forever_uses_no_cpu(ctx, endpoint, loop_counter):
         right.close()
 
 
-@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_no_busy_loop_after_peer_disconnects(ctx, ipc_endpoint, loop_counter, transport):
     bound = ctx.socket(zmq.PAIR)
     bound.linger = 0
@@ -725,14 +709,5 @@ MONKEY_PATCHED_PROGRAM = textwrap.dedent("""
 
 
 def test_monkey_patched_program(tmp_path):
-    script = tmp_path / "program.py"
-    script.write_text(MONKEY_PATCHED_PROGRAM)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    done = gevent.subprocess.run(
-        [sys.executable, str(script)], stdout=gevent.subprocess.PIPE, stderr=gevent.subprocess.PIPE,
-        env=env, cwd=str(tmp_path), timeout=60,
-    )
-    assert done.returncode == 0, done.stderr.decode()
-    result = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    result = run_program(tmp_path, MONKEY_PATCHED_PROGRAM)
     assert result == {"fd": True, "pollerr": True, "thread": True, "select": True}

@@ -22,16 +22,7 @@ import pytest
 import greenmq as zmq
 from greenmq.proxy import RunningProxy
 
-TIMEOUT = 10
-
-
-@pytest.fixture(params=["inproc", "tcp", "ipc"])
-def transport(request):
-    return request.param
-
-
-def endpoint_for(transport, name, tmp_path):
-    return {"inproc": f"inproc://{name}", "tcp": "tcp://127.0.0.1:*", "ipc": f"ipc://{tmp_path}/{name}"}[transport]
+from support import TIMEOUT, endpoint_for
 
 
 def linked(ctx, bound_type, connected_type, endpoint):
@@ -53,12 +44,6 @@ def make_connected(a, b):
         assert a.recv() == b"pong"
 
 
-def blocked(greenlet):
-    gevent.sleep(0)
-    gevent.sleep(0)
-    return not greenlet.ready()
-
-
 def live_proxy_helpers():
     """Helper greenlets of proxies that are still alive."""
     return [obj for obj in gc.get_objects()
@@ -69,8 +54,8 @@ def live_proxy_helpers():
 @pytest.fixture
 def pairs(ctx, transport, tmp_path):
     """client <-> frontend, backend <-> worker, all PAIR, connections up."""
-    frontend, client = linked(ctx, zmq.PAIR, zmq.PAIR, endpoint_for(transport, "front", tmp_path))
-    backend, worker = linked(ctx, zmq.PAIR, zmq.PAIR, endpoint_for(transport, "back", tmp_path))
+    frontend, client = linked(ctx, zmq.PAIR, zmq.PAIR, endpoint_for(transport, tmp_path, "front"))
+    backend, worker = linked(ctx, zmq.PAIR, zmq.PAIR, endpoint_for(transport, tmp_path, "back"))
     make_connected(frontend, client)
     make_connected(backend, worker)
     return client, frontend, backend, worker
@@ -107,8 +92,8 @@ def test_proxy_forwards_multipart_both_ways_and_captures(ctx, pairs):
 
 
 def test_proxy_keeps_order_and_message_boundaries_under_load(ctx, transport, tmp_path):
-    frontend, source = linked(ctx, zmq.PULL, zmq.PUSH, endpoint_for(transport, "in", tmp_path))
-    backend, sink = linked(ctx, zmq.PUSH, zmq.PULL, endpoint_for(transport, "out", tmp_path))
+    frontend, source = linked(ctx, zmq.PULL, zmq.PUSH, endpoint_for(transport, tmp_path, "in"))
+    backend, sink = linked(ctx, zmq.PUSH, zmq.PULL, endpoint_for(transport, tmp_path, "out"))
     capture, tap = linked(ctx, zmq.PUSH, zmq.PULL, "inproc://tap")
     count = 3000
     with gevent.Timeout(TIMEOUT):

@@ -24,42 +24,12 @@ import pytest
 
 import greenmq as zmq
 
-TIMEOUT = 10
-
-_names = itertools.count()
-
-
-@pytest.fixture(params=["tcp", "ipc", "inproc"])
-def transport(request):
-    return request.param
-
-
-@pytest.fixture
-def endpoint(transport, tmp_path):
-    """A fresh bind endpoint for the transport (tcp binds a wildcard port)."""
-    return make_endpoint(transport, tmp_path)
-
-
-def make_endpoint(transport, tmp_path):
-    name = "ps%d" % next(_names)
-    return {
-        "tcp": "tcp://127.0.0.1:*",
-        "ipc": f"ipc://{tmp_path}/{name}",
-        "inproc": f"inproc://{tmp_path.name}-{name}",
-    }[transport]
-
-
-def sock(ctx, socket_type, **options):
-    s = ctx.socket(socket_type)
-    s.linger = 0
-    for name, value in options.items():
-        s.setsockopt(getattr(zmq, name), value)
-    return s
+from support import TIMEOUT, endpoint_for, new_socket
 
 
 def bound(ctx, socket_type, endpoint, **options):
     """A socket bound to endpoint; returns (socket, the address to connect to)."""
-    s = sock(ctx, socket_type, **options)
+    s = new_socket(ctx, socket_type, **options)
     s.bind(endpoint)
     return s, s.last_endpoint.decode()
 
@@ -99,7 +69,7 @@ def nothing_pending(s, ms=100):
 
 def test_prefix_filter_on_first_frame_keeps_multipart_whole(ctx, endpoint):
     pub, addr = bound(ctx, zmq.PUB, endpoint)
-    sub = sock(ctx, zmq.SUB)
+    sub = new_socket(ctx, zmq.SUB)
     sub.subscribe(b"A")
     sub.connect(addr)
     wait_subscribed(pub, sub, b"A-sync")
@@ -117,7 +87,7 @@ def test_prefix_filter_on_first_frame_keeps_multipart_whole(ctx, endpoint):
 
 def test_empty_topic_matches_everything(ctx, endpoint):
     pub, addr = bound(ctx, zmq.PUB, endpoint)
-    sub = sock(ctx, zmq.SUB)
+    sub = new_socket(ctx, zmq.SUB)
     sub.subscribe(b"")
     sub.connect(addr)
     wait_subscribed(pub, sub, b"sync")
@@ -136,7 +106,7 @@ def test_several_subscribers_are_filtered_independently(ctx, endpoint):
     pub, addr = bound(ctx, zmq.XPUB, endpoint)
     subs = {}
     for topic in (b"A", b"B", b""):
-        s = sock(ctx, zmq.SUB)
+        s = new_socket(ctx, zmq.SUB)
         s.subscribe(topic)
         s.connect(addr)
         subs[topic] = s
@@ -153,9 +123,9 @@ def test_several_subscribers_are_filtered_independently(ctx, endpoint):
 
 
 def test_subscriber_receives_from_several_publishers(ctx, transport, tmp_path):
-    pub1, addr1 = bound(ctx, zmq.PUB, make_endpoint(transport, tmp_path))
-    pub2, addr2 = bound(ctx, zmq.PUB, make_endpoint(transport, tmp_path))
-    sub = sock(ctx, zmq.SUB)
+    pub1, addr1 = bound(ctx, zmq.PUB, endpoint_for(transport, tmp_path))
+    pub2, addr2 = bound(ctx, zmq.PUB, endpoint_for(transport, tmp_path))
+    sub = new_socket(ctx, zmq.SUB)
     sub.subscribe(b"")
     sub.connect(addr1)
     sub.connect(addr2)
@@ -171,7 +141,7 @@ def test_subscriber_receives_from_several_publishers(ctx, transport, tmp_path):
 
 def test_subscribe_accepts_str_and_bytes(ctx, endpoint):
     pub, addr = bound(ctx, zmq.PUB, endpoint)
-    sub = sock(ctx, zmq.SUB)
+    sub = new_socket(ctx, zmq.SUB)
     sub.subscribe("é")                          # str is encoded as utf-8
     sub.subscribe(b"b")
     sub.setsockopt(zmq.SUBSCRIBE, b"c")
@@ -188,7 +158,7 @@ def test_subscribe_accepts_str_and_bytes(ctx, endpoint):
 
 def test_unsubscribe_stops_delivery(ctx, endpoint):
     pub, addr = bound(ctx, zmq.PUB, endpoint)
-    sub = sock(ctx, zmq.SUB)
+    sub = new_socket(ctx, zmq.SUB)
     sub.subscribe(b"A")
     sub.setsockopt_string(zmq.SUBSCRIBE, "S")
     sub.connect(addr)
@@ -214,7 +184,7 @@ def test_unsubscribe_stops_delivery(ctx, endpoint):
 
 def test_unsubscribing_an_unknown_topic_is_harmless(ctx, endpoint):
     pub, addr = bound(ctx, zmq.PUB, endpoint)
-    sub = sock(ctx, zmq.SUB)
+    sub = new_socket(ctx, zmq.SUB)
     sub.unsubscribe(b"never")
     sub.subscribe(b"A")
     sub.unsubscribe(b"never")
@@ -226,7 +196,7 @@ def test_unsubscribing_an_unknown_topic_is_harmless(ctx, endpoint):
 
 def test_subscriptions_are_counted(ctx, endpoint):
     pub, addr = bound(ctx, zmq.PUB, endpoint)
-    sub = sock(ctx, zmq.SUB)
+    sub = new_socket(ctx, zmq.SUB)
     sub.subscribe(b"A")
     sub.subscribe(b"A")
     sub.subscribe(b"Z")
@@ -250,7 +220,7 @@ def test_subscriptions_are_counted(ctx, endpoint):
 
 def test_subscribing_before_and_after_connect_both_work(ctx, endpoint):
     pub, addr = bound(ctx, zmq.PUB, endpoint)
-    sub = sock(ctx, zmq.SUB)
+    sub = new_socket(ctx, zmq.SUB)
     sub.subscribe(b"before")
     sub.connect(addr)
     wait_subscribed(pub, sub, b"before-sync")
@@ -266,7 +236,7 @@ def test_subscribing_before_and_after_connect_both_work(ctx, endpoint):
 
 @pytest.mark.parametrize("socket_type", ["PUB", "XPUB", "XSUB", "PAIR", "PUSH", "PULL", "REQ", "DEALER"])
 def test_subscribe_option_on_non_sub_socket_is_einval(ctx, socket_type):
-    s = sock(ctx, getattr(zmq, socket_type))
+    s = new_socket(ctx, getattr(zmq, socket_type))
     for option in (zmq.SUBSCRIBE, zmq.UNSUBSCRIBE):
         with pytest.raises(zmq.ZMQError) as info:
             s.setsockopt(option, b"a")
@@ -280,7 +250,7 @@ def test_subscribe_option_on_non_sub_socket_is_einval(ctx, socket_type):
 
 
 def test_subscribe_option_type_checks(ctx):
-    s = sock(ctx, zmq.SUB)
+    s = new_socket(ctx, zmq.SUB)
     with pytest.raises(TypeError):
         s.setsockopt(zmq.SUBSCRIBE, "a")        # pyzmq: use setsockopt_string
     with pytest.raises(TypeError):
@@ -291,8 +261,8 @@ def test_subscribe_option_type_checks(ctx):
 
 
 def test_sub_cannot_send_and_pub_cannot_receive(ctx):
-    sub = sock(ctx, zmq.SUB)
-    pub = sock(ctx, zmq.PUB)
+    sub = new_socket(ctx, zmq.SUB)
+    pub = new_socket(ctx, zmq.PUB)
     with pytest.raises(zmq.ZMQError) as info:
         sub.send(b"x")
     assert info.value.errno == zmq.ENOTSUP
@@ -302,8 +272,8 @@ def test_sub_cannot_send_and_pub_cannot_receive(ctx):
 
 
 def test_publishing_without_subscribers_is_silently_dropped(ctx):
-    pub = sock(ctx, zmq.PUB)
-    xpub = sock(ctx, zmq.XPUB, XPUB_NODROP=1)
+    pub = new_socket(ctx, zmq.PUB)
+    xpub = new_socket(ctx, zmq.XPUB, xpub_nodrop=1)
     with gevent.Timeout(TIMEOUT):
         for _ in range(1000):
             pub.send(b"x")
@@ -317,8 +287,8 @@ BIG = b"t" + b"x" * 65535
 
 
 def test_pub_never_blocks_slow_subscriber_loses_messages(ctx, endpoint):
-    pub, addr = bound(ctx, zmq.PUB, endpoint, SNDHWM=1)
-    sub = sock(ctx, zmq.SUB, RCVHWM=1)
+    pub, addr = bound(ctx, zmq.PUB, endpoint, sndhwm=1)
+    sub = new_socket(ctx, zmq.SUB, rcvhwm=1)
     sub.subscribe(b"")
     sub.connect(addr)
     with gevent.Timeout(TIMEOUT):               # with HWM 1 a fence could be dropped:
@@ -342,8 +312,8 @@ def test_pub_never_blocks_slow_subscriber_loses_messages(ctx, endpoint):
 
 
 def test_xpub_nodrop_raises_again_when_subscriber_pipe_is_full(ctx, endpoint):
-    xpub, addr = bound(ctx, zmq.XPUB, endpoint, XPUB_NODROP=1, SNDHWM=1)
-    sub = sock(ctx, zmq.SUB, RCVHWM=1)
+    xpub, addr = bound(ctx, zmq.XPUB, endpoint, xpub_nodrop=1, sndhwm=1)
+    sub = new_socket(ctx, zmq.SUB, rcvhwm=1)
     sub.subscribe(b"")
     sub.connect(addr)
     assert recv_timeout(xpub) == [b"\x01"]
@@ -374,7 +344,7 @@ def test_xpub_nodrop_raises_again_when_subscriber_pipe_is_full(ctx, endpoint):
 
 def test_xpub_receives_subscribe_and_unsubscribe(ctx, endpoint):
     xpub, addr = bound(ctx, zmq.XPUB, endpoint)
-    sub = sock(ctx, zmq.SUB)
+    sub = new_socket(ctx, zmq.SUB)
     sub.connect(addr)
     sub.subscribe(b"topic")
     assert recv_timeout(xpub) == [b"\x01topic"]
@@ -387,8 +357,8 @@ def test_xpub_receives_subscribe_and_unsubscribe(ctx, endpoint):
 
 def test_xpub_passes_first_subscribe_and_last_unsubscribe_only(ctx, endpoint):
     xpub, addr = bound(ctx, zmq.XPUB, endpoint)
-    sub1 = sock(ctx, zmq.SUB)
-    sub2 = sock(ctx, zmq.SUB)
+    sub1 = new_socket(ctx, zmq.SUB)
+    sub2 = new_socket(ctx, zmq.SUB)
     sub1.connect(addr)
     sub2.connect(addr)
     sub1.subscribe(b"A")
@@ -405,9 +375,9 @@ def test_xpub_passes_first_subscribe_and_last_unsubscribe_only(ctx, endpoint):
 
 
 def test_xpub_verbose_passes_every_subscribe(ctx, endpoint):
-    xpub, addr = bound(ctx, zmq.XPUB, endpoint, XPUB_VERBOSE=1)
-    sub1 = sock(ctx, zmq.SUB)
-    sub2 = sock(ctx, zmq.SUB)
+    xpub, addr = bound(ctx, zmq.XPUB, endpoint, xpub_verbose=1)
+    sub1 = new_socket(ctx, zmq.SUB)
+    sub2 = new_socket(ctx, zmq.SUB)
     sub1.connect(addr)
     sub2.connect(addr)
     sub1.subscribe(b"A")
@@ -428,9 +398,9 @@ def test_xpub_verbose_passes_every_subscribe(ctx, endpoint):
 
 
 def test_xpub_verboser_passes_every_unsubscribe(ctx, endpoint):
-    xpub, addr = bound(ctx, zmq.XPUB, endpoint, XPUB_VERBOSER=1)
-    sub1 = sock(ctx, zmq.SUB)
-    sub2 = sock(ctx, zmq.SUB)
+    xpub, addr = bound(ctx, zmq.XPUB, endpoint, xpub_verboser=1)
+    sub1 = new_socket(ctx, zmq.SUB)
+    sub2 = new_socket(ctx, zmq.SUB)
     sub1.connect(addr)
     sub2.connect(addr)
     sub1.subscribe(b"A")
@@ -447,8 +417,8 @@ def test_xpub_verboser_passes_every_unsubscribe(ctx, endpoint):
 def test_subscription_made_while_connecting_arrives_once(ctx, endpoint):
     # The SUB subscribes before its connection is up; with XPUB_VERBOSER
     # every subscription the SUB sends is visible, so a copy would show.
-    xpub, addr = bound(ctx, zmq.XPUB, endpoint, XPUB_VERBOSER=1)
-    sub = sock(ctx, zmq.SUB)
+    xpub, addr = bound(ctx, zmq.XPUB, endpoint, xpub_verboser=1)
+    sub = new_socket(ctx, zmq.SUB)
     sub.connect(addr)
     sub.subscribe(b"A")
     assert recv_timeout(xpub) == [b"\x01A"]
@@ -461,8 +431,8 @@ def test_subscription_made_while_connecting_arrives_once(ctx, endpoint):
 
 def test_xpub_gets_unsubscriptions_when_subscriber_disconnects(ctx, endpoint):
     xpub, addr = bound(ctx, zmq.XPUB, endpoint)
-    sub1 = sock(ctx, zmq.SUB)
-    sub2 = sock(ctx, zmq.SUB)
+    sub1 = new_socket(ctx, zmq.SUB)
+    sub2 = new_socket(ctx, zmq.SUB)
     sub1.subscribe(b"A")
     sub1.subscribe(b"B")
     sub1.connect(addr)
@@ -483,7 +453,7 @@ def test_xpub_gets_unsubscriptions_when_subscriber_disconnects(ctx, endpoint):
 
 def test_xpub_sends_data_only_to_matching_subscribers(ctx, endpoint):
     xpub, addr = bound(ctx, zmq.XPUB, endpoint)
-    sub = sock(ctx, zmq.SUB)
+    sub = new_socket(ctx, zmq.SUB)
     sub.subscribe(b"A")
     sub.connect(addr)
     assert recv_timeout(xpub) == [b"\x01A"]
@@ -493,8 +463,8 @@ def test_xpub_sends_data_only_to_matching_subscribers(ctx, endpoint):
 
 
 def test_xpub_manual_subscriptions_take_effect_when_set(ctx, endpoint):
-    xpub, addr = bound(ctx, zmq.XPUB, endpoint, XPUB_MANUAL=1)
-    sub = sock(ctx, zmq.SUB)
+    xpub, addr = bound(ctx, zmq.XPUB, endpoint, xpub_manual=1)
+    sub = new_socket(ctx, zmq.SUB)
     sub.subscribe(b"A")
     sub.connect(addr)
     assert recv_timeout(xpub) == [b"\x01A"]
@@ -514,8 +484,8 @@ def test_xpub_manual_subscriptions_take_effect_when_set(ctx, endpoint):
 
 
 def test_xpub_manual_unsubscribe(ctx, endpoint):
-    xpub, addr = bound(ctx, zmq.XPUB, endpoint, XPUB_MANUAL=1)
-    sub = sock(ctx, zmq.SUB)
+    xpub, addr = bound(ctx, zmq.XPUB, endpoint, xpub_manual=1)
+    sub = new_socket(ctx, zmq.SUB)
     sub.subscribe(b"A")
     sub.subscribe(b"B")
     sub.connect(addr)
@@ -532,9 +502,9 @@ def test_xpub_manual_unsubscribe(ctx, endpoint):
 
 
 def test_xpub_welcome_message(ctx, endpoint):
-    xpub, addr = bound(ctx, zmq.XPUB, endpoint, XPUB_WELCOME_MSG=b"WELCOME")
+    xpub, addr = bound(ctx, zmq.XPUB, endpoint, xpub_welcome_msg=b"WELCOME")
     for _ in range(2):                          # every new subscriber gets it first
-        sub = sock(ctx, zmq.SUB)
+        sub = new_socket(ctx, zmq.SUB)
         sub.subscribe(b"WELCOME")
         sub.subscribe(b"A")
         sub.connect(addr)
@@ -549,8 +519,8 @@ def test_xpub_welcome_message(ctx, endpoint):
 
 
 def test_xpub_welcome_message_needs_a_matching_subscription(ctx, endpoint):
-    xpub, addr = bound(ctx, zmq.XPUB, endpoint, XPUB_WELCOME_MSG=b"WELCOME")
-    sub = sock(ctx, zmq.SUB)
+    xpub, addr = bound(ctx, zmq.XPUB, endpoint, xpub_welcome_msg=b"WELCOME")
+    sub = new_socket(ctx, zmq.SUB)
     sub.subscribe(b"A")
     sub.connect(addr)
     assert recv_timeout(xpub) == [b"\x01A"]
@@ -560,7 +530,7 @@ def test_xpub_welcome_message_needs_a_matching_subscription(ctx, endpoint):
 
 def test_xpub_receives_plain_messages_from_xsub(ctx, endpoint):
     xpub, addr = bound(ctx, zmq.XPUB, endpoint)
-    xsub = sock(ctx, zmq.XSUB)
+    xsub = new_socket(ctx, zmq.XSUB)
     xsub.connect(addr)
     xsub.send(b"\x01A")
     assert recv_timeout(xpub) == [b"\x01A"]
@@ -574,8 +544,8 @@ def test_xpub_receives_plain_messages_from_xsub(ctx, endpoint):
 
 
 def test_invert_matching_pub_and_sub(ctx, endpoint):
-    pub, addr = bound(ctx, zmq.PUB, endpoint, INVERT_MATCHING=1)
-    sub = sock(ctx, zmq.SUB, INVERT_MATCHING=1)
+    pub, addr = bound(ctx, zmq.PUB, endpoint, invert_matching=1)
+    sub = new_socket(ctx, zmq.SUB, invert_matching=1)
     sub.subscribe(b"A")
     sub.connect(addr)
     wait_subscribed(pub, sub, b"sync")
@@ -587,8 +557,8 @@ def test_invert_matching_pub_and_sub(ctx, endpoint):
 
 
 def test_invert_matching_pub_with_xsub(ctx, endpoint):
-    pub, addr = bound(ctx, zmq.PUB, endpoint, INVERT_MATCHING=1)
-    xsub = sock(ctx, zmq.XSUB)
+    pub, addr = bound(ctx, zmq.PUB, endpoint, invert_matching=1)
+    xsub = new_socket(ctx, zmq.XSUB)
     xsub.connect(addr)
     xsub.send(b"\x01A")
     xsub.send(b"\x01S")
@@ -621,7 +591,7 @@ def test_invert_matching_pub_with_xsub(ctx, endpoint):
 
 def test_xsub_subscribes_upstream_with_messages(ctx, endpoint):
     pub, addr = bound(ctx, zmq.PUB, endpoint)
-    xsub = sock(ctx, zmq.XSUB)
+    xsub = new_socket(ctx, zmq.XSUB)
     xsub.connect(addr)
     xsub.send(b"\x01A")
     wait_subscribed(pub, xsub, b"A-sync")
@@ -639,7 +609,7 @@ def test_xsub_subscribes_upstream_with_messages(ctx, endpoint):
 
 def test_xsub_to_xpub_subscription_roundtrip(ctx, endpoint):
     xpub, addr = bound(ctx, zmq.XPUB, endpoint)
-    xsub = sock(ctx, zmq.XSUB)
+    xsub = new_socket(ctx, zmq.XSUB)
     xsub.connect(addr)
     xsub.send(b"\x01topic")
     assert recv_timeout(xpub) == [b"\x01topic"]
@@ -649,13 +619,13 @@ def test_xsub_to_xpub_subscription_roundtrip(ctx, endpoint):
 
 
 def test_xsub_xpub_forwarder_with_proxy(ctx, transport, tmp_path):
-    upstream, up_addr = bound(ctx, zmq.XPUB, make_endpoint(transport, tmp_path))
-    xsub = sock(ctx, zmq.XSUB)
+    upstream, up_addr = bound(ctx, zmq.XPUB, endpoint_for(transport, tmp_path))
+    xsub = new_socket(ctx, zmq.XSUB)
     xsub.connect(up_addr)
-    xpub, down_addr = bound(ctx, zmq.XPUB, make_endpoint(transport, tmp_path))
+    xpub, down_addr = bound(ctx, zmq.XPUB, endpoint_for(transport, tmp_path))
     forwarder = gevent.spawn(zmq.proxy, xsub, xpub)
     try:
-        sub = sock(ctx, zmq.SUB)
+        sub = new_socket(ctx, zmq.SUB)
         sub.subscribe(b"A")
         sub.connect(down_addr)
         assert recv_timeout(upstream) == [b"\x01A"]     # subscription went upstream
@@ -676,14 +646,14 @@ def test_xsub_xpub_forwarder_with_proxy(ctx, transport, tmp_path):
 @pytest.mark.parametrize("restart_type", ["PUB", "XPUB"])
 @pytest.mark.parametrize("transport", ["tcp", "ipc"])
 def test_subscriptions_resent_after_publisher_restarts(ctx, transport, tmp_path, restart_type):
-    pub, addr = bound(ctx, zmq.PUB, make_endpoint(transport, tmp_path))
-    sub = sock(ctx, zmq.SUB, RECONNECT_IVL=20)
+    pub, addr = bound(ctx, zmq.PUB, endpoint_for(transport, tmp_path))
+    sub = new_socket(ctx, zmq.SUB, reconnect_ivl=20)
     sub.subscribe(b"A")
     sub.connect(addr)
     wait_subscribed(pub, sub, b"A-sync")
     pub.close()
 
-    pub2 = sock(ctx, getattr(zmq, restart_type))
+    pub2 = new_socket(ctx, getattr(zmq, restart_type))
     with gevent.Timeout(TIMEOUT):
         while True:
             try:
@@ -709,7 +679,7 @@ def test_slow_joiner_misses_early_messages(ctx, endpoint):
     for _ in range(100):                        # nobody is listening yet
         pub.send(b"%d" % next(counter))
 
-    sub = sock(ctx, zmq.SUB)
+    sub = new_socket(ctx, zmq.SUB)
     sub.subscribe(b"")
     sub.connect(addr)
     with gevent.Timeout(TIMEOUT):

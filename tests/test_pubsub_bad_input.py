@@ -8,7 +8,8 @@ from gevent import socket as gsocket
 import greenmq as zmq
 from greenmq.zmtp import ZmtpConnection, encode_command
 
-TIMEOUT = 5
+from support import SHORT_TIMEOUT
+
 
 
 def raw_peer(port, socket_type):
@@ -16,7 +17,7 @@ def raw_peer(port, socket_type):
     sock = gsocket.create_connection(("127.0.0.1", port))
     conn = ZmtpConnection(socket_type)
     sock.sendall(conn.data_to_send())
-    with gevent.Timeout(TIMEOUT):
+    with gevent.Timeout(SHORT_TIMEOUT):
         while conn.state != "READY":
             conn.receive(sock.recv(65536))
             sock.sendall(conn.data_to_send())
@@ -25,7 +26,7 @@ def raw_peer(port, socket_type):
 
 def publish_until_received(pub, sub, topic=b"t"):
     """Beat the slow joiner: publish probes until the subscriber has one."""
-    with gevent.Timeout(TIMEOUT):
+    with gevent.Timeout(SHORT_TIMEOUT):
         while not sub.poll(10):
             pub.send_multipart([topic, b"probe"])
     return sub.recv_multipart()
@@ -33,7 +34,7 @@ def publish_until_received(pub, sub, topic=b"t"):
 
 def published_to(pub, sock, conn, topic, body):
     """Publish [topic, body] until the raw subscriber has received messages; returns them."""
-    with gevent.Timeout(TIMEOUT):
+    with gevent.Timeout(SHORT_TIMEOUT):
         while True:
             pub.send_multipart([b"other", b"not subscribed"])
             pub.send_multipart([topic, body])
@@ -63,12 +64,12 @@ def test_malformed_command_drops_only_that_subscriber(ctx):
     sock, _ = raw_peer(port, b"SUB")
     # A command frame whose name length (200) runs past the end of its 3-byte body.
     sock.sendall(b"\x04\x03\xc8AB")
-    with gevent.Timeout(TIMEOUT):
+    with gevent.Timeout(SHORT_TIMEOUT):
         while sock.recv(65536):
             pass  # the publisher closes this connection
     sock.close()
     pub.send_multipart([b"t", b"after"])
-    good.rcvtimeo = TIMEOUT * 1000
+    good.rcvtimeo = SHORT_TIMEOUT * 1000
     while True:
         frames = good.recv_multipart()
         if frames[1] != b"probe":
@@ -86,7 +87,7 @@ def test_subscribe_sent_to_a_sub_is_ignored(ctx):
     out = []
     conn.encode_messages([[b"news", b"still delivered"], [b"sport", b"filtered"]], out)
     sock.sendall(b"".join(bytes(chunk) for chunk in out))
-    sub.rcvtimeo = TIMEOUT * 1000
+    sub.rcvtimeo = SHORT_TIMEOUT * 1000
     assert sub.recv_multipart() == [b"news", b"still delivered"]
     assert sub.poll(200) == 0
     sock.close()

@@ -13,13 +13,13 @@ import gevent
 import pytest
 
 import greenmq as zmq
-from example_support import TIMEOUT, run, start, wait_for_line
+from example_support import EXAMPLE_TIMEOUT, run, start, wait_for_line
 
 
 def stop(process):
     """SIGTERM ``process``; its exit status and the rest of its output."""
     process.send_signal(signal.SIGTERM)
-    status = process.wait(timeout=TIMEOUT)
+    status = process.wait(timeout=EXAMPLE_TIMEOUT)
     return status, process.stdout.read().splitlines()
 
 
@@ -116,10 +116,10 @@ def test_sync_pubsub_processes_lose_nothing(tmp_path, processes, publisher_first
     if not publisher_first:
         publisher = start_publisher()
     for n, sub in enumerate(subs):
-        out, err = sub.communicate(timeout=TIMEOUT)
+        out, err = sub.communicate(timeout=EXAMPLE_TIMEOUT)
         assert sub.returncode == 0, err
         assert out.splitlines() == [f"sub-{n}: received {messages} messages, 0 .. n-1 in order"]
-    out, err = publisher.communicate(timeout=TIMEOUT)
+    out, err = publisher.communicate(timeout=EXAMPLE_TIMEOUT)
     assert publisher.returncode == 0, err
     assert out.splitlines() == [f"publisher: sent {messages} messages to {subscribers} subscribers"]
 

@@ -10,15 +10,22 @@ libzmq as in greenmq).
 """
 
 import socket as _socket
-import struct
 
 import gevent
 import pytest
 
 import greenmq as zmq
 
-TRANSPORTS = ["tcp", "ipc", "inproc"]
-
+from support import (
+    SHORT_TIMEOUT,
+    TRANSPORTS,
+    drain,
+    is_generated_id,
+    new_socket,
+    raises_errno,
+    wait_event,
+    wait_handshakes,
+)
 
 class Net:
     """Endpoints of one transport for one test."""
@@ -42,6 +49,10 @@ class Net:
             probe.bind(("127.0.0.1", 0))
             return "tcp://127.0.0.1:%d" % probe.getsockname()[1]
 
+    def wait_handshakes(self, sock, count=1):
+        """:func:`support.wait_handshakes` for this transport, each monitor read bounded by 5 s."""
+        return wait_handshakes(sock, count, self.transport, timeout=SHORT_TIMEOUT)
+
 
 @pytest.fixture(params=TRANSPORTS)
 def net(request, tmp_path):
@@ -50,60 +61,12 @@ def net(request, tmp_path):
 
 def make(ctx, socket_type, **options):
     """A socket with LINGER 0 and 5 s send/receive timeouts (so no call waits forever), plus ``options``."""
-    sock = ctx.socket(socket_type)
-    sock.linger = 0
-    sock.rcvtimeo = 5000
-    sock.sndtimeo = 5000
-    for name, value in options.items():
-        setattr(sock, name, value)
-    return sock
-
-
-def raises_errno(errno, call, *args):
-    with pytest.raises(zmq.ZMQError) as info:
-        call(*args)
-    assert info.value.errno == errno, f"errno {info.value.errno} ({info.value}), expected {errno}"
+    return new_socket(ctx, socket_type, **{"rcvtimeo": 5000, "sndtimeo": 5000, **options})
 
 
 def nothing_queued(sock):
     with pytest.raises(zmq.Again):
         sock.recv_multipart(zmq.NOBLOCK)
-
-
-def drain(sock):
-    """Every message ``sock`` has now, without waiting."""
-    messages = []
-    while True:
-        try:
-            messages.append(sock.recv_multipart(zmq.NOBLOCK))
-        except zmq.Again:
-            return messages
-
-
-def wait_event(monitor, event, count=1):
-    """Read a monitor socket until ``event`` has been seen ``count`` times."""
-    seen = 0
-    while seen < count:
-        header, _endpoint = monitor.recv_multipart()
-        if struct.unpack("=HI", header)[0] == event:
-            seen += 1
-
-
-def wait_handshakes(sock, net, count=1):
-    """Start monitoring ``sock`` (call it before the connections are made); return a waiter that
-    returns once ``count`` ZMTP handshakes have completed (at once for inproc, which has none)."""
-    monitor = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
-    monitor.rcvtimeo = 5000
-
-    def wait():
-        if net.transport != "inproc":
-            wait_event(monitor, zmq.EVENT_HANDSHAKE_SUCCEEDED, count)
-    return wait
-
-
-def is_generated_id(routing_id):
-    """libzmq's ids for anonymous peers: 5 bytes, a zero byte and a 32-bit counter."""
-    return len(routing_id) == 5 and routing_id[0] == 0
 
 
 def forwarder(frontend, backend):
@@ -198,7 +161,7 @@ def test_req_takes_reply_only_from_the_peer_it_asked(ctx, net):
     asked = make(ctx, zmq.ROUTER)
     other = make(ctx, zmq.ROUTER)
     req = make(ctx, zmq.REQ, routing_id=b"client")
-    handshakes = wait_handshakes(other, net)
+    handshakes = net.wait_handshakes(other)
     with gevent.Timeout(10):
         req.connect(net.bind(asked, "asked"))
         req.connect(net.bind(other, "other"))
@@ -694,7 +657,7 @@ def test_router_drops_unroutable_messages_silently(ctx, net):
 def test_router_duplicate_identity_without_handover(ctx, net):
     """A second peer announcing a routing id in use is ignored: the first keeps it."""
     router = make(ctx, zmq.ROUTER)
-    handshakes = wait_handshakes(router, net, count=2)
+    handshakes = net.wait_handshakes(router, count=2)
     address = net.bind(router, "router")
     first = make(ctx, zmq.DEALER, routing_id=b"same")
     second = make(ctx, zmq.DEALER, routing_id=b"same")
@@ -797,7 +760,7 @@ def test_connect_routing_id_applies_to_the_next_connect_only(ctx, net):
     first = make(ctx, zmq.ROUTER)
     second = make(ctx, zmq.ROUTER, routing_id=b"second-identity")
     client = make(ctx, zmq.ROUTER, routing_id=b"client", router_mandatory=1)
-    handshakes = wait_handshakes(client, net, count=2)
+    handshakes = net.wait_handshakes(client, count=2)
     with gevent.Timeout(10):
         client.connect_routing_id = b"named"
         client.connect(net.bind(first, "first"))
@@ -814,8 +777,8 @@ def test_router_to_router_with_identities(ctx, net):
     either may speak first."""
     server = make(ctx, zmq.ROUTER, routing_id=b"server", router_mandatory=1)
     client = make(ctx, zmq.ROUTER, routing_id=b"client", router_mandatory=1)
-    server_ready = wait_handshakes(server, net)
-    client_ready = wait_handshakes(client, net)
+    server_ready = net.wait_handshakes(server)
+    client_ready = net.wait_handshakes(client)
     with gevent.Timeout(10):
         client.connect(net.bind(server, "server"))
         server_ready()

@@ -34,31 +34,18 @@ from gevent.event import Event
 
 import greenmq as zmq
 from greenmq.utils import z85
-from greenmq.zmtp import crypto, encode_command, encode_messages, encode_properties, make_greeting
+from greenmq.zmtp import encode_command, encode_messages, encode_properties, make_greeting
 
-ZAP = "inproc://zeromq.zap.01"
-WAIT = 5  # seconds any single step may take
+from security_support import CLIENT_PUBLIC_Z85, CLIENT_SECRET_Z85, SERVER_PUBLIC_Z85, SERVER_SECRET_Z85, ZAP_ENDPOINT
+from support import SHORT_TIMEOUT, WIRE_TRANSPORTS, assert_nothing_arrives, wait_until
+
 EFAULT = errno.EFAULT  # libzmq's value for "PLAIN server without a ZAP handler"
 
-# zmq_curve(7)'s test key pairs.
-CLIENT_PUBLIC = b"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
-CLIENT_SECRET = b"D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs"
-SERVER_PUBLIC = b"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
-SERVER_SECRET = b"JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6"
 
-needs_curve = pytest.mark.skipif(not crypto.AVAILABLE, reason="CURVE needs PyNaCl (the 'curve' extra)")
+over_the_wire = pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def wait_until(predicate, timeout=WAIT, what="condition"):
-    """Poll ``predicate`` (cheap, in-process state) until true; fail after ``timeout`` seconds."""
-    deadline = monotonic() + timeout
-    while not predicate():
-        if monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        gevent.sleep(0.005)
 
 
 def reply(status=b"200", user_id=b"", metadata=b"", text=b"OK"):
@@ -86,7 +73,7 @@ class ZapHandler:
         self.gate = None
         self.sock = ctx.socket(zmq.REP)
         self.sock.linger = 0
-        self.sock.bind(ZAP)
+        self.sock.bind(ZAP_ENDPOINT)
         self.greenlet = gevent.spawn(self._serve)
 
     def _serve(self):
@@ -98,7 +85,8 @@ class ZapHandler:
             self.sock.send_multipart(self.policy(request))
 
     def wait_requests(self, count):
-        wait_until(lambda: len(self.requests) >= count, what=f"{count} ZAP requests (got {len(self.requests)})")
+        wait_until(lambda: len(self.requests) >= count, SHORT_TIMEOUT,
+                   what=f"{count} ZAP requests (got {len(self.requests)})")
 
     def close(self):
         self.greenlet.kill()
@@ -136,7 +124,7 @@ class Monitor:
     def values(self, event):
         return [value for seen, value in self.seen if seen == event]
 
-    def wait(self, event, count=1, timeout=WAIT):
+    def wait(self, event, count=1, timeout=SHORT_TIMEOUT):
         """Wait until ``event`` was seen ``count`` times; return its values."""
         timer = gevent.Timeout(timeout)
         timer.start()
@@ -164,11 +152,6 @@ class Monitor:
         return [event.name for event, _ in self.seen]
 
 
-@pytest.fixture(params=["tcp", "ipc"])
-def transport(request):
-    return request.param
-
-
 @pytest.fixture
 def binder(tmp_path):
     """``bind(sock, transport="tcp")``: bind on loopback or in the temp directory; returns the endpoint."""
@@ -192,14 +175,14 @@ def plain_client(ctx, kind=zmq.PUSH, password=b"secret"):
     return sock
 
 
-def curve_server(ctx, kind=zmq.PULL, secret=SERVER_SECRET):
+def curve_server(ctx, kind=zmq.PULL, secret=SERVER_SECRET_Z85):
     sock = ctx.socket(kind)
     sock.curve_server = 1
     sock.curve_secretkey = secret
     return sock
 
 
-def curve_client(ctx, kind=zmq.PUSH, server_public=SERVER_PUBLIC, keys=(CLIENT_PUBLIC, CLIENT_SECRET)):
+def curve_client(ctx, kind=zmq.PUSH, server_public=SERVER_PUBLIC_Z85, keys=(CLIENT_PUBLIC_Z85, CLIENT_SECRET_Z85)):
     sock = ctx.socket(kind)
     sock.curve_serverkey = server_public
     sock.curve_publickey, sock.curve_secretkey = keys
@@ -207,24 +190,16 @@ def curve_client(ctx, kind=zmq.PUSH, server_public=SERVER_PUBLIC, keys=(CLIENT_P
     return sock
 
 
-def recv_within(sock, timeout=WAIT, multipart=False, copy=True):
+def recv_within(sock, timeout=SHORT_TIMEOUT, multipart=False, copy=True):
     """One message, or an AssertionError after ``timeout`` seconds."""
     with gevent.Timeout(timeout, AssertionError(f"nothing received in {timeout} s")):
         return sock.recv_multipart(copy=copy) if multipart else sock.recv(copy=copy)
 
 
-def assert_nothing_arrives(sock, seconds=0.2):
-    sock.rcvtimeo = int(seconds * 1000)
-    try:
-        with pytest.raises(zmq.Again):
-            sock.recv()
-    finally:
-        sock.rcvtimeo = -1
-
-
 # -- PLAIN --------------------------------------------------------------------------------
 
 
+@over_the_wire
 def test_plain_admits_the_right_password(ctx, zap_handler, binder, transport):
     handler = zap_handler(plain_policy)
     server = ctx.socket(zmq.PULL)
@@ -264,6 +239,7 @@ def test_plain_client_sees_no_user_id(ctx, zap_handler, binder):
     assert excinfo.value.errno == zmq.EINVAL
 
 
+@over_the_wire
 def test_plain_wrong_password_is_refused_for_good(ctx, zap_handler, binder, transport):
     handler = zap_handler(plain_policy)
     server = ctx.socket(zmq.PULL)
@@ -452,7 +428,7 @@ def test_messages_pipelined_behind_ready_wait_for_zap_to_admit(ctx, zap_handler)
         assert_nothing_arrives(server, 0.2)
         handler.gate.set()
         assert recv_within(server) == b"one"
-        server.rcvtimeo = int(WAIT * 1000)
+        server.rcvtimeo = int(SHORT_TIMEOUT * 1000)
         assert server.recv_multipart() == [b"two", b"parts"]
         assert server.recv() == b"three"
     finally:
@@ -473,7 +449,7 @@ def test_messages_pipelined_behind_ready_are_dropped_when_zap_refuses(ctx, zap_h
         assert_nothing_arrives(server, 0.2)
         handler.gate.set()
         received = b""
-        with gevent.Timeout(WAIT):
+        with gevent.Timeout(SHORT_TIMEOUT):
             while chunk := raw.recv(4096):
                 received += chunk
         assert_nothing_arrives(server, 0.05)
@@ -533,7 +509,8 @@ def test_malformed_zap_reply_is_a_protocol_error(ctx, zap_handler, binder, answe
 # -- CURVE --------------------------------------------------------------------------------
 
 
-@needs_curve
+@pytest.mark.curve
+@over_the_wire
 def test_curve_with_the_right_keys(ctx, binder, transport):
     server = curve_server(ctx, zmq.REP)
     client = curve_client(ctx, zmq.REQ)
@@ -552,7 +529,7 @@ def test_curve_with_the_right_keys(ctx, binder, transport):
         assert recv_within(client) == b"reply %d" % n
 
 
-@needs_curve
+@pytest.mark.curve
 def test_curve_wrong_server_key_gets_no_data(ctx, binder):
     server = curve_server(ctx)
     server_events = Monitor(server)
@@ -566,7 +543,7 @@ def test_curve_wrong_server_key_gets_no_data(ctx, binder):
     assert_nothing_arrives(server, 0.05)
 
 
-@needs_curve
+@pytest.mark.curve
 def test_curve_server_without_zap_admits_any_client(ctx, binder):
     server = curve_server(ctx)
     endpoint = binder(server)
@@ -577,7 +554,7 @@ def test_curve_server_without_zap_admits_any_client(ctx, binder):
         assert recv_within(server) == b"client %d" % n
 
 
-@needs_curve
+@pytest.mark.curve
 def test_curve_with_zap_admits_only_allowed_keys(ctx, zap_handler, binder):
     allowed_public, allowed_secret = zmq.curve_keypair()
 
@@ -601,7 +578,7 @@ def test_curve_with_zap_admits_only_allowed_keys(ctx, zap_handler, binder):
     assert frame.bytes == b"friend"
     assert frame.get("User-Id") == allowed_public.decode()
     assert_nothing_arrives(server, 0.05)
-    assert [request[5:] for request in handler.requests] == [[b"CURVE", z85.decode(CLIENT_PUBLIC)],
+    assert [request[5:] for request in handler.requests] == [[b"CURVE", z85.decode(CLIENT_PUBLIC_Z85)],
                                                              [b"CURVE", z85.decode(allowed_public)]]
 
 
@@ -619,7 +596,7 @@ def _drain_until(sock, marker, skip=(b"sync",)):
 def _sync(pub, subs, topic):
     """Publish ``topic`` until every subscriber got one: their subscriptions so far have reached ``pub``."""
     pending = list(subs)
-    with gevent.Timeout(WAIT, AssertionError(f"{topic!r} did not reach every subscriber")):
+    with gevent.Timeout(SHORT_TIMEOUT, AssertionError(f"{topic!r} did not reach every subscriber")):
         while pending:
             pub.send(topic)
             gevent.sleep(0.01)
@@ -630,7 +607,7 @@ def _sync(pub, subs, topic):
                         break
 
 
-@needs_curve
+@pytest.mark.curve
 def test_pub_sub_over_curve_encrypts_per_subscriber(ctx, binder):
     """Every subscriber connection has its own session key, so a PUB cannot share encoded bytes."""
     pub = curve_server(ctx, zmq.PUB)
@@ -661,7 +638,7 @@ def test_pub_sub_over_curve_encrypts_per_subscriber(ctx, binder):
     assert _drain_until(subs[b""], b"end") == [[b"a3"]]
 
 
-@needs_curve
+@pytest.mark.curve
 def test_xpub_receives_subscriptions_over_curve(ctx, binder):
     xpub = curve_server(ctx, zmq.XPUB)
     sub = curve_client(ctx, zmq.SUB)
@@ -674,7 +651,8 @@ def test_xpub_receives_subscriptions_over_curve(ctx, binder):
     assert recv_within(xpub) == b"\x00topic"
 
 
-@needs_curve
+@pytest.mark.curve
+@over_the_wire
 def test_dealer_router_multipart_over_curve(ctx, binder, transport):
     router = curve_server(ctx, zmq.ROUTER)
     dealer = curve_client(ctx, zmq.DEALER)
@@ -688,7 +666,7 @@ def test_dealer_router_multipart_over_curve(ctx, binder, transport):
     assert recv_within(dealer, multipart=True) == answer
 
 
-@needs_curve
+@pytest.mark.curve
 def test_ten_megabytes_over_curve(ctx, binder):
     server = curve_server(ctx)
     client = curve_client(ctx)
@@ -733,7 +711,7 @@ class Relay:
         self.listener.close()
 
 
-@needs_curve
+@pytest.mark.curve
 def test_heartbeats_keep_a_curve_connection_alive(ctx):
     """PING and PONG travel inside MESSAGE boxes, both ways: a clear-text one would end the connection."""
     server = curve_server(ctx)
@@ -754,7 +732,7 @@ def test_heartbeats_keep_a_curve_connection_alive(ctx):
         boxes_now = relay.upstream.count(b"\x07MESSAGE"), relay.downstream.count(b"\x07MESSAGE")
         wait_until(lambda: relay.upstream.count(b"\x07MESSAGE") >= boxes_now[0] + 10
                    and relay.downstream.count(b"\x07MESSAGE") >= boxes_now[1] + 10,
-                   what="ten heartbeat boxes each way")
+                   SHORT_TIMEOUT, what="ten heartbeat boxes each way")
         assert b"\x04PING" not in relay.upstream + relay.downstream
         assert b"\x04PONG" not in relay.upstream + relay.downstream
         for events in (server_events, client_events):
@@ -766,7 +744,7 @@ def test_heartbeats_keep_a_curve_connection_alive(ctx):
         relay.close()
 
 
-@needs_curve
+@pytest.mark.curve
 def test_curve_client_reconnects_after_the_server_restarts(ctx, binder):
     server = curve_server(ctx)
     endpoint = binder(server)
@@ -780,7 +758,7 @@ def test_curve_client_reconnects_after_the_server_restarts(ctx, binder):
     server.close(0)
     client_events.wait(zmq.EVENT_DISCONNECTED)
     restarted = curve_server(ctx)
-    with gevent.Timeout(WAIT):
+    with gevent.Timeout(SHORT_TIMEOUT):
         while True:
             try:
                 restarted.bind(endpoint)
@@ -863,7 +841,7 @@ PYZMQ_INPROC = textwrap.dedent("""
 """)
 
 
-@needs_curve
+@pytest.mark.curve
 def test_inproc_ignores_security(ctx, zap_handler):
     """libzmq's inproc has no handshake, so neither mechanism nor ZAP applies; checked against pyzmq."""
     handler = zap_handler(reply(b"400"))
@@ -872,7 +850,7 @@ def test_inproc_ignores_security(ctx, zap_handler):
         server = ctx.socket(zmq.PAIR)
         if name == "curve":
             server.curve_server = 1
-            server.curve_secretkey = SERVER_SECRET
+            server.curve_secretkey = SERVER_SECRET_Z85
         else:
             server.plain_server = 1
         server.zap_domain = b"global"

@@ -26,21 +26,24 @@ import gevent
 import pytest
 
 import greenmq as zmq
-from example_support import EXAMPLES, TIMEOUT, run
 from greenmq.auth import create_certificates, load_certificate
 
+from example_support import EXAMPLES, EXAMPLE_TIMEOUT, run
+from support import SHORT_TIMEOUT
+
 SECURITY = EXAMPLES / "security"
-WAIT = 5  # seconds any single step may take
 QUIET = 0.3  # seconds a refused client is watched for messages that must not come
 MESSAGES = 4
 LEVELS = ["grasslands", "strawhouse", "woodhouse", "stonehouse", "ironhouse"]
+CURVE_LEVELS = ("stonehouse", "ironhouse")
+# On greenmq the CURVE levels need PyNaCl; on pyzmq (libzmq has CURVE built in) they do not.
+GREENMQ_LEVELS = [pytest.param(level, marks=pytest.mark.curve) if level in CURVE_LEVELS else level for level in LEVELS]
 
 OUTCOMES = {zmq.EVENT_HANDSHAKE_SUCCEEDED, zmq.EVENT_HANDSHAKE_FAILED_AUTH,
             zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL}
 SUCCEEDED = (zmq.EVENT_HANDSHAKE_SUCCEEDED, 0)
 REFUSED = (zmq.EVENT_HANDSHAKE_FAILED_AUTH, 400)  # the ZAP status, as libzmq reports it on both sides
 
-needs_curve = pytest.mark.skipif(not zmq.has("curve"), reason="CURVE needs PyNaCl")
 
 
 def example(name):
@@ -53,10 +56,8 @@ def example(name):
 # -- the examples as programs ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("level", GREENMQ_LEVELS)
 def test_example_runs_and_says_ok(level):
-    if level in ("stonehouse", "ironhouse") and not zmq.has("curve"):
-        pytest.skip("CURVE needs PyNaCl")
     result = run(f"security/{level}.py")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == f"{level.capitalize()} test OK\n"
@@ -67,29 +68,27 @@ def test_example_runs_and_says_ok(level):
 @pytest.mark.parametrize("level", LEVELS)
 def test_example_is_a_pyzmq_program(tmp_path, level):
     """With ``import zmq`` for ``import greenmq as zmq`` (greenmq.auth: zmq.auth), it runs on pyzmq alike."""
-    if level in ("stonehouse", "ironhouse") and not zmq.has("curve"):
-        pytest.skip("CURVE needs PyNaCl")
     for script in SECURITY.glob("*.py"):
         text = script.read_text().replace("import greenmq as zmq\n", "import zmq\n")
         text = text.replace("from greenmq.", "from zmq.")
         assert not re.search(r"^\s*(import|from) greenmq", text, re.MULTILINE), f"{script.name} still uses greenmq"
         (tmp_path / script.name).write_text(text)
     result = subprocess.run([sys.executable, str(tmp_path / f"{level}.py")], capture_output=True, text=True,
-                            timeout=TIMEOUT)
+                            timeout=EXAMPLE_TIMEOUT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == f"{level.capitalize()} test OK\n"
 
 
-@needs_curve
+@pytest.mark.curve
 def test_ironhouse_removes_its_certificates(tmp_path):
     env = dict(os.environ, TMPDIR=str(tmp_path))  # tempfile makes its directory here
     result = subprocess.run([sys.executable, str(SECURITY / "ironhouse.py")], capture_output=True, text=True,
-                            timeout=TIMEOUT, env=env)
+                            timeout=EXAMPLE_TIMEOUT, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert list(tmp_path.iterdir()) == []
 
 
-@needs_curve
+@pytest.mark.curve
 def test_generate_certificates_script(tmp_path):
     result = run("security/generate_certificates.py", str(tmp_path / "certs"))
     assert result.returncode == 0, result.stderr
@@ -116,7 +115,7 @@ def test_exchange_reports_a_refused_client(ctx, started):
     server, endpoint = start(started, woodhouse, ctx)
     intruder = woodhouse.client_socket(ctx, password="wrong")
     intruder.connect(endpoint)
-    with gevent.Timeout(WAIT):
+    with gevent.Timeout(SHORT_TIMEOUT):
         error = exchange.exchange(server, intruder, timeout=0.3)
     assert error == "the server admitted no client within 0.3 s"
 
@@ -125,7 +124,7 @@ def test_exchange_reports_a_wrong_message(ctx):
     exchange = example("exchange")
     server, client = ctx.socket(zmq.PUSH), ctx.socket(zmq.PULL)
     client.connect(exchange.bind_loopback(server))
-    with gevent.Timeout(WAIT):
+    with gevent.Timeout(SHORT_TIMEOUT):
         server.send(b"stale")  # arrives before the greeting
         error = exchange.exchange(server, client, timeout=1)
     assert error == f"the client received b'stale' instead of {exchange.GREETING!r}"
@@ -143,7 +142,7 @@ def test_report_prints_one_line_and_the_exit_status(capsys):
 
 def handshake_outcome(monitor):
     """The first handshake verdict among a socket's monitor events: ``(event, value)``."""
-    with gevent.Timeout(WAIT, AssertionError(f"no handshake verdict in {WAIT} s")):
+    with gevent.Timeout(SHORT_TIMEOUT, AssertionError(f"no handshake verdict in {SHORT_TIMEOUT} s")):
         while True:
             header, _endpoint = monitor.recv_multipart()
             event, value = struct.unpack("=HI", header)
@@ -162,13 +161,13 @@ def connect(sock, endpoint):
 
 
 def send_all(server, count=MESSAGES):
-    with gevent.Timeout(WAIT, AssertionError("the server could not send: no client admitted")):
+    with gevent.Timeout(SHORT_TIMEOUT, AssertionError("the server could not send: no client admitted")):
         for number in range(count):
             server.send(b"message %d" % number)
 
 
 def assert_gets_everything(client, count=MESSAGES):
-    with gevent.Timeout(WAIT, AssertionError("the admitted client did not get every message")):
+    with gevent.Timeout(SHORT_TIMEOUT, AssertionError("the admitted client did not get every message")):
         assert [client.recv() for _ in range(count)] == [b"message %d" % n for n in range(count)]
 
 
@@ -258,7 +257,7 @@ def test_woodhouse_keeps_the_address_allow_list(ctx, started):
     assert_refused_alone(server, woodhouse.client_socket(ctx), endpoint)
 
 
-@needs_curve
+@pytest.mark.curve
 def test_stonehouse_admits_any_client_key(ctx, started):
     stonehouse = example("stonehouse")
     server_keys = zmq.curve_keypair()
@@ -267,12 +266,12 @@ def test_stonehouse_admits_any_client_key(ctx, started):
     for client in clients:
         assert handshake_outcome(connect(client, endpoint)) == SUCCEEDED
     send_all(server)
-    with gevent.Timeout(WAIT, AssertionError("PUSH did not deal the messages to both clients")):
+    with gevent.Timeout(SHORT_TIMEOUT, AssertionError("PUSH did not deal the messages to both clients")):
         received = sorted(client.recv() for client in clients for _ in range(MESSAGES // 2))
     assert received == [b"message %d" % n for n in range(MESSAGES)]
 
 
-@needs_curve
+@pytest.mark.curve
 def test_stonehouse_client_with_the_wrong_server_key_gets_nothing(ctx, started):
     stonehouse = example("stonehouse")
     server_keys = zmq.curve_keypair()
@@ -293,9 +292,9 @@ def test_stonehouse_client_with_the_wrong_server_key_gets_nothing(ctx, started):
 
 @pytest.fixture
 def certificates(tmp_path):
-    """Ironhouse certificates (server, client, partner) and a stranger's, outside the public directory."""
-    if not zmq.has("curve"):
-        pytest.skip("CURVE needs PyNaCl")
+    """Ironhouse certificates (server, client, partner) and a stranger's, outside the public directory.
+
+    Making them needs PyNaCl: the tests that use it are marked ``curve``."""
     generate = example("generate_certificates").generate_certificates
     public_keys_dir, secret_keys_dir = generate(tmp_path, clients=("client", "partner"))
     elsewhere = tmp_path / "elsewhere"
@@ -304,6 +303,7 @@ def certificates(tmp_path):
     return public_keys_dir, secret_keys_dir, stranger_secret_file
 
 
+@pytest.mark.curve
 def test_ironhouse_refuses_a_client_key_not_in_the_directory(ctx, started, certificates):
     ironhouse = example("ironhouse")
     public_keys_dir, secret_keys_dir, stranger_secret_file = certificates
@@ -314,6 +314,7 @@ def test_ironhouse_refuses_a_client_key_not_in_the_directory(ctx, started, certi
     assert_refused_beside_a_good_client(server, endpoint, stranger, client)
 
 
+@pytest.mark.curve
 def test_ironhouse_refuses_a_client_whose_certificate_was_removed(ctx, started, certificates):
     ironhouse = example("ironhouse")
     public_keys_dir, secret_keys_dir, _ = certificates

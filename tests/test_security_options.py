@@ -31,30 +31,25 @@ import greenmq as zmq
 from greenmq.utils import z85
 from greenmq.zmtp import crypto
 
-needs_curve = pytest.mark.skipif(not crypto.AVAILABLE, reason="CURVE needs PyNaCl (the 'curve' extra)")
+from security_support import (
+    CLIENT_PUBLIC,
+    CLIENT_PUBLIC_Z85,
+    CLIENT_SECRET,
+    CLIENT_SECRET_Z85,
+    SERVER_PUBLIC,
+    SERVER_PUBLIC_Z85,
+    SERVER_SECRET,
+    SERVER_SECRET_Z85,
+)
 
-# The key pairs of zmq_curve(7), "TEST KEY VALUES": (hex, Z85) for each key.
-CLIENT_PUBLIC = ("BB88471D65E2659B30C55A5321CEBB5AAB2B70A398645C26DCA2B2FCB43FC518",
-                 b"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID")
-CLIENT_SECRET = ("7BB864B489AFA3671FBE69101F94B38972F24816DFB01B51656B3FEC8DFD0888",
-                 b"D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs")
-SERVER_PUBLIC = ("54FCBA24E93249969316FB617C872BB0C1D1FF14800427C594CBFACF1BC2D652",
-                 b"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7")
-SERVER_SECRET = ("8E0BDD697628B91D8F245587EE95C5B04D48963F79259877B49CD9063AEAD3B7",
-                 b"JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6")
-OFFICIAL_KEYS = [CLIENT_PUBLIC, CLIENT_SECRET, SERVER_PUBLIC, SERVER_SECRET]
+# The key pairs of zmq_curve(7), "TEST KEY VALUES": (raw, Z85) for each key.
+OFFICIAL_KEYS = [(CLIENT_PUBLIC, CLIENT_PUBLIC_Z85), (CLIENT_SECRET, CLIENT_SECRET_Z85),
+                 (SERVER_PUBLIC, SERVER_PUBLIC_Z85), (SERVER_SECRET, SERVER_SECRET_Z85)]
 
 EINVAL = zmq.EINVAL
-PUB = SERVER_PUBLIC[1]
-SEC = CLIENT_SECRET[1]
-RAW = bytes.fromhex(SERVER_PUBLIC[0])
-
-
-@pytest.fixture
-def sock(ctx):
-    s = ctx.socket(zmq.REQ)
-    yield s
-    s.close(0)
+PUB = SERVER_PUBLIC_Z85
+SEC = CLIENT_SECRET_Z85
+RAW = SERVER_PUBLIC
 
 
 def _errno(excinfo):
@@ -88,13 +83,14 @@ def test_plain_username_makes_a_plain_client(sock):
     assert sock.plain_password == b"secret"
 
 
+@pytest.mark.curve  # it sets CURVE_SERVER first
 def test_plain_password_alone_makes_a_plain_client(sock):
     sock.curve_server = 1
     sock.plain_password = b"secret"
     assert (sock.mechanism, sock.plain_server, sock.curve_server) == (zmq.PLAIN, 0, 0)
 
 
-@needs_curve
+@pytest.mark.curve
 def test_curve_server_switches_mechanism(sock):
     sock.curve_server = 1
     assert (sock.mechanism, sock.curve_server, sock.plain_server) == (zmq.CURVE, 1, 0)
@@ -102,14 +98,14 @@ def test_curve_server_switches_mechanism(sock):
     assert (sock.mechanism, sock.curve_server) == (zmq.NULL, 0)
 
 
-@needs_curve
+@pytest.mark.curve
 @pytest.mark.parametrize("option", [zmq.CURVE_PUBLICKEY, zmq.CURVE_SECRETKEY, zmq.CURVE_SERVERKEY])
 def test_any_curve_key_selects_curve(sock, option):
     sock.setsockopt(option, PUB)
     assert (sock.mechanism, sock.curve_server) == (zmq.CURVE, 0)
 
 
-@needs_curve
+@pytest.mark.curve
 def test_curve_serverkey_makes_a_client_other_keys_keep_the_role(sock):
     sock.curve_server = 1
     sock.curve_secretkey = SEC
@@ -121,7 +117,7 @@ def test_curve_serverkey_makes_a_client_other_keys_keep_the_role(sock):
     assert sock.curve_server == 1
 
 
-@needs_curve
+@pytest.mark.curve
 def test_the_server_flag_survives_a_change_of_mechanism(sock):
     """libzmq keeps one as_server flag: a PLAIN server given a CURVE key is a CURVE server."""
     sock.plain_server = 1
@@ -131,7 +127,7 @@ def test_the_server_flag_survives_a_change_of_mechanism(sock):
     assert (sock.mechanism, sock.curve_server) == (zmq.NULL, 0)
 
 
-@needs_curve
+@pytest.mark.curve
 def test_either_server_flag_at_zero_means_null(ctx):
     a = ctx.socket(zmq.REQ)
     a.curve_server = 1
@@ -144,7 +140,7 @@ def test_either_server_flag_at_zero_means_null(ctx):
     b.close(0)
 
 
-@pytest.mark.parametrize("option", [zmq.PLAIN_SERVER, pytest.param(zmq.CURVE_SERVER, marks=needs_curve)])
+@pytest.mark.parametrize("option", [zmq.PLAIN_SERVER, pytest.param(zmq.CURVE_SERVER, marks=pytest.mark.curve)])
 @pytest.mark.parametrize("value", [2, -1])
 def test_server_flags_take_only_0_and_1(sock, option, value):
     with pytest.raises(zmq.ZMQError) as excinfo:
@@ -180,7 +176,7 @@ def test_plain_credentials_of_255_bytes_are_accepted(sock, option):
 
 
 @pytest.mark.parametrize("option", [zmq.PLAIN_USERNAME, zmq.PLAIN_PASSWORD, zmq.ZAP_DOMAIN,
-                                    pytest.param(zmq.CURVE_PUBLICKEY, marks=needs_curve)])
+                                    pytest.param(zmq.CURVE_PUBLICKEY, marks=pytest.mark.curve)])
 def test_byte_options_refuse_str(sock, option):
     with pytest.raises(TypeError, match="unicode not allowed, use setsockopt_string"):
         sock.setsockopt(option, "abc")
@@ -223,7 +219,7 @@ def test_empty_zap_domain_is_einval_as_in_pyzmq(sock):
 # -- CURVE keys ---------------------------------------------------------------------------
 
 
-@needs_curve
+@pytest.mark.curve
 @pytest.mark.parametrize("value", [RAW, PUB, PUB + b"\0", PUB.decode()], ids=["raw32", "z85", "z85+nul", "string"])
 def test_keys_accepted_forms(sock, value):
     for option in (zmq.CURVE_PUBLICKEY, zmq.CURVE_SECRETKEY, zmq.CURVE_SERVERKEY):
@@ -237,7 +233,7 @@ def test_keys_accepted_forms(sock, value):
     assert sock.curve_publickey == PUB
 
 
-@needs_curve
+@pytest.mark.curve
 def test_keys_read_back_as_z85(sock):
     assert sock.curve_serverkey == b"0" * 40  # libzmq's keys start zero-filled
     secret = bytes(range(32))
@@ -247,7 +243,7 @@ def test_keys_read_back_as_z85(sock):
     assert sock.getsockopt_string(zmq.CURVE_SECRETKEY) == z85.encode(secret).decode()
 
 
-@needs_curve
+@pytest.mark.curve
 @pytest.mark.parametrize("value", [
     b"x" * 31, b"x" * 33, b"x" * 39, PUB[:39] + b"\0", PUB + b"x", b"x" * 41, PUB + b"\0\0",
     b" " * 40, b'"' * 40, b"#" * 40, PUB[:-1] + b"~", b"",
@@ -262,7 +258,7 @@ def test_bad_keys_are_einval(sock, value):
     assert sock.curve_publickey == b"0" * 40
 
 
-@needs_curve
+@pytest.mark.curve
 def test_any_40_character_z85_text_is_a_key(sock):
     sock.curve_publickey = b"x" * 40  # like libzmq: only the alphabet and the 32-bit groups are checked
     assert sock.curve_publickey == b"x" * 40
@@ -274,7 +270,7 @@ def test_has_curve():
     assert zmq.has("no-such-thing") is False
 
 
-@needs_curve
+@pytest.mark.curve
 def test_has_curve_with_pynacl():
     assert zmq.has("curve") is True
 
@@ -304,7 +300,7 @@ def test_curve_key_functions_without_pynacl_are_enotsup(monkeypatch):
 # -- curve_keypair / curve_public --------------------------------------------------------
 
 
-@needs_curve
+@pytest.mark.curve
 def test_curve_keypair():
     public, secret = zmq.curve_keypair()
     for key in (public, secret):
@@ -315,23 +311,23 @@ def test_curve_keypair():
     assert zmq.curve_keypair() != (public, secret)
 
 
-@needs_curve
+@pytest.mark.curve
 def test_official_test_keys():
-    for hex_key, z85_key in OFFICIAL_KEYS:
-        assert z85.encode(bytes.fromhex(hex_key)) == z85_key
-        assert z85.decode(z85_key) == bytes.fromhex(hex_key)
-    assert zmq.curve_public(CLIENT_SECRET[1]) == CLIENT_PUBLIC[1]
-    assert zmq.curve_public(SERVER_SECRET[1]) == SERVER_PUBLIC[1]
+    for raw, z85_key in OFFICIAL_KEYS:
+        assert z85.encode(raw) == z85_key
+        assert z85.decode(z85_key) == raw
+    assert zmq.curve_public(CLIENT_SECRET_Z85) == CLIENT_PUBLIC_Z85
+    assert zmq.curve_public(SERVER_SECRET_Z85) == SERVER_PUBLIC_Z85
 
 
-@needs_curve
-@pytest.mark.parametrize("secret", [b"", b"short", SEC[:39], SEC + b"\0", bytes.fromhex(CLIENT_SECRET[0])])
+@pytest.mark.curve
+@pytest.mark.parametrize("secret", [b"", b"short", SEC[:39], SEC + b"\0", CLIENT_SECRET])
 def test_curve_public_wants_40_z85_characters(secret):
     with pytest.raises(ValueError, match="^secret key must be a 40 byte z85 encoded string$"):
         zmq.curve_public(secret)
 
 
-@needs_curve
+@pytest.mark.curve
 @pytest.mark.parametrize("secret", [b'"' * 40, b"#" * 40], ids=["bad-character", "overflow"])
 def test_curve_public_of_bad_z85_is_einval_as_in_pyzmq(secret):
     """pyzmq hands the text to zmq_z85_decode, which fails with EINVAL (bad character, group overflow)."""
@@ -516,7 +512,7 @@ def _scenarios_json():
     return [[[verb, name, *[_encode(arg) for arg in args]] for verb, name, *args in steps] for steps in SCENARIOS]
 
 
-@needs_curve
+@pytest.mark.curve
 def test_option_script_matches_pyzmq():
     if find_spec("zmq") is None:
         pytest.skip("pyzmq is not installed")

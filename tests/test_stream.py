@@ -6,12 +6,13 @@ from gevent import socket as gsocket
 
 import greenmq as zmq
 
-TIMEOUT = 5
+from support import SHORT_TIMEOUT
+
 
 
 def _read_until_eof(conn):
     received = b""
-    with gevent.Timeout(TIMEOUT):
+    with gevent.Timeout(SHORT_TIMEOUT):
         while True:
             data = conn.recv(4096)
             if not data:
@@ -22,7 +23,7 @@ def _read_until_eof(conn):
 @pytest.fixture
 def stream_server(ctx):
     server = ctx.socket(zmq.STREAM)
-    server.rcvtimeo = TIMEOUT * 1000
+    server.rcvtimeo = SHORT_TIMEOUT * 1000
     port = server.bind_to_random_port("tcp://127.0.0.1")
     return server, port
 
@@ -54,7 +55,7 @@ def test_each_client_gets_its_own_routing_id(stream_server):
     for routing_id, data in seen.items():
         server.send_multipart([routing_id, b"echo " + data])
     for index, client in enumerate(clients):
-        with gevent.Timeout(TIMEOUT):
+        with gevent.Timeout(SHORT_TIMEOUT):
             assert client.recv(100) == b"echo client %d" % index
         client.close()
 
@@ -72,7 +73,7 @@ def test_peer_close_is_notified(stream_server):
 def test_stream_notify_off_suppresses_notifications(ctx):
     server = ctx.socket(zmq.STREAM)
     server.stream_notify = 0
-    server.rcvtimeo = TIMEOUT * 1000
+    server.rcvtimeo = SHORT_TIMEOUT * 1000
     port = server.bind_to_random_port("tcp://127.0.0.1")
     client = gsocket.create_connection(("127.0.0.1", port))
     client.sendall(b"first")
@@ -89,14 +90,14 @@ def test_stream_connects_to_a_plain_tcp_server(ctx):
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
     stream = ctx.socket(zmq.STREAM)
-    stream.rcvtimeo = TIMEOUT * 1000
+    stream.rcvtimeo = SHORT_TIMEOUT * 1000
     stream.connect(f"tcp://127.0.0.1:{listener.getsockname()[1]}")
-    with gevent.Timeout(TIMEOUT):
+    with gevent.Timeout(SHORT_TIMEOUT):
         conn, _ = listener.accept()
     routing_id, notice = stream.recv_multipart()
     assert notice == b""
     stream.send_multipart([routing_id, b"ping"])
-    with gevent.Timeout(TIMEOUT):
+    with gevent.Timeout(SHORT_TIMEOUT):
         assert conn.recv(10) == b"ping"
     conn.sendall(b"pong")
     assert stream.recv_multipart() == [routing_id, b"pong"]

@@ -5,7 +5,6 @@ monkey-patched program using threads. Expectations checked against pyzmq 27.
 """
 
 import errno
-import json
 import os
 import socket
 import sys
@@ -13,13 +12,11 @@ import textwrap
 import uuid
 
 import gevent
-import gevent.subprocess
 import pytest
 
 import greenmq as zmq
 
-TIMEOUT = 10
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from support import TIMEOUT, WIRE_TRANSPORTS, endpoint_for, new_socket, run_program
 
 
 def _has_ipv6_loopback():
@@ -39,14 +36,6 @@ def free_tcp_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def new_socket(ctx, socket_type, **options):
-    s = ctx.socket(socket_type)
-    s.linger = 0
-    for name, value in options.items():
-        setattr(s, name, value)
-    return s
 
 
 def bind_when_free(sock, endpoint):
@@ -69,14 +58,6 @@ def roundtrip(a, b, payload=b"hello"):
         if a.type == zmq.PAIR:
             b.send_multipart([payload, b"back"])
             assert a.recv_multipart() == [payload, b"back"]
-
-
-def endpoint_for(transport, tmp_path, name="ep"):
-    return {
-        "tcp": "tcp://127.0.0.1:*",
-        "ipc": f"ipc://{tmp_path}/{name}",
-        "inproc": f"inproc://{name}-{uuid.uuid4().hex}",
-    }[transport]
 
 
 # -- tcp ------------------------------------------------------------------------------------
@@ -403,7 +384,7 @@ def test_inproc_disconnect_pending_connect(ctx):
 # -- connecting before the peer exists ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_connect_before_bind_queues_and_delivers(ctx, tmp_path, transport):
     endpoint = f"tcp://127.0.0.1:{free_tcp_port()}" if transport == "tcp" else f"ipc://{tmp_path}/late"
     push = new_socket(ctx, zmq.PUSH)
@@ -419,7 +400,7 @@ def test_connect_before_bind_queues_and_delivers(ctx, tmp_path, transport):
     pull.close()
 
 
-@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_immediate_does_not_queue_to_absent_peer(ctx, tmp_path, transport):
     endpoint = f"tcp://127.0.0.1:{free_tcp_port()}" if transport == "tcp" else f"ipc://{tmp_path}/imm"
     push = new_socket(ctx, zmq.PUSH, immediate=1)
@@ -460,7 +441,7 @@ def test_immediate_only_uses_connected_peers(ctx, tmp_path):
 # -- reconnection ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_reconnects_after_binder_is_replaced(ctx, tmp_path, transport):
     first = new_socket(ctx, zmq.PULL)
     first.bind("tcp://127.0.0.1:*" if transport == "tcp" else f"ipc://{tmp_path}/reconnect")
@@ -511,7 +492,6 @@ def test_reconnect_ivl_minus_one_does_not_reconnect(ctx, tmp_path):
 # -- PAIR --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("transport", ["inproc", "tcp", "ipc"])
 def test_pair_refuses_a_second_peer(ctx, tmp_path, transport):
     a = new_socket(ctx, zmq.PAIR)
     a.bind(endpoint_for(transport, tmp_path, "pair"))
@@ -537,7 +517,6 @@ def test_pair_refuses_a_second_peer(ctx, tmp_path, transport):
 # -- closing with messages in flight ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("transport", ["inproc", "tcp", "ipc"])
 def test_messages_sent_just_before_close_are_all_received(ctx, tmp_path, transport):
     pull = new_socket(ctx, zmq.PULL)
     pull.bind(endpoint_for(transport, tmp_path, "before-close"))
@@ -554,7 +533,7 @@ def test_messages_sent_just_before_close_are_all_received(ctx, tmp_path, transpo
     pull.close()
 
 
-@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_large_messages(ctx, tmp_path, transport):
     pull = new_socket(ctx, zmq.PULL)
     pull.bind(endpoint_for(transport, tmp_path, "large"))
@@ -658,16 +637,7 @@ MONKEY_PATCHED_PROGRAM = textwrap.dedent("""
 
 
 def test_monkey_patched_program_with_threads(tmp_path):
-    script = tmp_path / "program.py"
-    script.write_text(MONKEY_PATCHED_PROGRAM)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    done = gevent.subprocess.run(
-        [sys.executable, str(script)], stdout=gevent.subprocess.PIPE, stderr=gevent.subprocess.PIPE,
-        env=env, cwd=str(tmp_path), timeout=60,
-    )
-    assert done.returncode == 0, done.stderr.decode()
-    result = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    result = run_program(tmp_path, MONKEY_PATCHED_PROGRAM)
     assert result == {
         "inproc": True,
         "inproc_per_worker_order": True,

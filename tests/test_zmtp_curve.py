@@ -1,13 +1,12 @@
 """CURVE (RFC 25/26, CurveZMQ) in greenmq's sans-I/O layer: handshake, wire bytes, traffic and bad input.
 
-greenmq's output is checked against :class:`security_support.RawCurve`, a
+greenmq's output is checked against :class:`curve_support.RawCurve`, a
 CurveZMQ peer written from RFC 26 with PyNaCl alone, so that a wrong nonce
 prefix, counter or box layout cannot hide behind the same mistake on both
 sides. Wire facts: /work/shared/specs/README.md, checklist bullets 31-37.
 Where libzmq 4.3.5 was asked (pyzmq in a separate process), the test says so.
 """
 
-import nacl.bindings as nacl
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -16,6 +15,7 @@ from greenmq.utils import z85
 from greenmq.zmtp import HANDSHAKE, READY, MessageTooLarge, Ping, Pong, Subscription, ZmtpError, ZmtpPeerError
 from greenmq.zmtp.zap import ZapReply
 
+from curve_support import RawCurve, nacl, short_nonce
 from security_support import (
     CLIENT_PUBLIC,
     CLIENT_PUBLIC_Z85,
@@ -25,28 +25,30 @@ from security_support import (
     SERVER_PUBLIC_Z85,
     SERVER_SECRET,
     SERVER_SECRET_Z85,
-    RawCurve,
-    command,
+    admit,
     curve_client,
     curve_server,
+    pump,
+)
+from zmtp_support import (
+    ENGINE_LARGE_BODY,
+    PUSH_METADATA,
+    ReusedBuffer,
+    as_bytes,
+    command,
+    flip_last_byte,
     frame,
     greeting,
     parse_frames,
     properties,
-    pump,
-    short_nonce,
     split_command,
 )
-from zmtp_support import ENGINE_LARGE_BODY, ReusedBuffer, as_bytes
+
+pytestmark = pytest.mark.curve  # greenmq's CURVE and RawCurve both need PyNaCl
 
 CURVE_GREETING = greeting(b"CURVE")
-PUSH_METADATA = properties((b"Socket-Type", b"PUSH"))
 PULL_METADATA = properties((b"Socket-Type", b"PULL"))
 PUB_METADATA = properties((b"Socket-Type", b"PUB"))
-
-
-def admit(mechanism, credentials):
-    return ZapReply(b"200")
 
 
 def only_frame(data):
@@ -465,10 +467,6 @@ def _corrupt_hello_nonce(raw):
 
 def wrong_key_pair():
     return nacl.crypto_box_keypair()
-
-
-def flip_last_byte(data):
-    return data[:-1] + bytes((data[-1] ^ 0x01,))
 
 
 def other_cookie():

@@ -29,7 +29,7 @@ from greenmq.zmtp import (
     make_greeting,
 )
 
-from zmtp_support import ENGINE_BODY_MAX, ENGINE_LARGE_BODY, ReusedBuffer, as_bytes
+from zmtp_support import ENGINE_BODY_MAX, ENGINE_LARGE_BODY, ReusedBuffer, as_bytes, parse_commands
 
 NULL_GREETING = b"\xff" + bytes(8) + b"\x7f" + b"\x03\x01" + b"NULL" + bytes(16) + b"\x00" + bytes(31)
 # What libzmq really sends: "routing-id length + 1" in the padding, ZMTP 3.0 up to 4.3.2 (checklist 2, 6).
@@ -47,26 +47,6 @@ def wire(messages):
     out = []
     ZmtpConnection(b"PUSH").encode_messages(messages, out)
     return b"".join(bytes(c) for c in out)
-
-
-def parse_commands(data):
-    """Split a byte string made only of command frames into (name, data) pairs."""
-    commands = []
-    pos = 0
-    while pos < len(data):
-        flags = data[pos]
-        assert flags in (0x04, 0x06), f"not a command frame: flags {flags:#x}"
-        if flags & 0x02:
-            size = int.from_bytes(data[pos + 1:pos + 9], "big")
-            pos += 9
-        else:
-            size = data[pos + 1]
-            pos += 2
-        body = data[pos:pos + size]
-        assert len(body) == size, "truncated command frame"
-        pos += size
-        commands.append((body[1:1 + body[0]], body[1 + body[0]:]))
-    return commands
 
 
 def after_greeting(socket_type=b"PULL", **kwargs):

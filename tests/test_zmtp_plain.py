@@ -12,18 +12,13 @@ from greenmq.zmtp import HANDSHAKE, READY, ZmtpError, ZmtpPeerError
 from greenmq.zmtp.errors import ZapUnavailable
 from greenmq.zmtp.zap import ZapReply
 
-from security_support import command, frame, greeting, plain_client, plain_server, properties, pump
-from zmtp_support import as_bytes
+from security_support import admit, plain_client, plain_server, pump
+from zmtp_support import PUSH_METADATA, as_bytes, command, frame, greeting, properties
 
 PLAIN_GREETING = greeting(b"PLAIN")
 HELLO = b"\x04\x13\x05HELLO\x05admin\x06secret"
 WELCOME = b"\x04\x08\x07WELCOME"
-PUSH_METADATA = properties((b"Socket-Type", b"PUSH"))
 INITIATE = command(b"INITIATE", PUSH_METADATA)
-
-
-def admit(mechanism, credentials):
-    return ZapReply(b"200")
 
 
 def server_after_greeting(**kwargs):

@@ -564,6 +564,9 @@ def main(argv=None):
 # -- the tests' side: start peers with gevent.subprocess, read their reports ---------------
 
 
+BINDERS = ["greenmq", "libzmq"]  # which side binds: the tests try each pairing both ways
+WAIT = 30  # seconds: the bound on each interop test
+
 # Reports that may come at any time, between the answers a test waits for.
 _SIDE_REPORTS = ("EVENT", "ZAP")
 

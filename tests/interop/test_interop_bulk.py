@@ -8,12 +8,11 @@ import gevent
 import pytest
 
 import greenmq as zmq
+from support import WIRE_TRANSPORTS
 
-from .libzmq_peer import BulkChecksum, bulk_checksum, bulk_payload, greenmq_socket, link, local_endpoint
+from .libzmq_peer import BINDERS, BulkChecksum, bulk_checksum, bulk_payload, greenmq_socket, link, local_endpoint
 
 COUNT = 100_000
-TRANSPORTS = ["tcp", "ipc"]
-BINDERS = ["greenmq", "libzmq"]
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +31,7 @@ def _receive_bulk(sock, count):
 
 
 @pytest.mark.parametrize("binder", BINDERS)
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_bulk_greenmq_push_to_libzmq_pull(ctx, peers, tmp_path, transport, binder, expected_checksum):
     sock = greenmq_socket(ctx, zmq.PUSH)
     with gevent.Timeout(60):
@@ -50,7 +49,7 @@ def test_bulk_greenmq_push_to_libzmq_pull(ctx, peers, tmp_path, transport, binde
 
 
 @pytest.mark.parametrize("binder", BINDERS)
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_bulk_libzmq_push_to_greenmq_pull(ctx, peers, tmp_path, transport, binder, expected_checksum):
     sock = greenmq_socket(ctx, zmq.PULL)
     with gevent.Timeout(60):

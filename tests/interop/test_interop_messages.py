@@ -11,8 +11,10 @@ import gevent
 import pytest
 
 import greenmq as zmq
+from support import WIRE_TRANSPORTS
 
 from .libzmq_peer import (
+    BINDERS,
     BulkChecksum,
     assert_same_message,
     frame_payload,
@@ -35,9 +37,6 @@ MULTI_FRAME = [
     [10 * MiB, 0, 1, 256],  # a 10 MB frame, then small ones
 ]
 PLAN = SINGLE_FRAME + MULTI_FRAME
-
-TRANSPORTS = ["tcp", "ipc"]
-BINDERS = ["greenmq", "libzmq"]
 
 
 @functools.cache
@@ -62,7 +61,7 @@ def _check_digests(reported):
 
 
 @pytest.mark.parametrize("binder", BINDERS)
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_greenmq_push_to_libzmq_pull(ctx, peers, tmp_path, transport, binder):
     sock = greenmq_socket(ctx, zmq.PUSH)
     with gevent.Timeout(60):
@@ -77,7 +76,7 @@ def test_greenmq_push_to_libzmq_pull(ctx, peers, tmp_path, transport, binder):
 
 
 @pytest.mark.parametrize("binder", BINDERS)
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_libzmq_push_to_greenmq_pull(ctx, peers, tmp_path, transport, binder):
     sock = greenmq_socket(ctx, zmq.PULL)
     with gevent.Timeout(60):
@@ -93,7 +92,7 @@ def test_libzmq_push_to_greenmq_pull(ctx, peers, tmp_path, transport, binder):
 
 
 @pytest.mark.parametrize("binder", BINDERS)
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_pair_echo(ctx, peers, tmp_path, transport, binder):
     """greenmq sends the plan to a libzmq PAIR, which sends every message back."""
     sock = greenmq_socket(ctx, zmq.PAIR)
@@ -160,7 +159,7 @@ def test_buffer_types_to_libzmq(ctx, peers):
     sock.close()
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_received_frames_carry_libzmq_metadata(ctx, peers, tmp_path, transport):
     """As with pyzmq, a frame received with copy=False tells the peer's handshake properties:
     frame.get("Socket-Type") is what libzmq announced in its READY command."""

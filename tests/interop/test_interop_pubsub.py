@@ -21,12 +21,10 @@ from gevent import select, socket
 
 import greenmq as zmq
 from greenmq.zmtp import encode_command, encode_properties, make_greeting
+from support import WIRE_TRANSPORTS
 
-from .libzmq_peer import greenmq_socket, link, local_endpoint
+from .libzmq_peer import BINDERS, WAIT, greenmq_socket, link, local_endpoint
 
-TRANSPORTS = ["tcp", "ipc"]
-BINDERS = ["greenmq", "libzmq"]
-WAIT = 30  # seconds: the bound on each test
 POLL_MS = 100  # how long one sync attempt waits for its message
 
 
@@ -192,7 +190,7 @@ def _raw_readable(raw, timeout=POLL_MS / 1000):
 
 
 @pytest.mark.parametrize("binder", BINDERS)
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_greenmq_pub_to_libzmq_sub_filters_and_unsubscribes(ctx, peers, tmp_path, transport, binder):
     pub = greenmq_socket(ctx, zmq.PUB)
     with gevent.Timeout(WAIT):
@@ -218,7 +216,7 @@ def test_greenmq_pub_to_libzmq_sub_filters_and_unsubscribes(ctx, peers, tmp_path
     pub.close()
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_greenmq_pub_sends_nothing_a_raw_subscriber_did_not_ask_for(ctx, raw_sockets, tmp_path, transport):
     """Filtering happens on the publisher: non-matching messages never reach the wire."""
     non_matching = 2000
@@ -270,7 +268,7 @@ def test_greenmq_pub_sends_nothing_a_raw_subscriber_did_not_ask_for(ctx, raw_soc
 
 
 @pytest.mark.parametrize("binder", BINDERS)
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_libzmq_pub_to_greenmq_sub_filters_multipart_and_unsubscribes(ctx, peers, tmp_path, transport, binder):
     sub = greenmq_socket(ctx, zmq.SUB)
     sub.setsockopt(zmq.SUBSCRIBE, b"A")
@@ -300,7 +298,7 @@ def test_libzmq_pub_to_greenmq_sub_filters_multipart_and_unsubscribes(ctx, peers
 
 
 @pytest.mark.parametrize("binder", BINDERS)
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_greenmq_xpub_sees_libzmq_sub_subscriptions(ctx, peers, tmp_path, transport, binder):
     xpub = greenmq_socket(ctx, zmq.XPUB)
     with gevent.Timeout(WAIT):
@@ -323,7 +321,7 @@ def test_greenmq_xpub_sees_libzmq_sub_subscriptions(ctx, peers, tmp_path, transp
 
 @pytest.mark.parametrize("socket_type", ["SUB", "XSUB"])
 @pytest.mark.parametrize("binder", BINDERS)
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_libzmq_xpub_sees_greenmq_subscriptions(ctx, peers, tmp_path, transport, binder, socket_type):
     sock = greenmq_socket(ctx, getattr(zmq, socket_type))
 
@@ -347,7 +345,7 @@ def test_libzmq_xpub_sees_greenmq_subscriptions(ctx, peers, tmp_path, transport,
 # -- ZMTP 3.0 peers: subscriptions as messages ---------------------------------------------------
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_greenmq_pub_takes_message_form_subscription_from_zmtp30_sub(ctx, raw_sockets, tmp_path, transport):
     pub = greenmq_socket(ctx, zmq.PUB)
     pub.bind(local_endpoint(transport, tmp_path, "pub"))
@@ -378,7 +376,7 @@ def test_greenmq_pub_takes_message_form_subscription_from_zmtp30_sub(ctx, raw_so
 
 
 @pytest.mark.parametrize("minor", [0, 1])
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_greenmq_sub_subscribes_in_the_form_the_pub_peer_speaks(ctx, raw_sockets, tmp_path, transport, minor):
     """ZMTP 3.0 peer: ``00 06 01 'topic'``; ZMTP 3.1 peer: a SUBSCRIBE command (and CANCEL likewise)."""
     if minor == 0:
@@ -408,7 +406,7 @@ def test_greenmq_sub_subscribes_in_the_form_the_pub_peer_speaks(ctx, raw_sockets
 
 
 @pytest.mark.parametrize("binder", BINDERS)
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_greenmq_sub_resubscribes_to_restarted_libzmq_pub(ctx, peers, tmp_path, transport, binder):
     """The libzmq PUB is SIGKILLed and started again: greenmq repeats its subscriptions to the new one
     (a libzmq PUB without subscriptions sends nothing, so any delivery proves it)."""
@@ -444,7 +442,7 @@ def test_greenmq_sub_resubscribes_to_restarted_libzmq_pub(ctx, peers, tmp_path, 
 
 
 @pytest.mark.parametrize("upstream_type", ["PUB", "XPUB"])
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_greenmq_forwarder_between_libzmq_pub_and_sub(ctx, peers, tmp_path, transport, upstream_type):
     """greenmq's zmq.proxy(xsub, xpub): subscriptions upstream, data downstream. A libzmq PUB
     sends nothing without subscriptions, so data arriving proves that the subscription got there;
@@ -483,7 +481,7 @@ def test_greenmq_forwarder_between_libzmq_pub_and_sub(ctx, peers, tmp_path, tran
     xpub.close()
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_libzmq_forwarder_between_greenmq_pub_and_sub(ctx, peers, tmp_path, transport):
     pub = greenmq_socket(ctx, zmq.PUB)
     sub = greenmq_socket(ctx, zmq.SUB)

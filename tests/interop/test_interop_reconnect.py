@@ -13,10 +13,10 @@ import gevent
 import pytest
 
 import greenmq as zmq
+from support import WIRE_TRANSPORTS
 
 from .libzmq_peer import bulk_checksum, bulk_payload, greenmq_socket, local_endpoint
 
-TRANSPORTS = ["tcp", "ipc"]
 BATCH = 100
 
 
@@ -50,7 +50,7 @@ def _resume_pair(sock):
     assert received == [b"after-%d" % i for i in range(BATCH)]
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_greenmq_pull_reconnects_to_restarted_libzmq_push(ctx, peers, tmp_path, transport):
     sock = greenmq_socket(ctx, zmq.PULL)
     with gevent.Timeout(30):
@@ -70,7 +70,7 @@ def test_greenmq_pull_reconnects_to_restarted_libzmq_push(ctx, peers, tmp_path, 
     sock.close()
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_greenmq_pull_takes_restarted_libzmq_push(ctx, peers, tmp_path, transport):
     """greenmq binds; the killed libzmq PUSH connects again from a new process."""
     sock = greenmq_socket(ctx, zmq.PULL)
@@ -88,7 +88,7 @@ def test_greenmq_pull_takes_restarted_libzmq_push(ctx, peers, tmp_path, transpor
     sock.close()
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_greenmq_pair_reconnects_to_restarted_libzmq_pair(ctx, peers, tmp_path, transport):
     sock = greenmq_socket(ctx, zmq.PAIR)
     with gevent.Timeout(30):
@@ -105,7 +105,7 @@ def test_greenmq_pair_reconnects_to_restarted_libzmq_pair(ctx, peers, tmp_path, 
     sock.close()
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_greenmq_pair_takes_restarted_libzmq_pair(ctx, peers, tmp_path, transport):
     """greenmq binds: after its first peer died, a PAIR must accept the next one."""
     sock = greenmq_socket(ctx, zmq.PAIR)

@@ -8,41 +8,20 @@ and ``ctl`` (one socket driven command by command from the test, for the
 exchanges that need a look at every frame: envelopes, routing ids, request ids).
 """
 
-import struct
-
 import gevent
 import pytest
 
 import greenmq as zmq
+from support import WIRE_TRANSPORTS, is_generated_id, wait_handshakes
 
-from .libzmq_peer import greenmq_socket, link, local_endpoint
+from .libzmq_peer import BINDERS, greenmq_socket, link, local_endpoint
 
-TRANSPORTS = ["tcp", "ipc"]
-BINDERS = ["greenmq", "libzmq"]
 both_ways = pytest.mark.parametrize("binder", BINDERS)
-transports = pytest.mark.parametrize("transport", TRANSPORTS)
-
-
-def is_generated_id(routing_id):
-    """A ROUTER's id for an anonymous peer: 5 bytes, a zero byte then a 32-bit counter (libzmq and greenmq)."""
-    return len(routing_id) == 5 and routing_id[0] == 0
+transports = pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 
 
 def hexes(*frames):
     return [frame.hex() for frame in frames]
-
-
-def wait_handshakes(sock, count=1):
-    """Start monitoring ``sock`` (before connecting); return a waiter for ``count`` completed handshakes."""
-    monitor = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
-    monitor.rcvtimeo = 10000
-
-    def wait():
-        seen = 0
-        while seen < count:
-            header, _ = monitor.recv_multipart()
-            seen += struct.unpack("=HI", header)[0] == zmq.EVENT_HANDSHAKE_SUCCEEDED
-    return wait
 
 
 def spread(socks, peers, binder, transport, tmp_path, role, socket_type, **options):

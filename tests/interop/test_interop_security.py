@@ -25,24 +25,32 @@ import greenmq as zmq
 from greenmq.auth import CURVE_ALLOW_ANY
 from greenmq.auth.thread import ThreadAuthenticator
 from greenmq.utils import z85
+from security_support import (
+    CLIENT_PUBLIC,
+    CLIENT_PUBLIC_Z85,
+    CLIENT_SECRET,
+    CLIENT_SECRET_Z85,
+    SERVER_PUBLIC,
+    SERVER_PUBLIC_Z85,
+    SERVER_SECRET,
+    SERVER_SECRET_Z85,
+    ZAP_ENDPOINT,
+)
+from support import WIRE_TRANSPORTS, assert_nothing_arrives
 
-from .libzmq_peer import (assert_same_message, greenmq_socket, local_endpoint, message_digest,
-                          plan_message, write_public_certificate)
+from .libzmq_peer import (
+    WAIT,
+    assert_same_message,
+    greenmq_socket,
+    local_endpoint,
+    message_digest,
+    plan_message,
+    write_public_certificate,
+)
 
-WAIT = 30  # seconds: the bound on each test
 RECONNECT_IVL_MS = 20  # refused clients would try again this often...
 NO_RECONNECT_WATCH = 0.5  # ...during this many seconds
 QUIET_MS = 300  # how long "nothing arrives" is watched for
-
-# zmq_curve(7), TEST KEY VALUES: (hex, Z85) of each key.
-CLIENT_PUBLIC = ("BB88471D65E2659B30C55A5321CEBB5AAB2B70A398645C26DCA2B2FCB43FC518",
-                 "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID")
-CLIENT_SECRET = ("7BB864B489AFA3671FBE69101F94B38972F24816DFB01B51656B3FEC8DFD0888",
-                 "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs")
-SERVER_PUBLIC = ("54FCBA24E93249969316FB617C872BB0C1D1FF14800427C594CBFACF1BC2D652",
-                 "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7")
-SERVER_SECRET = ("8E0BDD697628B91D8F245587EE95C5B04D48963F79259877B49CD9063AEAD3B7",
-                 "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6")
 
 USERS = {"admin": "s3cret"}
 ZAP_DOMAIN = "interop-domain"
@@ -51,9 +59,8 @@ BIG = 10 * 1024 * 1024
 LARGE_PLAN = [[BIG], [5, BIG, 0, 1000, 1]]
 
 SERVERS = ["greenmq", "libzmq"]
-TRANSPORTS = ["tcp", "ipc"]
 server_and_transport = pytest.mark.parametrize(
-    ("server", "transport"), [(server, transport) for server in SERVERS for transport in TRANSPORTS])
+    ("server", "transport"), [(server, transport) for server in SERVERS for transport in WIRE_TRANSPORTS])
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -125,7 +132,7 @@ def greenmq_zap_handler(ctx, statuses):
     from then on) and user id b"gm-user" when admitting; yields the list of requests it got."""
     handler = ctx.socket(zmq.REP)
     handler.linger = 0
-    handler.bind("inproc://zeromq.zap.01")
+    handler.bind(ZAP_ENDPOINT)
     requests = []
 
     def serve():
@@ -144,12 +151,18 @@ def greenmq_zap_handler(ctx, statuses):
         handler.close()
 
 
-def curve_server_options(secret=SERVER_SECRET[1]):
-    return {"CURVE_SERVER": 1, "CURVE_SECRETKEY": secret}
+def curve_server_options(secret=SERVER_SECRET_Z85):
+    return {"CURVE_SERVER": 1, "CURVE_SECRETKEY": z85_text(secret)}
 
 
-def curve_client_options(public=CLIENT_PUBLIC[1], secret=CLIENT_SECRET[1], server=SERVER_PUBLIC[1]):
-    return {"CURVE_SERVERKEY": server, "CURVE_PUBLICKEY": public, "CURVE_SECRETKEY": secret}
+def curve_client_options(public=CLIENT_PUBLIC_Z85, secret=CLIENT_SECRET_Z85, server=SERVER_PUBLIC_Z85):
+    return {"CURVE_SERVERKEY": z85_text(server), "CURVE_PUBLICKEY": z85_text(public),
+            "CURVE_SECRETKEY": z85_text(secret)}
+
+
+def z85_text(key):
+    """A Z85 key as text, the way the options above hand it to either side."""
+    return key.decode() if isinstance(key, bytes) else key
 
 
 def plain_client_options(user, password):
@@ -203,10 +216,6 @@ def try_send(sock, message):
         assert sock.send_frames([message], dontwait=True) in (None, "EAGAIN")
 
 
-def assert_nothing_arrives(sock):
-    assert greenmq_receive(sock, QUIET_MS) is None
-
-
 def properties(frame):
     """User-Id and Peer-Address of a greenmq Frame, None where it has none."""
     found = {}
@@ -221,14 +230,16 @@ def properties(frame):
 # -- the test keys -------------------------------------------------------------------------------------
 
 
+@pytest.mark.curve  # zmq.curve_public needs PyNaCl
 def test_curve_test_keys():
     """zmq_curve(7)'s key pairs: the Z85 texts encode the hex keys, and each public key is its secret's."""
-    for hex_key, text in (CLIENT_PUBLIC, CLIENT_SECRET, SERVER_PUBLIC, SERVER_SECRET):
-        assert z85.decode(text) == bytes.fromhex(hex_key)
-        assert z85.encode(bytes.fromhex(hex_key)) == text.encode()
-    assert zmq.curve_public(CLIENT_SECRET[1].encode()) == CLIENT_PUBLIC[1].encode()
-    assert zmq.curve_public(SERVER_SECRET[1].encode()) == SERVER_PUBLIC[1].encode()
-    assert zmq.curve_public(SERVER_SECRET[1]) == SERVER_PUBLIC[1].encode()
+    for raw, text in ((CLIENT_PUBLIC, CLIENT_PUBLIC_Z85), (CLIENT_SECRET, CLIENT_SECRET_Z85),
+                      (SERVER_PUBLIC, SERVER_PUBLIC_Z85), (SERVER_SECRET, SERVER_SECRET_Z85)):
+        assert z85.decode(text.decode()) == raw
+        assert z85.encode(raw) == text
+    assert zmq.curve_public(CLIENT_SECRET_Z85) == CLIENT_PUBLIC_Z85
+    assert zmq.curve_public(SERVER_SECRET_Z85) == SERVER_PUBLIC_Z85
+    assert zmq.curve_public(SERVER_SECRET_Z85.decode()) == SERVER_PUBLIC_Z85
 
 
 # -- PLAIN ---------------------------------------------------------------------------------------------
@@ -286,7 +297,7 @@ def _plain_greenmq_server(ctx, peers, endpoint, transport, right, wrong):
 
             monitor.collect(NO_RECONNECT_WATCH)
             intruder.collect_events(0.1)
-            assert_nothing_arrives(router)
+            assert_nothing_arrives(router, QUIET_MS / 1000)
         assert failures(intruder.events) in ([("HANDSHAKE_FAILED_AUTH", 400)], [LIBZMQ_PLAIN_ERROR_MISREAD])
         assert intruder.event_count("CONNECTED") == 1, intruder.events
         assert failures(monitor.events) == [("HANDSHAKE_FAILED_AUTH", 400)]
@@ -340,6 +351,7 @@ def _plain_libzmq_server(ctx, peers, endpoint, transport, right, wrong):
 CRYPTO_FAILURE = ("HANDSHAKE_FAILED_PROTOCOL", zmq.PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC)
 
 
+@pytest.mark.curve  # greenmq's CURVE side needs PyNaCl
 @server_and_transport
 def test_curve_allowed_refused_and_wrong_server_key(ctx, peers, tmp_path, transport, server):
     """The server (zmq_curve(7)'s server keys) admits the clients in its certificate directory.
@@ -355,7 +367,7 @@ def test_curve_allowed_refused_and_wrong_server_key(ctx, peers, tmp_path, transp
         "stranger": client_options(curve_client_options(stranger_public, stranger_secret)),
         "misdirected": client_options(curve_client_options(server=wrong_server_key)),
     }
-    certificates = certificate_dir(tmp_path, CLIENT_PUBLIC[1])
+    certificates = certificate_dir(tmp_path, CLIENT_PUBLIC_Z85.decode())
     endpoint = local_endpoint(transport, tmp_path)
     with gevent.Timeout(WAIT):
         if server == "greenmq":
@@ -387,7 +399,7 @@ def _curve_greenmq_server(ctx, peers, endpoint, transport, certificates, clients
                 assert client.send_frames([b"hello", b"%d" % i]) is None
                 routing_id, *body = greenmq_receive(router)
                 assert [frame.bytes for frame in body] == [b"hello", b"%d" % i]
-                assert properties(body[-1])["User-Id"] == CLIENT_PUBLIC[1]
+                assert properties(body[-1])["User-Id"] == CLIENT_PUBLIC_Z85.decode()
                 if transport == "tcp":  # ipc: see test_zap_address_of_ipc_peer_is_libzmqs
                     assert properties(body[-1])["Peer-Address"] == "127.0.0.1"
                 router.send_multipart([routing_id.bytes, b"welcome", b"%d" % i])
@@ -395,7 +407,7 @@ def _curve_greenmq_server(ctx, peers, endpoint, transport, certificates, clients
 
             monitor.collect(NO_RECONNECT_WATCH)
             stranger.collect_events(0.1)
-            assert_nothing_arrives(router)
+            assert_nothing_arrives(router, QUIET_MS / 1000)
         assert [event for event in stranger.events if event[0] == "HANDSHAKE_FAILED_AUTH"] == [
             ("HANDSHAKE_FAILED_AUTH", 400)]
         assert stranger.event_count("CONNECTED") == 1, stranger.events
@@ -431,7 +443,7 @@ def _curve_libzmq_server(ctx, peers, endpoint, transport, certificates, clients)
             got = peer.recv_message(properties=["User-Id", "Peer-Address"])
             routing_id, *body = got["frames"]
             assert body == [b"hello", b"%d" % i]
-            assert got["properties"] == {"User-Id": CLIENT_PUBLIC[1],
+            assert got["properties"] == {"User-Id": CLIENT_PUBLIC_Z85.decode(),
                                          "Peer-Address": expected_peer_address(transport, os.getpid())}
             assert peer.send_frames([routing_id, b"welcome", b"%d" % i]) is None
             assert client.recv_multipart() == [b"welcome", b"%d" % i]
@@ -451,6 +463,7 @@ def _curve_libzmq_server(ctx, peers, endpoint, transport, certificates, clients)
             sock.close()
 
 
+@pytest.mark.curve  # greenmq's CURVE side needs PyNaCl
 @pytest.mark.parametrize("policy", ["allow", "deny"])
 @pytest.mark.parametrize("server", SERVERS)
 def test_curve_allow_any_with_address_list(ctx, peers, tmp_path, server, policy):
@@ -478,7 +491,7 @@ def test_curve_allow_any_with_address_list(ctx, peers, tmp_path, server, policy)
                         try_send(client, b"hello")
                         client.wait_for_events("HANDSHAKE_FAILED_AUTH", 1)
                         client.collect_events(NO_RECONNECT_WATCH)
-                        assert_nothing_arrives(router)
+                        assert_nothing_arrives(router, QUIET_MS / 1000)
             finally:
                 router.close()
             events = client.events
@@ -522,6 +535,7 @@ def connection_story(events, first, last):
             for name, value in events[start:end] if name in STORY_EVENTS]
 
 
+@pytest.mark.curve  # greenmq's CURVE side needs PyNaCl
 @pytest.mark.parametrize("server", SERVERS)
 def test_wrong_server_key_monitor_events_match_libzmq(ctx, peers, tmp_path, server):
     """A client with the wrong server key: the server cannot open its HELLO and closes the connection.
@@ -614,6 +628,7 @@ def _check_digest(answer, index, what):
     assert answer["rest"] == message_digest(expected[1:]), what
 
 
+@pytest.mark.curve  # greenmq's CURVE side needs PyNaCl
 @pytest.mark.parametrize(("greenmq_type", "server", "binder", "transport"), LARGE_REQREP)
 def test_curve_req_rep_large_messages(ctx, peers, tmp_path, greenmq_type, server, binder, transport):
     """10 MB frames, alone and in a multipart message, both ways between REQ and REP over CURVE."""
@@ -653,6 +668,7 @@ def _sync_until_received(send, receive):
             return got
 
 
+@pytest.mark.curve  # greenmq's CURVE side needs PyNaCl
 @pytest.mark.parametrize(("greenmq_type", "server", "binder", "transport"), LARGE_PUBSUB)
 def test_curve_pub_sub_large_messages(ctx, peers, tmp_path, greenmq_type, server, binder, transport):
     """10 MB frames, alone and in a multipart message, from PUB to SUB over CURVE, either side publishing."""
@@ -691,7 +707,7 @@ def test_curve_pub_sub_large_messages(ctx, peers, tmp_path, greenmq_type, server
 # -- ZAP requests --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)
 def test_greenmq_null_server_asks_zap_for_its_domain(ctx, peers, tmp_path, transport):
     """A NULL server with ZAP_DOMAIN asks its handler about each libzmq client: the first is
     admitted (200), the second refused (400) and kept out, without reconnecting."""
@@ -716,7 +732,7 @@ def test_greenmq_null_server_asks_zap_for_its_domain(ctx, peers, tmp_path, trans
             refused.wait_for_events("HANDSHAKE_FAILED_AUTH", 1)
             monitor.collect(NO_RECONNECT_WATCH)
             refused.collect_events(0.1)
-            assert_nothing_arrives(pull)
+            assert_nothing_arrives(pull, QUIET_MS / 1000)
             assert len(requests) == 2, requests
         for request in requests:
             version, request_id, domain, address, identity, mechanism, *credentials = request
@@ -772,7 +788,7 @@ def test_zap_address_of_ipc_peer_is_libzmqs(ctx, peers, tmp_path):
             "zap": expected, "Peer-Address": expected, "User-Id": "gm-user"}
 
 
-@pytest.mark.parametrize("mechanism", ["PLAIN", "CURVE"])
+@pytest.mark.parametrize("mechanism", ["PLAIN", pytest.param("CURVE", marks=pytest.mark.curve)])
 @pytest.mark.parametrize("server", SERVERS)
 def test_zap_request_is_libzmqs(ctx, peers, tmp_path, server, mechanism):
     """What a server asks its handler about a tcp client: version, request id, ZAP_DOMAIN, the
@@ -785,7 +801,7 @@ def test_zap_request_is_libzmqs(ctx, peers, tmp_path, server, mechanism):
     else:
         server_options = curve_server_options()
         client = curve_client_options()
-        credentials = [bytes.fromhex(CLIENT_PUBLIC[0])]
+        credentials = [CLIENT_PUBLIC]
     server_options = {**server_options, "ZAP_DOMAIN": ZAP_DOMAIN, "ROUTING_ID": b"server-id"}
     expected = [b"1.0", b"1", ZAP_DOMAIN.encode(), b"127.0.0.1", b"server-id", mechanism.encode(), *credentials]
     with gevent.Timeout(WAIT):
