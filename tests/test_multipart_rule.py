@@ -17,8 +17,8 @@ import pytest
 import zmq as pyzmq
 
 import greenmq
+from support import TIMEOUT
 
-TIMEOUT = 10
 SHORT = 50  # ms: SNDTIMEO/RCVTIMEO where a call is expected to give up
 
 
