@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from greenmq._pipe import Peer, Pipe, WirePipe, low_water_mark
+from greenmq._pipe import Peer, Pipe, WirePipe, low_water_mark, write_each
 from greenmq.zmtp.framing import encode_message
 
 
@@ -553,18 +553,17 @@ def test_only_a_wire_pipe_carries_wire_form():
     assert Pipe().carries_wire is False
 
 
-def test_wire_pipes_sharing_a_slot_encode_once():
+def test_write_each_encodes_once_for_all_wire_pipes():
     encoder = CountingEncoder()
     pipes = [WirePipe(encoder, hwm=10) for _ in range(3)]
-    shared = [None]
-    for pipe in pipes:
-        assert pipe.try_write(b"news", shared)
+    write_each(b"news", pipes)
     assert encoder.encoded == [b"news"]
-    assert shared[0] == b"\x00\x04news"
-    assert all(pipe.read() is shared[0] for pipe in pipes)  # the very same bytes
+    first = pipes[0].read()
+    assert first == b"\x00\x04news"
+    assert all(pipe.read() is first for pipe in pipes[1:])  # the very same bytes
 
 
-def test_wire_pipe_without_a_shared_slot_encodes_each_write():
+def test_wire_pipe_encodes_each_write_of_its_own():
     encoder = CountingEncoder()
     pipes = [WirePipe(encoder, hwm=10) for _ in range(2)]
     for pipe in pipes:
@@ -572,18 +571,28 @@ def test_wire_pipe_without_a_shared_slot_encodes_each_write():
     assert encoder.encoded == [b"m", b"m"]
 
 
-def test_wire_pipe_write_uses_the_shared_encoding():
+def test_wire_pipe_does_not_encode_what_it_has_no_room_for():
+    encoder = CountingEncoder()
+    full = WirePipe(encoder, hwm=1)
+    assert full.try_write(b"first")
+    assert not full.try_write(b"second")
+    assert encoder.encoded == [b"first"]
+
+
+def test_write_each_skips_full_pipes_unless_over_hwm():
     encoder = CountingEncoder()
     full = WirePipe(encoder, hwm=1)
     full.try_write(b"first")
     other = WirePipe(encoder, hwm=1)
-    shared = [None]
-    assert not full.try_write(b"second", shared)
-    full.write(b"second", shared)
-    other.write(b"second", shared)
-    assert encoder.encoded == [b"first", b"second"]
-    assert list(full) == [b"\x00\x05first", b"\x00\x06second"]
+    plain = Pipe(1)
+    write_each(b"second", [full, other, plain])
+    assert list(full) == [b"\x00\x05first"]  # missed it
     assert list(other) == [b"\x00\x06second"]
+    assert list(plain) == [b"second"]  # a plain pipe takes the message itself
+    write_each(b"third", [full, other], over_hwm=True)
+    assert encoder.encoded == [b"first", b"second", b"third"]
+    assert list(full) == [b"\x00\x05first", b"\x00\x05third"]
+    assert list(other) == [b"\x00\x06second", b"\x00\x05third"]
 
 
 def test_wire_pipe_keeps_the_pipe_rules():
