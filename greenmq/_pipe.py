@@ -118,8 +118,9 @@ class Pipe:
         queue = self._queue
         hwm = self._hwm
         if hwm <= 0 or len(queue) < hwm:
+            was_empty = not queue  # (a conflating queue holds one message before and after)
             queue.append(msg)
-            if len(queue) == 1:
+            if was_empty:
                 self._wake_reader()
             return True
         self._writer_waits = True
@@ -129,8 +130,9 @@ class Pipe:
         """Queue ``msg`` even past the high-water mark (commands, notifications, and the end
         of a message whose room was secured at its first frame)."""
         queue = self._queue
+        was_empty = not queue
         queue.append(msg)
-        if len(queue) == 1:
+        if was_empty:
             self._wake_reader()
 
     def write_batch(self, messages: Any) -> bool:
@@ -222,13 +224,14 @@ def write_each(msg: Any, pipes: Iterable[Pipe], over_hwm: bool = False) -> None:
         hwm = pipe._hwm
         if not over_hwm and 0 < hwm <= len(queue):
             continue
+        was_empty = not queue
         if pipe.carries_wire:
             if encoded is None:
                 encoded = pipe._encode(msg)
             queue.append(encoded)
         else:
             queue.append(msg)
-        if len(queue) == 1:
+        if was_empty:
             pipe._wake_reader()
 
 

@@ -241,6 +241,7 @@ def test_req_refuses_a_second_request_before_the_reply():
     check_errno(req.check_send, zmq.EFSM, b"second")
     check_errno(req.send, zmq.EFSM, b"second")
     assert sent(peer) == [[b"", b"first"]]
+    assert req.can_send() is False  # no POLLOUT while the reply is awaited (as libzmq)
 
 
 def test_req_refuses_to_receive_before_a_request():
@@ -249,6 +250,7 @@ def test_req_refuses_to_receive_before_a_request():
     peer.inbound.write([b"", b"unasked"])
     check_errno(req.recv, zmq.EFSM)
     assert len(peer.inbound) == 1  # refused, not taken
+    assert req.can_recv() is False  # no POLLIN before a request (as libzmq)
 
 
 def test_req_takes_the_reply_without_its_delimiter_and_may_ask_again():
@@ -691,6 +693,11 @@ def test_stream_refuses_unknown_ids_and_bare_frames():
     check_errno(stream.send, zmq.EHOSTUNREACH, b"just data")
     check_errno(stream.send, zmq.EHOSTUNREACH, [b"only id"])
     assert stream.send([b"nobody", b"x"], over_hwm=True) is True
+
+
+def test_stream_refuses_an_unknown_id_at_the_first_frame():
+    stream = attached(Stream, make_peer())
+    check_errno(stream.check_send, zmq.EHOSTUNREACH, b"nobody")
 
 
 def test_stream_waits_for_room():
@@ -1158,3 +1165,25 @@ def test_sub_repeats_its_subscriptions_to_a_peer_that_becomes_ready():
     peer.metadata = Metadata()
     sub.peer_ready(peer)
     assert sent(peer) == [Subscription(True, b"A"), Subscription(True, b"")]
+
+
+def test_xsub_ready_again_after_a_reconnection_sends_each_message_once():
+    peer = make_peer(ready=False)  # a connect-side peer: attached before its handshake
+    xsub = attached(XSub, peer)
+    peer.metadata = Metadata()
+    xsub.peer_ready(peer)  # the first connection
+    xsub.peer_ready(peer)  # the same peer, connected again
+    xsub.send(b"\x01A")
+    xsub.send(b"data")
+    assert sent(peer) == [Subscription(True, b"A"), b"data"]
+
+
+def test_sub_ready_again_after_a_reconnection_subscribes_once_more():
+    peer = make_peer(ready=False)
+    sub = attached(Sub, peer)
+    peer.metadata = Metadata()
+    sub.peer_ready(peer)
+    sub.subscription_option(True, b"A")
+    sub.peer_ready(peer)  # reconnected: its subscriptions are told again, once
+    sub.subscription_option(True, b"B")
+    assert sent(peer) == [Subscription(True, b"A"), Subscription(True, b"A"), Subscription(True, b"B")]

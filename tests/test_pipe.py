@@ -639,3 +639,13 @@ def test_peer_disconnect_is_the_given_callable():
     peer = Peer(disconnect=dropped)
     peer.disconnect()
     assert dropped.count == 1
+
+
+def test_conflate_wakes_the_reader_only_when_the_pipe_goes_non_empty():
+    reader = Calls()
+    pipe = Pipe(10, wake_reader=reader, conflate=True)
+    pipe.try_write(b"a")
+    pipe.try_write(b"b")
+    pipe.write(b"c")
+    assert list(pipe) == [b"c"]
+    assert reader.count == 1

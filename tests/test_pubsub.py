@@ -24,7 +24,7 @@ import pytest
 
 import greenmq as zmq
 
-from support import TIMEOUT, endpoint_for, new_socket
+from support import TIMEOUT, WIRE_TRANSPORTS, endpoint_for, new_socket
 
 
 def bound(ctx, socket_type, endpoint, **options):
@@ -671,6 +671,32 @@ def test_subscriptions_resent_after_publisher_restarts(ctx, transport, tmp_path,
         pub2.send(b"B1")
         pub2.send(b"A1")
         assert recv_timeout(sub) == [b"A1"]
+
+
+@pytest.mark.parametrize("transport", WIRE_TRANSPORTS)  # an inproc link does not reconnect
+def test_xsub_after_publisher_restarts_sends_each_message_once(ctx, transport, tmp_path):
+    """The XSUB's connect-side peer outlives the connection; after the reconnection its pipe
+    must still be counted once (else every subscription and message went out twice)."""
+    xpub, addr = bound(ctx, zmq.XPUB, endpoint_for(transport, tmp_path), xpub_verbose=1)
+    xsub = new_socket(ctx, zmq.XSUB, reconnect_ivl=20)
+    xsub.connect(addr)
+    xsub.send(b"\x01A")
+    assert recv_timeout(xpub) == [b"\x01A"]
+    xpub.close()
+    xpub2 = new_socket(ctx, zmq.XPUB, xpub_verbose=1)
+    with gevent.Timeout(TIMEOUT):
+        while True:
+            try:
+                xpub2.bind(addr)
+                break
+            except zmq.ZMQError as exc:         # the old listener may linger briefly
+                assert exc.errno == zmq.EADDRINUSE
+                gevent.sleep(0.01)
+    assert recv_timeout(xpub2) == [b"\x01A"]  # re-sent on reconnection
+    xsub.send(b"\x01B")
+    xsub.send(b"data")
+    xsub.send(b"fence")
+    assert [recv_timeout(xpub2) for _ in range(3)] == [[b"\x01B"], [b"data"], [b"fence"]]
 
 
 def test_slow_joiner_misses_early_messages(ctx, endpoint):

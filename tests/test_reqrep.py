@@ -120,6 +120,27 @@ def test_req_strict_alternation(ctx, net):
         assert rep.recv() == b"again"
 
 
+def test_req_events_follow_the_alternation(ctx):
+    """As libzmq (pyzmq 27.3 shows the same): no POLLIN for a message no request asked for,
+    and no POLLOUT while a reply is awaited (a second send would be EFSM)."""
+    router = make(ctx, zmq.ROUTER)
+    router.bind("inproc://req-events")
+    req = make(ctx, zmq.REQ, routing_id=b"client")
+    req.connect("inproc://req-events")  # inproc: joined, and the routing id known, at once
+    router.send_multipart([b"client", b"", b"unasked"])
+    assert req.getsockopt(zmq.EVENTS) == zmq.POLLOUT
+    other = make(ctx, zmq.REQ)
+    other.connect("inproc://req-events")
+    other.send(b"question")
+    assert other.getsockopt(zmq.EVENTS) == 0
+    with gevent.Timeout(10):
+        routing_id, _, question = router.recv_multipart()
+        router.send_multipart([routing_id, b"", b"answer"])
+        assert other.poll(1000) == zmq.POLLIN
+        assert other.recv() == b"answer"
+    assert other.getsockopt(zmq.EVENTS) == zmq.POLLOUT
+
+
 def test_req_send_that_could_not_go_leaves_the_state_alone(ctx):
     """libzmq: a REQ send that fails with EAGAIN (no peer) is not a request: recv is still EFSM."""
     req = make(ctx, zmq.REQ)

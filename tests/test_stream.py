@@ -43,6 +43,16 @@ def test_http_like_exchange_and_close(stream_server):
     client.close()
 
 
+def test_unknown_routing_id_fails_at_the_first_frame(stream_server):
+    server, _ = stream_server
+    with pytest.raises(zmq.ZMQError) as info:
+        server.send(b"\x00nobody", zmq.SNDMORE)
+    assert info.value.errno == zmq.EHOSTUNREACH
+    with pytest.raises(zmq.ZMQError) as info:
+        server.send_multipart([b"\x00nobody", b"data"])
+    assert info.value.errno == zmq.EHOSTUNREACH
+
+
 def test_each_client_gets_its_own_routing_id(stream_server):
     server, port = stream_server
     clients = [gsocket.create_connection(("127.0.0.1", port)) for _ in range(3)]

@@ -235,7 +235,10 @@ class XSub(Pattern):
         return True
 
     def peer_ready(self, peer):
-        self._ready.attach(peer.outbound)
+        # A connect-side peer outlives its connections: after a reconnection it is ready
+        # again with the same pipe, which then gets every subscription once more.
+        if peer.outbound not in self._ready.pipes:
+            self._ready.attach(peer.outbound)
         for topic in self._counts:
             peer.outbound.write(Subscription(True, topic))
         return True

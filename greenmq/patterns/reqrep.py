@@ -177,8 +177,11 @@ class Req(Dealer):
 
     def __init__(self, wake_readers):
         super().__init__(wake_readers)
+        # Dealer binds its strategies' methods on the instance; REQ's own rules must win.
         self.send = self._send
         self.recv = self._recv
+        self.can_send = self._can_send
+        self.can_recv = self._can_recv
         self.expecting_reply = False
         self.relaxed = False
         self.correlate = False
@@ -223,10 +226,10 @@ class Req(Dealer):
             self._reply_peer = None
             return as_message(frames[1:])
 
-    def can_send(self):
+    def _can_send(self):
         return (self.relaxed or not self.expecting_reply) and self._lb.can_send()
 
-    def can_recv(self):
+    def _can_recv(self):
         return self.expecting_reply and self._fq.can_recv()
 
     def option_changed(self, option, value):
@@ -332,6 +335,11 @@ class Stream(Router):
             peer.outbound.write(body)
             return True
         return False
+
+    def check_send(self, first_frame=None):
+        """An unknown routing id fails on the first frame, as libzmq's STREAM does."""
+        if first_frame is not None and bytes(first_frame) not in self.peers:
+            raise zmq_error(Errno.EHOSTUNREACH)
 
     def room_for(self, first_frame):
         peer = self.peers.get(bytes(first_frame))
