@@ -228,7 +228,8 @@ class Socket(SocketBase):
         return SocketContext(self, "connect", addr)
 
     def disconnect(self, addr: str | bytes) -> None:
-        """Undo a ``connect``: stop reconnecting and drop the peer."""
+        """Undo a ``connect``: the peer is dropped at once; what was queued for it is still sent
+        within LINGER, the socket connecting meanwhile (as libzmq)."""
         addr = self._endpoint_text(addr, check_type=False)
         self._endpoints.disconnect(addr, self._settings[SocketOption.LINGER])
 

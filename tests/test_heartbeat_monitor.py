@@ -96,6 +96,40 @@ def test_peer_ttl_closes_a_silent_connection(ctx):
     raw.close()
 
 
+def test_missed_heartbeat_ends_the_connection_and_the_connect_side_reconnects(ctx):
+    """A server that completes the handshake and then never answers a PING: the connecting
+    socket drops the connection after HEARTBEAT_TIMEOUT and connects again, as libzmq does."""
+    listener = gsocket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    port = listener.getsockname()[1]
+    push = ctx.socket(zmq.PUSH)
+    push.linger = 0
+    push.heartbeat_ivl = 30
+    push.heartbeat_timeout = 100
+    push.reconnect_ivl = 20
+    push.connect(f"tcp://127.0.0.1:{port}")
+    connections = []
+    try:
+        with gevent.Timeout(5):
+            for _ in range(2):
+                raw, _ = listener.accept()
+                connections.append(raw)
+                conn = ZmtpConnection(b"PULL")
+                raw.sendall(conn.data_to_send())
+                while conn.state != "READY":
+                    conn.receive(raw.recv(4096))
+                    raw.sendall(conn.data_to_send())
+                while raw.recv(4096):  # PINGs we never answer, until the socket gives up on us
+                    pass
+    finally:
+        for raw in connections:
+            raw.close()
+        listener.close()
+        push.close()
+    assert len(connections) == 2
+
+
 def test_monitor_reports_connect_and_disconnect(ctx):
     pull = ctx.socket(zmq.PULL)
     endpoint = f"tcp://127.0.0.1:{pull.bind_to_random_port('tcp://127.0.0.1')}"

@@ -4,6 +4,7 @@ Expectations checked against pyzmq 27 (libzmq 4.3.5).
 """
 
 import errno
+import logging
 import time
 import warnings
 
@@ -274,6 +275,33 @@ def test_linger_delivers_queued_messages_to_a_late_peer_before_term_returns(ctx,
         term.join()
     assert term.successful()
     assert sender_ctx.closed
+    pull.close()
+
+
+@pytest.mark.parametrize("linger", [5000, -1])
+def test_disconnect_drops_the_peer_but_flushes_its_queue_within_linger(ctx, ipc_endpoint, linger, caplog):
+    """As libzmq (checked with pyzmq 27.3): after disconnect() the socket has no peer for new
+    messages, and the ones queued before are still delivered when the endpoint comes up."""
+    sender_ctx = zmq.Context()
+    push = sender_ctx.socket(zmq.PUSH)
+    push.linger = linger
+    push.reconnect_ivl = 20
+    push.connect(ipc_endpoint)
+    for i in range(3):
+        push.send(b"m%d" % i)
+    push.disconnect(ipc_endpoint)
+    with pytest.raises(zmq.Again):
+        push.send(b"after", zmq.NOBLOCK)
+    push.close()
+    term = gevent.spawn(sender_ctx.term)
+    pull = ctx.socket(zmq.PULL)
+    pull.linger = 0
+    pull.bind(ipc_endpoint)
+    with gevent.Timeout(TIMEOUT):
+        assert [pull.recv() for _ in range(3)] == [b"m0", b"m1", b"m2"]
+        term.join()
+    assert term.successful()
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
     pull.close()
 
 

@@ -19,7 +19,7 @@ The engine reaches its socket only through the session: the socket's
 from __future__ import annotations
 
 import logging
-from socket import SHUT_WR
+from socket import SHUT_RDWR, SHUT_WR
 from typing import Any
 
 import gevent
@@ -246,4 +246,15 @@ class ZmtpEngine(EngineBase):
     def _heartbeat_run(self) -> None:
         run_heartbeat(self.options, self.conn, self._reader, self._wake_writer, self.endpoint)
         self._heartbeat = None
-        self._kill()
+        self._drop()
+
+    def _drop(self) -> None:
+        """End this connection, not the session: shut the OS socket down so that the reader
+        meets its end (and a connecting session reconnects, as libzmq does after a missed
+        heartbeat). Killing the greenlet instead would end a ConnectSession's loop with it."""
+        try:
+            self.sock.shutdown(SHUT_RDWR)
+        except OSError:
+            pass
+        if self._reader is not None:
+            self._reader.stop()

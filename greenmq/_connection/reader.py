@@ -52,12 +52,19 @@ class ZmtpReader:
         self._on_output = on_output
         self._on_ping = on_ping
         self._room = Event()
+        self._stopped = False
         self._body_buffer = bytearray()
         self.last_received = monotonic()
         self.peer_ttl = 0  # the peer's heartbeat TTL, tenths of a second (0: none announced)
 
     def room(self) -> None:
         """The inbound pipe drained to its low-water mark (or its reader left): read on."""
+        self._room.set()
+
+    def stop(self) -> None:
+        """The connection is being dropped (its OS socket shut down): stop waiting for room,
+        so that the next read meets the end of the connection."""
+        self._stopped = True
         self._room.set()
 
     def run(self) -> None:
@@ -102,7 +109,7 @@ class ZmtpReader:
         """Backpressure: stop reading until the socket has drained the inbound pipe."""
         inbound = self._inbound
         room = self._room
-        while not inbound.reader_closed and not inbound.has_room():
+        while not (self._stopped or inbound.reader_closed or inbound.has_room()):
             room.clear()
             if inbound.has_room():
                 return

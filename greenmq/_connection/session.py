@@ -135,6 +135,11 @@ class ConnectSession(_Session):
 
     def engine_ready(self, engine: EngineBase, metadata: Any) -> Peer | None:
         """The handshake succeeded: the peer to use, or None if the socket refuses it."""
+        if self.closing:
+            # Connected while lingering (after close() or disconnect()): only flush what is queued.
+            if self.peer is not None:
+                self.peer.metadata = metadata
+            return self.peer
         if self.immediate:
             peer = self._new_peer(self.options.connect_routing_id)
             peer.metadata = metadata
@@ -176,8 +181,18 @@ class ConnectSession(_Session):
                 gevent.spawn_later(linger / 1000.0, self.greenlet.kill, block=False)
         return self.greenlet
 
+    def disconnect(self, linger: int) -> gevent.Greenlet:
+        """``disconnect()``: the socket stops using this peer at once, and what is queued for it
+        is still sent for up to ``linger`` ms, the session connecting meanwhile (as libzmq)."""
+        peer = self.peer
+        if peer is not None:
+            self.port.detach(peer, close_pipes=False)
+            if peer.inbound is not None:
+                peer.inbound.close_writer()  # what it sent can still be read; then it is gone
+        return self.close(linger)
+
     def detach(self) -> None:
-        """Remove the session's peer from the socket (``disconnect()``)."""
+        """Remove the session's peer from the socket, with what is queued for it."""
         if self.peer is not None:
             self.port.detach(self.peer)
             self.peer = None

@@ -86,7 +86,7 @@ class Endpoints:
         return None if resolved.port == 0 else resolved.uri()
 
     def disconnect(self, addr: str, linger: int) -> None:
-        """Undo a ``connect``: stop reconnecting and drop the peer."""
+        """Undo a ``connect``: the peer is dropped at once, its queue flushed within ``linger``."""
         transport, _ = self.parse(addr, name_address=False)
         if transport == "inproc":
             self._registry.inproc.disconnect(self._port, addr)
@@ -94,9 +94,7 @@ class Endpoints:
         sessions = self._sessions.pop(addr, None)
         if not sessions:
             raise zmq_error(errno.ENOENT)
-        for session in sessions:
-            self._registry.linger([session.close(linger)])
-            session.detach()
+        self._registry.linger([session.disconnect(linger) for session in sessions])
 
     def close(self, linger: int) -> list[gevent.Greenlet]:
         """The socket closes: end every endpoint; returns the greenlets still flushing messages."""

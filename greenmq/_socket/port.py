@@ -13,6 +13,8 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, Callable
 
+from gevent import get_hub
+
 from .._pipe import Peer, Pipe, WirePipe
 from .monitor import MonitorPublisher
 from .settings import EndpointOptions
@@ -46,11 +48,23 @@ class SocketPort:
         """What a peer's inbound pipe calls when it goes non-empty.
 
         Waiting receivers, usually; a publisher instead takes subscriptions the
-        moment they arrive, so that its next send already honours them.
+        moment they arrive, so that its next send already honours them. An
+        inproc subscriber in another OS thread writes into that pipe from its
+        own thread: the publisher's pattern is then reached through its own
+        hub, never changed from a thread that does not own it.
         """
-        if self._pattern.takes_subscriptions:
-            return partial(self._pattern.inbound_activated, peer)
-        return self._wake_readers
+        if not self._pattern.takes_subscriptions:
+            return self._wake_readers
+        take = partial(self._pattern.inbound_activated, peer)
+        hub = get_hub()
+
+        def take_subscriptions() -> None:
+            if get_hub() is hub:
+                take()
+            else:
+                hub.loop.run_callback_threadsafe(take)
+
+        return take_subscriptions
 
     def new_peer(self, endpoint: str, options: EndpointOptions, *,
                  outbound_ready: Callable[[], None] = _ignore, inbound_room: Callable[[], None] = _ignore,
