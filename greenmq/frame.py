@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .constants import Errno, MessageOption
-from .error import NotDone, zmq_error
+from .error import zmq_error
 
 
 class Frame:
@@ -107,20 +107,21 @@ def frame_payload(frame: Frame) -> Any:
 
 
 class MessageTracker:
-    """Tells when greenmq no longer needs a message's buffer.
+    """pyzmq's tracker of a message's buffer; greenmq's is done at once.
 
-    greenmq copies nothing it does not own, and the buffer of a ``copy=True``
-    send is already a private ``bytes``, so a tracker is done as soon as the
-    message has been queued.
+    That is exact for ``copy=True`` sends, whose frames greenmq holds as its
+    own ``bytes``. With ``copy=False`` greenmq keeps a reference to the
+    caller's buffer until the message is written (tcp, ipc) or received
+    (inproc), and the tracker does not follow that yet: do not change such a
+    buffer while its message may still be queued.
     """
 
     def __init__(self, *towatch: Any) -> None:
-        self._done = True
+        pass
 
     @property
     def done(self) -> bool:
-        return self._done
+        return True
 
     def wait(self, timeout: float = -1) -> None:
-        if not self._done:
-            raise NotDone()
+        """Returns at once (see the class docstring)."""

@@ -140,9 +140,6 @@ class Socket(SocketBase):
             return 0 if self._recv_parts is None else 1
         if option == SocketOption.EVENTS:
             return self._events()
-        if option == SocketOption.FD:
-            raise NotImplementedError(
-                "greenmq sockets have no ZMQ_FD: wait with Socket.poll() or gevent instead")
         return self._settings.get(spec.option)
 
     set = setsockopt

@@ -1,4 +1,4 @@
-"""ZMTP 3.x framing (greenmq.zmtp.frames): byte-exact encoding, incremental decoding, hostile frames.
+"""ZMTP 3.x framing (greenmq.zmtp.framing): byte-exact encoding, incremental decoding, hostile frames.
 
 Wire facts come from /work/shared/specs/README.md ("Wire-protocol checklist",
 bullets 11-13, 15, 23, 27) and rfc37-zmtp-3.1.md ("Framing").

@@ -731,7 +731,7 @@ def run_conversation(data, left, right, left_messages, right_messages):
     for _ in range(100000):
         for name, conn in sides.items():
             pending[name] += conn.data_to_send()
-            if not queued[name] and conn.peer_greeting is not None:
+            if not queued[name] and conn.state in (HANDSHAKE, READY):
                 out = []
                 conn.encode_messages(to_send[name], out)
                 pending[name] += b"".join(bytes(c) for c in out)

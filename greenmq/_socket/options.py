@@ -108,7 +108,7 @@ _ROWS = [
     (O.REQ_RELAXED, INT, 0, at_least(0), False, True, (T.REQ,)),
     (O.CONNECT_ROUTING_ID, BYTES, b"", len, False, True, (T.ROUTER, T.REP, T.STREAM)),
     (O.STREAM_NOTIFY, INT, 1, boolean, False, True, (T.STREAM,)),
-    # Security: values are checked and applied by greenmq.security.
+    # Security: values are checked and applied by greenmq._socket.security_options.
     (O.PLAIN_SERVER, INT, 0, boolean),
     (O.PLAIN_USERNAME, BYTES, b"", one_to_255),
     (O.PLAIN_PASSWORD, BYTES, b"", one_to_255),

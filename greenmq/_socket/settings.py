@@ -9,7 +9,10 @@ the security options move MECHANISM, METADATA accumulates), and answers
 layer: when ``bind()`` or ``connect()`` makes an endpoint, the socket copies
 what the endpoint's sessions, engines and transports need into one
 read-only object. Setting an option afterwards changes later endpoints only,
-as in libzmq, and the connection side never reads the live socket.
+as in libzmq, and the connection side never reads the live socket. (One
+exception in libzmq is not followed yet: since 4.2 it applies SNDHWM and
+RCVHWM to the pipes of existing connections too; greenmq's pipes keep the
+marks they were made with.)
 """
 
 from __future__ import annotations

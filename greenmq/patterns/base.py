@@ -39,7 +39,8 @@ class Pattern:
         self.wake_readers = wake_readers
 
     def attach(self, peer: Peer) -> bool:
-        """Take a new peer; return False to refuse it (the connection is then closed)."""
+        """Take a new peer; return False to refuse it. As libzmq, a refused connection (a
+        second PAIR peer) is kept open and ignored, so that the peer does not reconnect in a loop."""
         raise NotImplementedError
 
     def detach(self, peer: Peer) -> None:

@@ -53,7 +53,6 @@ class ZmtpConnection:
         self.mechanism.check_metadata = self._check_peer_metadata
         self.codec = None
         self.state = GREETING
-        self.peer_greeting = None
         self.peer_metadata = None
         self.peer_minor = None
         self._events = []
@@ -191,7 +190,6 @@ class ZmtpConnection:
         self._greeting_buffer = b""
         greeting = Greeting(buffered[:GREETING_SIZE])
         greeting.check_mechanism(self.mechanism.name)
-        self.peer_greeting = greeting
         self.peer_minor = greeting.minor
         self.state = HANDSHAKE
         done = self.mechanism.start()
@@ -204,7 +202,9 @@ class ZmtpConnection:
         """The peer's socket type must be able to talk to ours (ERROR, then close, if not).
 
         Mechanisms call this as soon as they decode the peer's metadata, before
-        they answer: a peer that cannot talk to us never gets our READY."""
+        they answer: under PLAIN and CURVE a peer that cannot talk to us never
+        gets our READY (under NULL both sides send READY at once, as in libzmq,
+        and the ERROR follows it)."""
         peer_type = metadata.get("Socket-Type")
         if peer_type is None:
             self.fail("peer did not announce its Socket-Type", ProtocolError.ZMTP_INVALID_METADATA)

@@ -35,7 +35,6 @@ HELLO_SIZE = 200 - 6  # body after b"\x05HELLO"
 WELCOME_SIZE = 168 - 8
 INITIATE_MIN = 257 - 9
 READY_MIN = 30 - 6
-MESSAGE_MIN = 33 - 8
 COOKIE_SIZE = 96
 VOUCH_SIZE = 96
 
@@ -247,7 +246,7 @@ class CurveServer(_CurveMechanism):
 class CurveCodec:
     """Traffic after a CURVE handshake: every frame sealed in, and opened from, a MESSAGE command.
 
-    Messages use the representation of :mod:`~greenmq.zmtp.frames`.
+    Messages use the representation of :mod:`~greenmq.zmtp.framing`.
     """
 
     __slots__ = ("_key", "_prefix_out", "_prefix_in", "_nonce", "_peer_nonce", "_parts")
@@ -288,7 +287,7 @@ class CurveCodec:
         return b"".join(out)
 
     def seal_messages(self, messages, out, subscription_commands=True):
-        """Like :func:`~greenmq.zmtp.frames.encode_messages`, encrypted: returns (bytes, large frames).
+        """Like :func:`~greenmq.zmtp.framing.encode_messages`, encrypted: returns (bytes, large frames).
 
         A large frame is one :meth:`seal_frame` appended as a memoryview."""
         first = len(out)

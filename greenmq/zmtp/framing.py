@@ -124,10 +124,11 @@ def encode_messages(messages, out, large=LARGE_BODY, subscription_commands=True)
     """Append the wire form of ``messages`` (see the module docstring) to the list ``out``.
 
     Headers and small bodies are appended as they are, for the caller to join
-    into one write. Returns the number of bytes appended. Bodies of at least
-    ``large`` bytes are appended as memoryviews so that the caller can send them
-    without copying them into a joined buffer. Returns ``(total_bytes,
-    large_count)`` so that the caller knows whether one join will do.
+    into one write. Bodies of at least ``large`` bytes are appended as
+    memoryviews so that the caller can send them without copying them into a
+    joined buffer. Returns ``(total_bytes, large_count)``: the bytes appended
+    and how many large bodies among them, so that the caller knows whether
+    one join will do.
     """
     total = 0
     large_count = 0
