@@ -22,7 +22,10 @@ from greenmq.bench import worker
 IMPLS = ["greenmq"] + [name for name, module in (("pyzmq", "zmq"), ("zmq.green", "zmq"))
                        if importlib.util.find_spec(module) is not None]
 
-pytestmark = pytest.mark.skipif(not greenmq.has("curve"), reason="CURVE needs PyNaCl")
+pytestmark = [
+    pytest.mark.skipif(not greenmq.has("curve"), reason="CURVE needs PyNaCl"),
+    pytest.mark.bench,  # benchmark processes: left out of .ci/run's quick runs (-m "not bench")
+]
 
 
 @pytest.fixture(scope="module")

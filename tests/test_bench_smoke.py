@@ -23,6 +23,8 @@ IMPLS = ["greenmq"] + [name for name, module in (("pyzmq", "zmq"), ("zmq.green",
                        if importlib.util.find_spec(module) is not None]
 CURVE = greenmq.has("curve")  # without PyNaCl greenmq's CURVE cells could only fail: leave the group out
 
+pytestmark = pytest.mark.bench  # benchmark processes: left out of .ci/run's quick runs (-m "not bench")
+
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
