@@ -5,8 +5,11 @@ classes follows pyzmq so that ``zmq.SocketType.PUSH`` and ``zmq.PUSH`` both work
 Every member is also exported at module level by ``greenmq/__init__.py``.
 """
 
+from __future__ import annotations
+
 import errno as _errno
 from enum import IntEnum, IntFlag
+from typing import TYPE_CHECKING
 
 HAUSNUMERO = 156384712
 
@@ -322,7 +325,7 @@ EINTR = _errno.EINTR
 ENODEV = _errno.ENODEV
 
 # Everything that becomes a module-level name (``zmq.PUSH``, ``zmq.LINGER`` ...).
-_ENUMS = (
+_ENUMS: tuple[type[IntEnum] | type[IntFlag], ...] = (
     SocketType,
     SocketOption,
     ContextOption,
@@ -335,8 +338,9 @@ _ENUMS = (
 )
 
 
-def _module_names():
-    names = {}
+def _module_names() -> dict[str, int]:
+    """Every enum member under its pyzmq module-level name, plus pyzmq's plain-integer constants."""
+    names: dict[str, int] = {}
     for enum_class in _ENUMS:
         for name, member in enum_class.__members__.items():
             names.setdefault(name, member)
@@ -366,3 +370,9 @@ def _module_names():
 
 MODULE_NAMES = _module_names()
 globals().update(MODULE_NAMES)
+
+if TYPE_CHECKING:
+
+    def __getattr__(name: str) -> int:
+        """For type checkers only: the names added from MODULE_NAMES above (``PUSH`` ...) are ints,
+        which they cannot see being set through globals()."""

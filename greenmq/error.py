@@ -6,12 +6,14 @@ subclass (:class:`Again`, :class:`ContextTerminated`,
 :class:`InterruptedSystemCall`), exactly as pyzmq maps them.
 """
 
+from __future__ import annotations
+
 import errno as _errno
 import os
 
 from .constants import Errno
 
-_LIBZMQ_MESSAGES = {
+_LIBZMQ_MESSAGES: dict[int, str] = {
     Errno.EFSM: "Operation cannot be accomplished in current state",
     Errno.ENOCOMPATPROTO: "The protocol is not compatible with the socket type",
     Errno.ETERM: "Context was terminated",
@@ -20,7 +22,7 @@ _LIBZMQ_MESSAGES = {
 }
 
 
-def strerror(errnum):
+def strerror(errnum: int) -> str:
     """The message libzmq gives for an error number."""
     message = _LIBZMQ_MESSAGES.get(errnum)
     if message is None:
@@ -35,41 +37,46 @@ class ZMQBaseError(Exception):
 class ZMQError(ZMQBaseError):
     """An error from a socket or context call, carrying libzmq's ``errno``."""
 
-    errno = None
-    strerror = None
+    # Always set by __init__ (EINVAL when no errno is given), so never None, unlike pyzmq's.
+    errno: int
+    strerror: str
 
-    def __init__(self, errno=None, msg=None):
+    def __init__(self, errno: int | None = None, msg: str | None = None) -> None:
         if errno is None:
             errno = Errno.EINVAL
         self.errno = errno
         self.strerror = msg if msg is not None else strerror(errno)
         super().__init__(self.strerror)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.strerror
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}({self.strerror!r})"
 
 
 class Again(ZMQError):
     """EAGAIN: the call would block (``NOBLOCK``) or its timeout expired."""
 
-    def __init__(self, errno=Errno.EAGAIN, msg=None):
+    def __init__(self, errno: int = Errno.EAGAIN, msg: str | None = None) -> None:
         super().__init__(errno, msg)
 
 
 class ContextTerminated(ZMQError):
     """ETERM: the socket's context was terminated while the call waited."""
 
-    def __init__(self, errno=Errno.ETERM, msg=None):
+    def __init__(self, errno: int = Errno.ETERM, msg: str | None = None) -> None:
         super().__init__(errno, msg)
 
 
 class InterruptedSystemCall(ZMQError, InterruptedError):
     """EINTR."""
 
-    def __init__(self, errno=_errno.EINTR, msg=None):
+    # OSError (a base through InterruptedError) declares both Optional; ZMQError's always hold values.
+    errno: int
+    strerror: str
+
+    def __init__(self, errno: int = _errno.EINTR, msg: str | None = None) -> None:
         super().__init__(errno, msg)
 
 
@@ -84,20 +91,20 @@ class ZMQBindError(ZMQBaseError):
 class ZMQVersionError(NotImplementedError):
     """A feature needs a newer libzmq than the one emulated."""
 
-    def __init__(self, min_version, msg="Feature"):
+    def __init__(self, min_version: str, msg: str = "Feature") -> None:
         self.min_version = min_version
         self.msg = msg
         super().__init__(f"{msg} requires libzmq >= {min_version}")
 
 
-_SUBCLASS_BY_ERRNO = {
+_SUBCLASS_BY_ERRNO: dict[int, type[ZMQError]] = {
     Errno.EAGAIN: Again,
     Errno.ETERM: ContextTerminated,
     _errno.EINTR: InterruptedSystemCall,
 }
 
 
-def zmq_error(errnum, addr=None):
+def zmq_error(errnum: int, addr: str | None = None) -> ZMQError:
     """Build the exception pyzmq would raise for ``errnum`` (optionally about an endpoint)."""
     cls = _SUBCLASS_BY_ERRNO.get(errnum, ZMQError)
     message = strerror(errnum)

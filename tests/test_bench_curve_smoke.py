@@ -19,6 +19,8 @@ from greenmq.bench import worker
 
 from support import BENCH_IMPLS
 
+pytestmark = pytest.mark.bench  # benchmark processes: left out of .ci/run's quick runs (-m "not bench")
+
 
 @pytest.fixture(scope="module")
 def curve_run(tmp_path_factory):

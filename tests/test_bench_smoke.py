@@ -22,6 +22,8 @@ from support import BENCH_IMPLS
 
 CURVE = greenmq.has("curve")  # without PyNaCl greenmq's CURVE cells could only fail: leave the group out
 
+pytestmark = pytest.mark.bench  # benchmark processes: left out of .ci/run's quick runs (-m "not bench")
+
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):

@@ -13,9 +13,14 @@ This class only binds the socket and answers the messages it is given; see
 :mod:`greenmq.auth.thread` for a handler that serves requests by itself.
 """
 
+from __future__ import annotations
+
 import asyncio
 import inspect
 import logging
+import os
+from collections.abc import Awaitable
+from typing import Protocol, TypeVar
 
 from ..constants import SocketType
 from ..context import Context
@@ -23,7 +28,7 @@ from ..socket import Socket
 from ..utils import z85
 from .certs import load_certificates
 
-__all__ = ["Authenticator", "CURVE_ALLOW_ANY"]
+__all__ = ["Authenticator", "CURVE_ALLOW_ANY", "CredentialsProvider"]
 
 CURVE_ALLOW_ANY = "*"
 VERSION = b"1.0"
@@ -31,8 +36,18 @@ ZAP_ENDPOINT = "inproc://zeromq.zap.01"
 _DEFAULT_DOMAIN = "*"
 _CURVE_KEY_SIZE = 32
 
+_T = TypeVar("_T")
 
-def _run_awaitable(awaitable):
+
+class CredentialsProvider(Protocol):
+    """What :meth:`Authenticator.configure_curve_callback` takes: an object with this ``callback``."""
+
+    def callback(self, domain: str, key: bytes) -> object:
+        """Whether the client with the Z85 public ``key`` may connect in ``domain``: a true value
+        accepts it. The value may also be an awaitable of one, as pyzmq allows."""
+
+
+def _run_awaitable(awaitable: Awaitable[_T]) -> _T:
     """The result of an awaitable, computed on a private asyncio loop.
 
     pyzmq lets a CURVE credentials provider be a coroutine, which its handler
@@ -40,7 +55,7 @@ def _run_awaitable(awaitable):
     runs to completion here instead (holding up this thread's hub meanwhile).
     """
 
-    async def wait():
+    async def wait() -> _T:
         return await awaitable
 
     loop = asyncio.new_event_loop()
@@ -88,24 +103,26 @@ class Authenticator:
     configuration at the moment it arrives.
     """
 
-    def __init__(self, context=None, encoding="utf-8", log=None):
-        self.context = context if context is not None else Context.instance()
+    def __init__(self, context: Context | None = None, encoding: str = "utf-8",
+                 log: logging.Logger | None = None) -> None:
+        self.context: Context = context if context is not None else Context.instance()
         self.encoding = encoding
         self.allow_any = False
-        self.credentials_providers = {}
-        self.zap_socket = None
-        self._allowed = set()
-        self._denied = set()
+        self.credentials_providers: dict[str, CredentialsProvider] = {}
+        # None until start() and after stop().
+        self.zap_socket: Socket | None = None
+        self._allowed: set[str] = set()
+        self._denied: set[str] = set()
         # domain -> {username: password}; the dict given is kept, not copied,
         # so changes the application makes to it apply at once.
-        self.passwords = {}
+        self.passwords: dict[str, dict[str, str]] = {}
         # domain -> {Z85 public key (bytes): True}
-        self.certs = {}
+        self.certs: dict[str, dict[bytes, bool]] = {}
         self.log = log if log is not None else logging.getLogger("greenmq.auth")
 
     # -- the socket ---------------------------------------------------------------
 
-    def start(self):
+    def start(self) -> None:
         """Create the REP socket and bind it at ``inproc://zeromq.zap.01``.
 
         Raises ZMQError (EADDRINUSE) when the context already has a handler;
@@ -121,7 +138,7 @@ class Authenticator:
         self.zap_socket = sock
         self.log.debug("Starting ZAP handler")
 
-    def stop(self):
+    def stop(self) -> None:
         """Close the ZAP socket, which frees the endpoint for another handler. Safe to repeat."""
         sock, self.zap_socket = self.zap_socket, None
         if sock is not None:
@@ -129,7 +146,7 @@ class Authenticator:
 
     # -- configuration --------------------------------------------------------------
 
-    def allow(self, *addresses):
+    def allow(self, *addresses: str) -> None:
         """Allow connections from these IP addresses (strings, compared as written), and from no other.
 
         NULL clients from an allowed address are accepted; PLAIN and CURVE
@@ -141,7 +158,7 @@ class Authenticator:
         self.log.debug("Allowing %s", ",".join(addresses))
         self._allowed.update(addresses)
 
-    def deny(self, *addresses):
+    def deny(self, *addresses: str) -> None:
         """Refuse connections from these IP addresses; the others go on to authenticate.
 
         ValueError if :meth:`allow` was used.
@@ -151,7 +168,7 @@ class Authenticator:
         self.log.debug("Denying %s", ",".join(addresses))
         self._denied.update(addresses)
 
-    def configure_plain(self, domain="*", passwords=None):
+    def configure_plain(self, domain: str = "*", passwords: dict[str, str] | None = None) -> None:
         """Accept PLAIN clients of ``domain`` whose password matches ``passwords[username]``.
 
         ``"*"`` is the domain of requests that name none. The dict is kept by
@@ -162,7 +179,7 @@ class Authenticator:
             self.passwords[domain] = passwords
         self.log.debug("Configure plain: %s", domain)
 
-    def configure_curve(self, domain="*", location="."):
+    def configure_curve(self, domain: str = "*", location: str | os.PathLike[str] = ".") -> None:
         """Accept CURVE clients of ``domain`` whose public key has a certificate in directory ``location``.
 
         The ``*.key`` files are read now: call again after adding or removing
@@ -181,7 +198,8 @@ class Authenticator:
         except Exception as error:
             self.log.error("Could not load CURVE certificates from %s: %s", location, error)
 
-    def configure_curve_callback(self, domain="*", credentials_provider=None):
+    def configure_curve_callback(self, domain: str = "*",
+                                 credentials_provider: CredentialsProvider | None = None) -> None:
         """Let ``credentials_provider.callback(domain, key)`` decide on the CURVE clients of ``domain``.
 
         ``key`` is the client's public key as Z85 ``bytes``; a true result
@@ -196,7 +214,7 @@ class Authenticator:
             return
         self.credentials_providers[domain] = credentials_provider
 
-    def configure_gssapi(self, domain="*", location=None):
+    def configure_gssapi(self, domain: str = "*", location: str | None = None) -> None:
         """Does nothing, as in pyzmq: GSSAPI has nothing to configure.
 
         greenmq has no GSSAPI mechanism, so no greenmq socket asks about
@@ -205,7 +223,7 @@ class Authenticator:
         """
         self.log.debug("Configure gssapi: %s (greenmq has no GSSAPI mechanism; nothing to do)", domain)
 
-    def curve_user_id(self, client_public_key):
+    def curve_user_id(self, client_public_key: bytes) -> str:
         """The user id reported for an accepted CURVE client: its public key as Z85 text.
 
         Override to map keys to names of your own. Only called for accepted keys.
@@ -214,7 +232,7 @@ class Authenticator:
 
     # -- requests -------------------------------------------------------------------
 
-    def handle_zap_message(self, msg):
+    def handle_zap_message(self, msg: list[bytes]) -> None:
         """Answer one ZAP request (the frames after the REP envelope) on :attr:`zap_socket`.
 
         Malformed requests get a 400 reply; if judging a request fails (a
@@ -236,15 +254,15 @@ class Authenticator:
             status_code, status_text, user_id = b"500", b"Internal error", b""
         self._send_zap_reply(request_id, status_code, status_text, user_id)
 
-    def _judge(self, msg):
+    def _judge(self, msg: list[bytes]) -> tuple[bytes, bytes, bytes]:
         """The reply to a request of at least six frames: ``(status_code, status_text, user_id)``."""
-        version, request_id, domain, address, identity, mechanism = msg[:6]
+        version, request_id, domain_frame, address_frame, identity, mechanism = msg[:6]
         credentials = msg[6:]
         if version != VERSION:
             self.log.error("Invalid ZAP version: %r", msg)
             return b"400", b"Invalid version", b""
-        domain = domain.decode(self.encoding, "replace")
-        address = address.decode(self.encoding, "replace")
+        domain = domain_frame.decode(self.encoding, "replace")
+        address = address_frame.decode(self.encoding, "replace")
         self.log.debug(
             "version: %r, request_id: %r, domain: %r, address: %r, identity: %r, mechanism: %r",
             version, request_id, domain, address, identity, mechanism,
@@ -254,7 +272,8 @@ class Authenticator:
         if denied:
             return b"400", reason, b""
 
-        username = "anonymous"
+        # str, or whatever an overridden curve_user_id returns (bytes are accepted too).
+        username: str | bytes = "anonymous"
         if mechanism == b"NULL":
             # An address on the allow list, or not on the deny list, was already
             # accepted; with no list at all NULL is accepted too.
@@ -291,7 +310,7 @@ class Authenticator:
             raise TypeError(f"a user id must be str or bytes, not {type(username).__name__}")
         return b"200", b"OK", username
 
-    def _check_address(self, address):
+    def _check_address(self, address: str) -> tuple[bool, bool, bytes]:
         """``(allowed, denied, reason)`` from the allow or deny list; both False without a list."""
         if self._allowed:
             if address in self._allowed:
@@ -307,7 +326,7 @@ class Authenticator:
             return True, False, b"NO ACCESS"
         return False, False, b"NO ACCESS"
 
-    def _authenticate_plain(self, domain, username, password):
+    def _authenticate_plain(self, domain: str, username: str, password: str) -> tuple[bool, bytes]:
         """PLAIN: ``(allowed, reason)`` for a username and password in ``domain``."""
         if not self.passwords:
             self.log.debug("DENIED (PLAIN) no passwords defined")
@@ -328,7 +347,7 @@ class Authenticator:
             self.log.debug("DENIED (PLAIN) domain=%s username=%s: %s", domain, username, reason)
         return allowed, reason
 
-    def _authenticate_curve(self, domain, client_key):
+    def _authenticate_curve(self, domain: str, client_key: bytes) -> tuple[bool, bytes]:
         """CURVE: ``(allowed, reason)`` for a client's 32-byte public key in ``domain``."""
         if self.allow_any:
             self.log.debug("ALLOWED (CURVE allow any client)")
@@ -352,12 +371,13 @@ class Authenticator:
         self.log.debug("%s (%s) domain=%s client_key=%s", "ALLOWED" if verdict else "DENIED", how, domain, z85_key)
         return (True, b"OK") if verdict else (False, b"Unknown key")
 
-    def _authenticate_gssapi(self, domain, principal):
+    def _authenticate_gssapi(self, domain: str, principal: bytes) -> tuple[bool, bytes]:
         """GSSAPI: the mechanism itself has authenticated the principal, so accept it (as pyzmq does)."""
         self.log.debug("ALLOWED (GSSAPI) domain=%s principal=%s", domain, principal)
         return True, b"OK"
 
-    def _send_zap_reply(self, request_id, status_code, status_text, user_id="anonymous"):
+    def _send_zap_reply(self, request_id: bytes, status_code: bytes, status_text: bytes,
+                        user_id: str | bytes = "anonymous") -> None:
         """Send the six reply frames; the user id is sent only with status 200, and metadata is empty."""
         if status_code != b"200":
             user_id = b""

@@ -8,8 +8,12 @@ laid out like pyzmq's files (a comment banner, a ``metadata`` section, a
 greenmq, pyzmq and czmq programs; and files from either load here.
 """
 
+from __future__ import annotations
+
 import datetime
 import os
+from collections.abc import Mapping
+from typing import Union
 
 from ..zmtp.keys import curve_keypair
 
@@ -17,6 +21,10 @@ __all__ = ["create_certificates", "load_certificate", "load_certificates"]
 
 _PUBLIC_SUFFIX = ".key"
 _SECRET_SUFFIX = ".key_secret"
+
+_StrPath = Union[str, os.PathLike[str]]
+# Metadata names and values may be str or bytes; a Mapping's key type is invariant, hence the two.
+_Metadata = Union[Mapping[str, Union[str, bytes]], Mapping[bytes, Union[str, bytes]]]
 
 # The first two lines follow czmq's zcert banner; the advice is ours.
 _PUBLIC_BANNER = """#   ****  Generated on {when} by greenmq  ****
@@ -35,11 +43,11 @@ _SECRET_BANNER = """#   ****  Generated on {when} by greenmq  ****
 """
 
 
-def _text(value, encoding="utf-8"):
+def _text(value: str | bytes, encoding: str = "utf-8") -> str:
     return value.decode(encoding) if isinstance(value, bytes) else str(value)
 
 
-def _check_metadata_text(text):
+def _check_metadata_text(text: str) -> str:
     # A line break would end the property and let a value forge further lines
     # (say, a second public-key) in the file.
     if "\n" in text or "\r" in text:
@@ -47,7 +55,8 @@ def _check_metadata_text(text):
     return text
 
 
-def _write_certificate(path, banner, public_key, secret_key=None, metadata=None, private=False):
+def _write_certificate(path: str, banner: str, public_key: bytes, secret_key: bytes | None = None,
+                       metadata: _Metadata | None = None, private: bool = False) -> None:
     """Write one zcert file; ``private`` files are created readable and writable by their owner only."""
     lines = [banner.format(when=datetime.datetime.now()), "metadata\n"]
     for name, value in (metadata or {}).items():
@@ -67,7 +76,7 @@ def _write_certificate(path, banner, public_key, secret_key=None, metadata=None,
         f.writelines(lines)
 
 
-def create_certificates(key_dir, name, metadata=None):
+def create_certificates(key_dir: _StrPath, name: str, metadata: _Metadata | None = None) -> tuple[str, str]:
     """Create a new CURVE key pair as the certificate files ``NAME.key`` and ``NAME.key_secret`` in ``key_dir``.
 
     ``metadata`` (a dict of str or bytes) is recorded in the secret file's
@@ -83,7 +92,7 @@ def create_certificates(key_dir, name, metadata=None):
     return public_file, secret_file
 
 
-def _property_value(raw):
+def _property_value(raw: bytes) -> bytes:
     """The value of a ZPL property: the text inside quotes, or else the first word.
 
     (Not "up to a ``#``": ``#`` is a Z85 character, and pyzmq reads unquoted keys whole.)
@@ -96,7 +105,7 @@ def _property_value(raw):
     return words[0] if words else b""
 
 
-def load_certificate(filename):
+def load_certificate(filename: _StrPath) -> tuple[bytes, bytes | None]:
     """Read a certificate file: ``(public_key, secret_key)`` as Z85 ``bytes``.
 
     ``secret_key`` is None for a public certificate. Raises OSError when the
@@ -107,7 +116,7 @@ def load_certificate(filename):
     """
     if not os.path.exists(filename):
         raise OSError(f"Invalid certificate file: {filename}")
-    keys = {}
+    keys: dict[bytes, bytes] = {}
     section = None
     with open(filename, "rb") as f:
         for line in f:
@@ -127,7 +136,7 @@ def load_certificate(filename):
     return public_key, keys.get(b"secret-key") or None
 
 
-def load_certificates(directory="."):
+def load_certificates(directory: _StrPath = ".") -> dict[bytes, bool]:
     """The public keys of all ``*.key`` certificates in ``directory``: a dict of Z85 key ``bytes`` to True.
 
     Raises OSError if ``directory`` is not a directory. Like a shell glob,

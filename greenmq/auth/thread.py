@@ -15,10 +15,16 @@ task. It follows that
 - :meth:`~ThreadAuthenticator.stop` belongs to the thread that started it.
 """
 
+from __future__ import annotations
+
+import logging
+
 import gevent
 
 from ..constants import Errno
+from ..context import Context
 from ..error import ZMQError
+from ..socket import Socket
 from .base import Authenticator
 
 __all__ = ["GreenletAuthenticator", "ThreadAuthenticator"]
@@ -37,16 +43,17 @@ class ThreadAuthenticator(Authenticator):
     so that ``Context.term()`` can finish.
     """
 
-    def __init__(self, context=None, encoding="utf-8", log=None):
+    def __init__(self, context: Context | None = None, encoding: str = "utf-8",
+                 log: logging.Logger | None = None) -> None:
         super().__init__(context=context, encoding=encoding, log=log)
-        self.greenlet = None
+        self.greenlet: gevent.Greenlet[[Socket], None] | None = None
 
     @property
-    def thread(self):
+    def thread(self) -> gevent.Greenlet[[Socket], None] | None:
         """The greenlet that serves requests (pyzmq's attribute name); None when stopped."""
         return self.greenlet
 
-    def start(self):
+    def start(self) -> None:
         """Bind the ZAP socket and start serving requests.
 
         ZMQError (EADDRINUSE) if the context already has a ZAP handler;
@@ -55,9 +62,10 @@ class ThreadAuthenticator(Authenticator):
         if self.is_alive():
             raise RuntimeError("the authenticator is already running")
         super().start()
+        assert self.zap_socket is not None  # bound by super().start(), which raises if it cannot
         self.greenlet = gevent.spawn(self._serve, self.zap_socket)
 
-    def _serve(self, sock):
+    def _serve(self, sock: Socket) -> None:
         try:
             while True:
                 self.handle_zap_message(sock.recv_multipart())
@@ -72,7 +80,7 @@ class ThreadAuthenticator(Authenticator):
         # The socket stays bound though nobody answers: handshakes then wait and
         # fail, where a context without a handler might let every client in.
 
-    def stop(self):
+    def stop(self) -> None:
         """Stop serving and close the ZAP socket. Safe before ``start()`` and when repeated."""
         greenlet, self.greenlet = self.greenlet, None
         if greenlet is not None and greenlet is not gevent.getcurrent():
@@ -81,7 +89,7 @@ class ThreadAuthenticator(Authenticator):
         # greenlet ends when it next touches the closed socket.
         super().stop()
 
-    def is_alive(self):
+    def is_alive(self) -> bool:
         """Whether the handler greenlet is running."""
         return self.greenlet is not None and not self.greenlet.dead
 

@@ -9,8 +9,12 @@ parent still holds the parent's watchers and greenlets, which must never run
 there.
 """
 
-import multiprocessing
+from __future__ import annotations
+
 import os
+from collections.abc import Callable
+from multiprocessing.context import ForkProcess
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 import gevent
 from gevent import monkey
@@ -21,6 +25,12 @@ from ..context import Context
 from ..error import ZMQBindError, ZMQError
 from ..poll import POLLIN, zmq_poll
 from ..proxy import proxy
+from ..socket import Socket
+
+if TYPE_CHECKING:
+    from multiprocessing.popen_fork import Popen
+
+    from gevent._types import _ChildWatcher
 
 _start_new_thread = monkey.get_original("_thread", "start_new_thread")
 _allocate_lock = monkey.get_original("_thread", "allocate_lock")
@@ -69,9 +79,11 @@ class Device:
         True once the device has stopped.
     """
 
-    context_factory = Context.instance
+    context_factory: Callable[[], Context] = Context.instance
+    _context: Context  # the context_factory's Context, from when the device runs
 
-    def __init__(self, device_type=DeviceType.QUEUE, in_type=None, out_type=None):
+    def __init__(self, device_type: int = DeviceType.QUEUE, in_type: int | None = None,
+                 out_type: int | None = None) -> None:
         self.device_type = device_type
         if in_type is None:
             raise TypeError("in_type must be specified")
@@ -79,25 +91,25 @@ class Device:
             raise TypeError("out_type must be specified")
         self.in_type = in_type
         self.out_type = out_type
-        self._in_binds = []
-        self._in_connects = []
-        self._in_sockopts = []
-        self._out_binds = []
-        self._out_connects = []
-        self._out_sockopts = []
-        self._random_addrs = []
+        self._in_binds: list[str] = []
+        self._in_connects: list[str] = []
+        self._in_sockopts: list[tuple[int, int | bytes]] = []
+        self._out_binds: list[str] = []
+        self._out_connects: list[str] = []
+        self._out_sockopts: list[tuple[int, int | bytes]] = []
+        self._random_addrs: list[str] = []
         self.daemon = True
         self.done = False
         self._done_event = Event()
-        self._sockets = []
+        self._sockets: list[Socket] = []
 
     # -- configuration, applied when the device runs ----------------------------------
 
-    def bind_in(self, addr):
+    def bind_in(self, addr: str) -> None:
         """Enqueue ZMQ address for binding on in_socket. See :meth:`Socket.bind`."""
         self._in_binds.append(addr)
 
-    def bind_in_to_random_port(self, addr, *args, **kwargs):
+    def bind_in_to_random_port(self, addr: str, *args: int, **kwargs: int) -> int:
         """Enqueue a random port on the given interface for binding on in_socket; return the port.
 
         See :meth:`Socket.bind_to_random_port`.
@@ -106,19 +118,19 @@ class Device:
         self.bind_in(f"{addr}:{port}")
         return port
 
-    def connect_in(self, addr):
+    def connect_in(self, addr: str) -> None:
         """Enqueue ZMQ address for connecting on in_socket. See :meth:`Socket.connect`."""
         self._in_connects.append(addr)
 
-    def setsockopt_in(self, opt, value):
+    def setsockopt_in(self, opt: int, value: int | bytes) -> None:
         """Enqueue ``setsockopt(opt, value)`` for in_socket. See :meth:`Socket.setsockopt`."""
         self._in_sockopts.append((opt, value))
 
-    def bind_out(self, addr):
+    def bind_out(self, addr: str) -> None:
         """Enqueue ZMQ address for binding on out_socket. See :meth:`Socket.bind`."""
         self._out_binds.append(addr)
 
-    def bind_out_to_random_port(self, addr, *args, **kwargs):
+    def bind_out_to_random_port(self, addr: str, *args: int, **kwargs: int) -> int:
         """Enqueue a random port on the given interface for binding on out_socket; return the port.
 
         See :meth:`Socket.bind_to_random_port`.
@@ -127,20 +139,20 @@ class Device:
         self.bind_out(f"{addr}:{port}")
         return port
 
-    def connect_out(self, addr):
+    def connect_out(self, addr: str) -> None:
         """Enqueue ZMQ address for connecting on out_socket. See :meth:`Socket.connect`."""
         self._out_connects.append(addr)
 
-    def setsockopt_out(self, opt, value):
+    def setsockopt_out(self, opt: int, value: int | bytes) -> None:
         """Enqueue ``setsockopt(opt, value)`` for out_socket. See :meth:`Socket.setsockopt`."""
         self._out_sockopts.append((opt, value))
 
-    def _reserve_random_port(self, addr, *args, **kwargs):
+    def _reserve_random_port(self, addr: str, *args: int, **kwargs: int) -> int:
         """A port that is free now (bound and released at once), and not reserved before."""
         with Context() as ctx, ctx.socket(SocketType.PUSH) as binder:
             binder.linger = 0
             for _ in range(5):
-                port = binder.bind_to_random_port(addr, *args, **kwargs)
+                port: int = binder.bind_to_random_port(addr, *args, **kwargs)
                 new_addr = f"{addr}:{port}"
                 if new_addr not in self._random_addrs:
                     break
@@ -151,7 +163,10 @@ class Device:
 
     # -- running -----------------------------------------------------------------------
 
-    def _setup_sockets(self):
+    def _setup_sockets(self) -> tuple[Socket, ...]:
+        """Create and configure the device's sockets: in and out (the same socket if out_type < 0).
+
+        Subclasses add sockets of their own after these two."""
         ctx = self.context_factory()
         self._context = ctx
         ins = ctx.socket(self.in_type)
@@ -176,7 +191,7 @@ class Device:
             outs.connect(iface)
         return ins, outs
 
-    def run_device(self):
+    def run_device(self) -> None:
         """The runner method.
 
         Do not call me directly, instead call ``self.start()``, just like a Thread.
@@ -184,13 +199,13 @@ class Device:
         ins, outs = self._setup_sockets()
         proxy(ins, outs)
 
-    def _close_sockets(self):
+    def _close_sockets(self) -> None:
         """Close the sockets the device created."""
         for sock in self._sockets:
             if sock and not sock.closed:
                 sock.close()
 
-    def run(self):
+    def run(self) -> None:
         """Run the device; a terminated context (ETERM) or a closed socket (ENOTSOCK) is a clean stop.
 
         The sockets are closed however the device ends (also when its greenlet is killed).
@@ -205,28 +220,46 @@ class Device:
             self._close_sockets()
             self._done_event.set()
 
-    def start(self):
+    def start(self) -> None:
         """Start the device. A plain Device runs in the calling greenlet (blocks); subclasses launch it."""
-        return self.run()
+        self.run()
 
-    def join(self, timeout=None):
+    def join(self, timeout: float | None = None) -> None:
         """Wait (cooperatively) until the device has stopped, like ``Thread.join``; at most ``timeout`` seconds."""
         self._done_event.wait(timeout)
 
 
-class _GreenletLauncher(gevent.Greenlet):
+class _Launcher(Protocol):
+    """What a background device runs in: the part of ``threading.Thread``'s interface that devices use."""
+
+    daemon: bool
+
+    def start(self) -> None: ...
+
+    def join(self, timeout: float | None = None) -> None: ...
+
+    def is_alive(self) -> bool: ...
+
+
+if TYPE_CHECKING:
+    _Greenlet = gevent.Greenlet[[], None]  # the stubs' Greenlet is generic; gevent's is not subscriptable
+else:
+    _Greenlet = gevent.Greenlet
+
+
+class _GreenletLauncher(_Greenlet):
     """A greenlet with the part of ``threading.Thread``'s interface that devices use."""
 
     daemon = True
 
-    def __init__(self, target):
+    def __init__(self, target: Callable[[], None]) -> None:
         super().__init__(target)
 
-    def is_alive(self):
+    def is_alive(self) -> bool:
         return self.started and not self.dead
 
 
-class _ForkedProcess(multiprocessing.get_context("fork").Process):
+class _ForkedProcess(ForkProcess):
     """A forked process that runs its target on a fresh hub in a new OS thread.
 
     The child inherits the parent's hub with all its watchers (the parent's
@@ -235,12 +268,12 @@ class _ForkedProcess(multiprocessing.get_context("fork").Process):
     while the device runs in a thread of its own.
     """
 
-    def run(self):
+    def run(self) -> None:
         finished = _allocate_lock()
         finished.acquire()
-        failure = []
+        failure: list[BaseException] = []
 
-        def main():
+        def main() -> None:
             try:
                 super(_ForkedProcess, self).run()
             except BaseException as error:  # reported by the child's main thread
@@ -253,55 +286,69 @@ class _ForkedProcess(multiprocessing.get_context("fork").Process):
         if failure:
             raise failure[0]
 
-    _exited = None
+    _popen: Popen | None  # multiprocessing's handle on the child, made by start(); typeshed omits it
+    _exited: Event | None = None
 
-    def start(self):
+    def start(self) -> None:
         super().start()
         # Once anyone has installed libev's SIGCHLD handling (gevent.subprocess does, and so
         # does this watcher), libev reaps every child, and multiprocessing's own waitpid()
         # then finds nothing. A child watcher receives the exit status instead. It is
         # started before the loop can run again, so it cannot miss the child's exit.
         loop = gevent.get_hub().loop
-        if loop.default:  # child watchers exist only on the main thread's loop
-            self._exited = Event()
-            watcher = loop.child(self.pid, ref=False)
-            watcher.start(self._on_exit, watcher)
+        popen = self._popen
+        if loop.default and popen is not None:  # child watchers exist only on the main thread's loop
+            self._exited = exited = Event()
+            watcher = loop.child(popen.pid, ref=False)
+            watcher.start(self._on_exit, watcher, popen, exited)
 
-    def _on_exit(self, watcher):
+    @staticmethod
+    def _on_exit(watcher: _ChildWatcher, popen: Popen, exited: Event) -> None:
         watcher.stop()
-        if self._popen.returncode is None:
-            self._popen.returncode = os.waitstatus_to_exitcode(watcher.rstatus)
-        self._exited.set()
+        if popen.returncode is None:
+            popen.returncode = os.waitstatus_to_exitcode(watcher.rstatus)
+        exited.set()
 
-    def join(self, timeout=None):
+    def join(self, timeout: float | None = None) -> None:
         """Wait cooperatively, like ``Process.join``: until the child has exited, or ``timeout`` seconds."""
-        if self._popen is None or self._popen.returncode is not None:
+        popen = self._popen
+        if popen is None or popen.returncode is not None:
             super().join(0)  # the checks and bookkeeping of Process.join
             return
         if not zmq_poll([(self.sentinel, POLLIN)], -1 if timeout is None else timeout * 1000):
             return  # timed out
         # The child has exited (its end of the sentinel pipe is closed); reap it.
-        if self._exited is not None and self._popen.poll(os.WNOHANG) is None:
+        if self._exited is not None and popen.poll(os.WNOHANG) is None:
             self._exited.wait()  # libev reaped it: the watcher brings the status
         super().join()
 
 
-class BackgroundDevice(Device):
-    """Base class for launching Devices in background greenlets and processes."""
-
-    launcher = None
-    _launch_class = None
-
-    def start(self):
-        self.launcher = self._launch_class(target=self.run)
-        self.launcher.daemon = self.daemon
-        return self.launcher.start()
-
-    def join(self, timeout=None):
-        return self.launcher.join(timeout=timeout)
+_L = TypeVar("_L", bound=_Launcher)
 
 
-class ThreadDevice(BackgroundDevice):
+class BackgroundDevice(Device, Generic[_L]):
+    """Base class for launching Devices in background greenlets and processes.
+
+    ``launcher`` is what the device runs in, None until :meth:`start`; its type
+    is the parameter (a gevent ``Greenlet`` or a forked ``Process``).
+    """
+
+    launcher: _L | None = None
+    _launch_class: Callable[..., _L]  # called with target=the device's run method
+
+    def start(self) -> None:
+        launcher = self._launch_class(target=self.run)
+        launcher.daemon = self.daemon
+        self.launcher = launcher
+        launcher.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self.launcher is None:
+            raise RuntimeError("cannot join a device before it is started")
+        self.launcher.join(timeout=timeout)
+
+
+class ThreadDevice(BackgroundDevice[_GreenletLauncher]):
     """A Device that runs in a background greenlet (greenmq's ThreadDevice is not an OS thread).
 
     :meth:`start` spawns the greenlet on the hub of the calling thread, which
@@ -314,7 +361,7 @@ class ThreadDevice(BackgroundDevice):
     _launch_class = _GreenletLauncher
 
 
-class ProcessDevice(BackgroundDevice):
+class ProcessDevice(BackgroundDevice[_ForkedProcess]):
     """A Device that runs in a background (forked) process.
 
     The child creates a new Context (``context_factory = Context``) and runs

@@ -1,10 +1,14 @@
 """``monitored_queue``: a queue between two sockets that reports both directions to a monitor socket."""
 
+from __future__ import annotations
+
 from ..constants import SocketType
 from ..proxy import check_socket, RunningProxy
+from ..socket import Socket
 
 
-def monitored_queue(in_socket, out_socket, mon_socket, in_prefix=b"in", out_prefix=b"out"):
+def monitored_queue(in_socket: Socket, out_socket: Socket, mon_socket: Socket, in_prefix: bytes = b"in",
+                    out_prefix: bytes = b"out") -> None:
     """Start a monitored queue device.
 
     A monitored queue is like a proxy (each direction forwarded in its own
@@ -44,8 +48,7 @@ def monitored_queue(in_socket, out_socket, mon_socket, in_prefix=b"in", out_pref
         except TypeError:
             raise TypeError(f"{name} must be bytes-like, not {type(prefix).__name__}") from None
     swap_ids = in_socket.socket_type == SocketType.ROUTER and out_socket.socket_type == SocketType.ROUTER
-    return RunningProxy(in_socket, out_socket, mon_socket, capture_prefixes=tuple(prefixes),
-                  swap_ids=swap_ids).run()
+    RunningProxy(in_socket, out_socket, mon_socket, capture_prefixes=tuple(prefixes), swap_ids=swap_ids).run()
 
 
 __all__ = ["monitored_queue"]

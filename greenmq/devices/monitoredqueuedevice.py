@@ -1,5 +1,7 @@
 """MonitoredQueue devices (pyzmq's ``zmq.devices.monitoredqueuedevice``)."""
 
+from __future__ import annotations
+
 from ..constants import SocketType
 from .monitoredqueue import monitored_queue
 from .proxydevice import ProcessProxy, Proxy, ProxyBase, ThreadProxy
@@ -11,12 +13,13 @@ class MonitoredQueueBase(ProxyBase):
     _in_prefix = b""
     _out_prefix = b""
 
-    def __init__(self, in_type, out_type, mon_type=SocketType.PUB, in_prefix=b"in", out_prefix=b"out"):
+    def __init__(self, in_type: int, out_type: int, mon_type: int = SocketType.PUB, in_prefix: bytes = b"in",
+                 out_prefix: bytes = b"out") -> None:
         ProxyBase.__init__(self, in_type=in_type, out_type=out_type, mon_type=mon_type)
         self._in_prefix = in_prefix
         self._out_prefix = out_prefix
 
-    def run_device(self):
+    def run_device(self) -> None:
         ins, outs, mons = self._setup_sockets()
         monitored_queue(ins, outs, mons, self._in_prefix, self._out_prefix)
 

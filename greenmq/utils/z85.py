@@ -5,7 +5,13 @@ Z85 strings; this module converts between that text and the 32 raw bytes.
 Same API and errors as ``zmq.utils.z85``.
 """
 
+from __future__ import annotations
+
 import struct
+from typing import Union
+
+# The binary types the functions take, as in pyzmq: they slice and iterate as bytes do.
+_BytesLike = Union[bytes, bytearray, memoryview]
 
 Z85CHARS = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
 _DIGIT_VALUE = {char: value for value, char in enumerate(Z85CHARS)}
@@ -15,11 +21,11 @@ _POWERS = (85**4, 85**3, 85**2, 85, 1)
 class Z85DecodeError(ValueError, KeyError):
     """A character outside the Z85 alphabet (a ``KeyError`` too, as pyzmq raises one)."""
 
-    def __str__(self):
+    def __str__(self) -> str:
         return ValueError.__str__(self)
 
 
-def encode(rawbytes):
+def encode(rawbytes: _BytesLike) -> bytes:
     """Encode bytes (a multiple of 4 long) as Z85 ``bytes``."""
     if isinstance(rawbytes, str):
         raise TypeError("a bytes-like object is required, not 'str'")
@@ -33,7 +39,7 @@ def encode(rawbytes):
     return bytes(out)
 
 
-def decode(z85bytes):
+def decode(z85bytes: str | _BytesLike) -> bytes:
     """Decode Z85 text (``str`` or ``bytes``, a multiple of 5 long) to bytes."""
     if isinstance(z85bytes, str):
         try:

@@ -10,13 +10,19 @@ Boxes use libsodium's "easy" layout, which is also the CurveZMQ wire layout:
 a 16-byte authenticator followed by the ciphertext.
 """
 
+from __future__ import annotations
+
+from typing import Union
+
 try:
     import nacl.bindings as _bindings
     from nacl._sodium import ffi as _ffi, lib as _lib
     from nacl.exceptions import CryptoError as _CryptoError
 except ImportError:  # pragma: no cover - depends on the installed extras
-    _bindings = _ffi = _lib = None
-    _CryptoError = Exception
+    # Without PyNaCl no CURVE mechanism starts (require()), so nothing calls these stand-ins; type
+    # checkers are given PyNaCl (the typecheck extra) and so check against its real types.
+    _bindings = _ffi = _lib = None  # type: ignore[assignment]
+    _CryptoError = Exception  # type: ignore[assignment,misc]
 
 AVAILABLE = _bindings is not None
 MISSING_MESSAGE = "CURVE security needs PyNaCl: install greenmq with the 'curve' extra (pip install 'greenmq[curve]')"
@@ -24,38 +30,41 @@ MISSING_MESSAGE = "CURVE security needs PyNaCl: install greenmq with the 'curve'
 KEY_SIZE = 32
 MAC_SIZE = 16
 
+# The buffers that the box functions take: cffi's from_buffer reads them, len() measures them.
+_BytesLike = Union[bytes, bytearray, memoryview]
+
 
 class CryptoUnavailable(RuntimeError):
     """CURVE was asked for but PyNaCl is not installed."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(MISSING_MESSAGE)
 
 
-def require():
+def require() -> None:
     """Raise :class:`CryptoUnavailable` unless PyNaCl can be used."""
     if not AVAILABLE:
         raise CryptoUnavailable()
 
 
-def keypair():
+def keypair() -> tuple[bytes, bytes]:
     """A new (public, secret) Curve25519 key pair, 32 raw bytes each."""
     require()
     return _bindings.crypto_box_keypair()
 
 
-def public_key(secret):
+def public_key(secret: bytes) -> bytes:
     """The public key belonging to a 32-byte secret key."""
     require()
     return _bindings.crypto_scalarmult_base(secret)
 
 
-def random_bytes(count):
+def random_bytes(count: int) -> bytes:
     require()
     return _bindings.randombytes(count)
 
 
-def shared_key(public, secret):
+def shared_key(public: bytes, secret: bytes) -> bytes | None:
     """The precomputed key for boxes between ``secret``'s owner and ``public``'s owner.
 
     None for a low-order ``public`` key (all zeros, say), which libsodium refuses:
@@ -69,14 +78,14 @@ def shared_key(public, secret):
     return bytes(key)
 
 
-def box(plaintext, nonce, key):
+def box(plaintext: _BytesLike, nonce: bytes, key: bytes) -> bytearray:
     """Encrypt and authenticate ``plaintext`` under a precomputed ``key``; 16 bytes longer."""
     out = bytearray(len(plaintext) + MAC_SIZE)
     _lib.crypto_box_easy_afternm(_ffi.from_buffer(out), _ffi.from_buffer(plaintext), len(plaintext), nonce, key)
     return out
 
 
-def unbox(ciphertext, nonce, key):
+def unbox(ciphertext: _BytesLike, nonce: bytes, key: bytes) -> bytearray | None:
     """The plaintext of a box made by :func:`box`, or None if it does not authenticate."""
     size = len(ciphertext) - MAC_SIZE
     if size < 0:
@@ -88,7 +97,7 @@ def unbox(ciphertext, nonce, key):
     return out
 
 
-def seal_in_place(buffer, start, size, nonce, key):
+def seal_in_place(buffer: bytearray, start: int, size: int, nonce: bytes, key: bytes) -> None:
     """Encrypt the ``size`` bytes at ``buffer[start + 16:]`` into ``buffer[start:]`` (MAC first).
 
     libsodium allows the overlap, so a frame is built in one buffer: the
@@ -104,12 +113,12 @@ open_box_afternm = _lib.crypto_box_open_easy_afternm if AVAILABLE else None
 from_buffer = _ffi.from_buffer if AVAILABLE else None
 
 
-def secretbox(plaintext, nonce, key):
+def secretbox(plaintext: _BytesLike, nonce: bytes, key: bytes) -> bytes:
     """Symmetric box (for the server's cookie): 16 bytes longer than ``plaintext``."""
     return _bindings.crypto_secretbox_easy(bytes(plaintext), nonce, key)
 
 
-def secretbox_open(ciphertext, nonce, key):
+def secretbox_open(ciphertext: _BytesLike, nonce: bytes, key: bytes) -> bytes | None:
     """The plaintext of a :func:`secretbox`, or None if it does not authenticate."""
     try:
         return _bindings.crypto_secretbox_open_easy(bytes(ciphertext), nonce, key)

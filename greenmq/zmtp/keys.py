@@ -4,6 +4,8 @@ Keys are 32 raw bytes on the wire and 40-character Z85 text in files and in
 pyzmq's API; socket options accept either form.
 """
 
+from __future__ import annotations
+
 from ..constants import Errno
 from ..error import ZMQError, zmq_error
 from ..utils import z85
@@ -12,20 +14,20 @@ from . import crypto
 Z85_KEY_SIZE = 40
 
 
-def require_curve():
+def require_curve() -> None:
     """ZMQError(ENOTSUP), naming the ``curve`` extra, unless PyNaCl is installed."""
     if not crypto.AVAILABLE:
         raise ZMQError(Errno.ENOTSUP, crypto.MISSING_MESSAGE)
 
 
-def curve_keypair():
+def curve_keypair() -> tuple[bytes, bytes]:
     """A new CURVE key pair as Z85 ``bytes``: ``(public_key, secret_key)``."""
     require_curve()
     public, secret = crypto.keypair()
     return z85.encode(public), z85.encode(secret)
 
 
-def curve_public(secret_key):
+def curve_public(secret_key: str | bytes) -> bytes:
     """The Z85 public key that belongs to a Z85 ``secret_key`` (str or bytes)."""
     if isinstance(secret_key, str):
         secret_key = secret_key.encode("utf-8")
@@ -41,7 +43,7 @@ def curve_public(secret_key):
     return z85.encode(crypto.public_key(secret))
 
 
-def raw_key(value):
+def raw_key(value: bytes) -> bytes | None:
     """A key option's value as 32 raw bytes: ``value`` is 32 raw bytes, or 40 (41 with a NUL) Z85
     characters. None if it is neither, as libzmq's ``setsockopt`` then fails with EINVAL."""
     if len(value) == crypto.KEY_SIZE:

@@ -203,7 +203,9 @@ def _watch_events(zmq, monitor):
         while True:
             event = recv_monitor_message(monitor)
             name = zmq.Event(event["event"]).name
-            _emit("EVENT", name, event["value"])
+            # pyzmq wraps the value in zmq.Event too; before Python 3.11 str() of an IntFlag is
+            # "Event.A|B", not the number the reading side parses.
+            _emit("EVENT", name, int(event["value"]))
             if event["event"] == zmq.EVENT_MONITOR_STOPPED:
                 break
     except zmq.ZMQError:
