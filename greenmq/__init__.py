@@ -6,6 +6,10 @@ speak ZMTP 3.x on the wire, so they talk to libzmq (pyzmq, czmq, JeroMQ, NetMQ)
 peers over tcp and ipc, and to each other over inproc as well.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 from . import constants
 from .constants import MODULE_NAMES as _MODULE_NAMES
 from .constants import (
@@ -49,31 +53,32 @@ _LIBZMQ_VERSION = (4, 3, 6)
 _PYZMQ_API_VERSION = (27, 0, 0)
 
 
-def zmq_version_info():
+def zmq_version_info() -> tuple[int, int, int]:
     """The libzmq version whose behaviour greenmq follows, as a tuple."""
     return _LIBZMQ_VERSION
 
 
-def zmq_version():
+def zmq_version() -> str:
     """The libzmq version whose behaviour greenmq follows, as a string."""
     return "%i.%i.%i" % _LIBZMQ_VERSION
 
 
-def pyzmq_version_info():
+def pyzmq_version_info() -> tuple[int, int, int]:
     """The pyzmq API level greenmq mirrors."""
     return _PYZMQ_API_VERSION
 
 
-def pyzmq_version():
+def pyzmq_version() -> str:
+    """The pyzmq API level greenmq mirrors, as a string."""
     return "%i.%i.%i" % _PYZMQ_API_VERSION
 
 
-def zmq_errno():
+def zmq_errno() -> int:
     """libzmq's errno of the last call; greenmq raises instead, so this is always 0."""
     return 0
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:  # Any: how type checkers resolve pyzmq's constants too
     # ``greenmq.devices`` without importing it first, like a submodule that was imported.
     if name == "devices":
         import importlib
@@ -85,7 +90,7 @@ def __getattr__(name):
 _CAPABILITIES = {"ipc": True, "curve": _crypto.AVAILABLE}
 
 
-def has(capability):
+def has(capability: str) -> bool:
     """Whether a transport or mechanism is available (``zmq_has``): ``"ipc"``, ``"curve"`` ...
 
     ``"curve"`` is true when PyNaCl (the ``curve`` extra) is installed."""
@@ -99,6 +104,7 @@ __all__ = [
     "Socket", "SocketContext", "SocketOption", "SocketType", "ZMQBaseError", "ZMQBindError",
     "ZMQError", "ZMQVersionError", "constants", "curve_keypair", "curve_public", "device", "has", "proxy",
     "proxy_steerable", "pyzmq_version", "pyzmq_version_info", "select", "strerror", "zmq_errno", "zmq_poll",
-    "zmq_version",
-    "zmq_version_info",
-] + sorted(_MODULE_NAMES)
+    "zmq_version", "zmq_version_info",
+]
+# Written as a literal first, so that type checkers see the explicit exports; then pyzmq's constants.
+__all__ += sorted(_MODULE_NAMES)

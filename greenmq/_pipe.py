@@ -21,7 +21,7 @@ tcp and ipc an engine sits on the other end.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Callable
+from typing import Any, Callable, cast
 from collections.abc import Iterable, Iterator
 
 
@@ -227,7 +227,7 @@ def write_each(msg: Any, pipes: Iterable[Pipe], over_hwm: bool = False) -> None:
         was_empty = not queue
         if pipe.carries_wire:
             if encoded is None:
-                encoded = pipe._encode(msg)
+                encoded = cast(WirePipe, pipe)._encode(msg)
             queue.append(encoded)
         else:
             queue.append(msg)
@@ -249,7 +249,7 @@ class Peer:
         self.inbound: Pipe | None = None
         self.outbound: Pipe | None = None
         self.endpoint = endpoint
-        self.metadata = None
+        self.metadata: Any = None  # a Metadata once the handshake (or inproc join) told it
         self.routing_id = routing_id
         self.disconnect = disconnect
 

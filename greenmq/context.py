@@ -19,7 +19,7 @@ from .constants import ContextOption, Errno, SocketOption
 from .error import ZMQError, zmq_error
 from .socket import Socket
 
-_CONTEXT_DEFAULTS = {
+_CONTEXT_DEFAULTS: dict[int, int] = {
     ContextOption.IO_THREADS: 1,
     ContextOption.MAX_SOCKETS: 1023,
     ContextOption.SOCKET_LIMIT: 65535,
@@ -49,11 +49,11 @@ class Context:
     def __init__(self, io_threads: int = 1, **kwargs: Any) -> None:
         if not isinstance(io_threads, int):
             raise TypeError(f"io_threads must be an int, got {io_threads!r}")
-        self._options = dict(_CONTEXT_DEFAULTS)
+        self._options: dict[int, int] = dict(_CONTEXT_DEFAULTS)
         self._options[ContextOption.IO_THREADS] = io_threads
         # The context's sockets and inproc names; sockets register themselves here.
         self.registry = SocketRegistry()
-        self.sockopts = {}
+        self.sockopts: dict[int, Any] = {}
 
     def __repr__(self) -> str:
         closed = " closed" if self.closed else ""

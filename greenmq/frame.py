@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from .constants import Errno, MessageOption
@@ -18,6 +19,9 @@ class Frame:
     """
 
     __slots__ = ("_data", "_bytes", "more", "tracker", "_metadata", "routing_id", "group")
+
+    _data: Any  # bytes, bytearray or a memoryview, as given
+    _bytes: builtins.bytes | None
 
     def __init__(self, data: Any = b"", track: bool = False, copy: bool | None = None,
                  copy_threshold: int | None = None) -> None:
@@ -36,7 +40,7 @@ class Frame:
         self.group = None
 
     @property
-    def bytes(self) -> bytes:
+    def bytes(self) -> builtins.bytes:
         if self._bytes is None:
             self._bytes = bytes(self._data)
         return self._bytes
@@ -45,7 +49,7 @@ class Frame:
     def buffer(self) -> memoryview:
         return memoryview(self._data)
 
-    def __bytes__(self) -> bytes:
+    def __bytes__(self) -> builtins.bytes:
         return self.bytes
 
     def __len__(self) -> int:
@@ -59,7 +63,7 @@ class Frame:
             return self.bytes == other.bytes
         return NotImplemented
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # unhashable: frames compare by content
 
     def __repr__(self) -> str:
         data = self.bytes

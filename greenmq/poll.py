@@ -30,21 +30,25 @@ from __future__ import annotations
 import os
 import select as select_module
 from time import monotonic
-from typing import Any
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any, Callable
 
 import gevent
 from gevent import monkey
 from gevent.event import Event
 
-from .constants import PollEvent
 from ._socket.base import SocketBase
+from ._socket.readiness import Readiness
+from ._socket.wakeup import Wakeup
+from .constants import PollEvent
 
 POLLIN = int(PollEvent.POLLIN)
 POLLOUT = int(PollEvent.POLLOUT)
 POLLERR = int(PollEvent.POLLERR)
 POLLPRI = int(PollEvent.POLLPRI)
 _SOCKET_EVENTS = POLLIN | POLLOUT
+# A resolved poll item: (key, readiness or None, fd, flags, gevent events to clear and wait on).
+_Item = tuple[Any, Any, int, int, tuple[Any, ...]]
 
 # The OS's poll(), even when gevent.monkey has replaced select.poll.
 _os_poll = monkey.get_original("select", "poll")
@@ -59,13 +63,13 @@ _EV_READ, _EV_WRITE = 1, 2  # libev's (and gevent's) io watcher events
 # -- resolving poll items --------------------------------------------------------------
 
 
-def _resolve(sockets):
+def _resolve(sockets: Iterable[tuple[Any, int]]) -> list[_Item]:
     """The items of ``[(socket_or_fd, flags), ...]`` with pyzmq's errors, as
     ``(key, readiness or None, fd, flags, events)``: ``key`` is what a result
     names (the socket, or the int fd), ``readiness`` the socket's (None for an
     fd), ``fd`` is -1 for a socket, ``events`` the gevent events of the
     socket's Wakeups that the poll clears and waits on."""
-    items = []
+    items: list[_Item] = []
     for obj, flags in sockets:
         flags = int(flags)
         if isinstance(obj, SocketBase):
@@ -86,7 +90,7 @@ def _resolve(sockets):
     return items
 
 
-def _socket_wakeups(readiness, flags):
+def _socket_wakeups(readiness: Readiness, flags: int) -> tuple[Wakeup, ...]:
     """The Wakeups a poll for ``flags`` on a socket waits on; ``readable`` also stands
     for close and termination when neither POLLIN nor POLLOUT is asked for."""
     if flags & POLLOUT:
@@ -94,7 +98,7 @@ def _socket_wakeups(readiness, flags):
     return (readiness.readable,)
 
 
-def _os_events(flags):
+def _os_events(flags: int) -> int:
     events = 0
     if flags & POLLIN:
         events |= _OS_IN
@@ -105,7 +109,7 @@ def _os_events(flags):
     return events
 
 
-def _zmq_events(revents):
+def _zmq_events(revents: int) -> int:
     events = 0
     if revents & _OS_IN:
         events |= POLLIN
@@ -118,9 +122,9 @@ def _zmq_events(revents):
     return events
 
 
-def _fd_readiness(items):
+def _fd_readiness(items: list[_Item]) -> dict[int, int]:
     """{fd: ZMQ events} for the fds that are ready now (a zero-timeout OS poll)."""
-    wanted = {}
+    wanted: dict[int, int] = {}
     for _, readiness, fd, flags, _ in items:
         if readiness is None and fd >= 0:  # poll() ignores negative fds, and so does zmq_poll
             wanted[fd] = wanted.get(fd, 0) | _os_events(flags)
@@ -132,13 +136,13 @@ def _fd_readiness(items):
     return {fd: _zmq_events(revents) for fd, revents in poller.poll(0)}
 
 
-def _ready(items, has_fds):
+def _ready(items: list[_Item], has_fds: bool) -> list[tuple[Any, int]]:
     """Clear the wake-ups, then compute what is ready: ``[(key, events), ...]`` in item order.
 
     Every wake-up is cleared before its socket's events are read, with no
     switch in between, so anything that becomes ready later sets it again.
     """
-    fd_events = _fd_readiness(items) if has_fds else None
+    fd_events = _fd_readiness(items) if has_fds else {}
     ready = []
     for key, readiness, fd, flags, wakeup_events in items:
         if readiness is not None:
@@ -165,7 +169,7 @@ class _ThreadPoll:
     its wake-up pipe.
     """
 
-    def __init__(self, hub, registrations, on_ready):
+    def __init__(self, hub: Any, registrations: dict[int, int], on_ready: Callable[[], None]) -> None:
         self.finished = False
         self._read_end, self._write_end = os.pipe()
         self._lock = _allocate_lock()
@@ -174,7 +178,7 @@ class _ThreadPoll:
         self._async.start(on_ready)
         _start_new_thread(self._run, (registrations,))
 
-    def _run(self, registrations):
+    def _run(self, registrations: dict[int, int]) -> None:
         try:
             poller = _os_poll()
             for fd, events in registrations.items():
@@ -195,7 +199,7 @@ class _ThreadPoll:
                 if not self._closed:
                     self._async.send()
 
-    def close(self):
+    def close(self) -> None:
         with self._lock:
             self._closed = True
             os.close(self._write_end)
@@ -206,7 +210,7 @@ class _ThreadPoll:
 class _Waiter:
     """What a poll waits on: the sockets' wake-ups, io watchers, and maybe a :class:`_ThreadPoll`."""
 
-    def __init__(self, items):
+    def __init__(self, items: list[_Item]) -> None:
         hub = gevent.get_hub()
         self.fd_event = Event()
         self.objects = [self.fd_event]
@@ -226,8 +230,9 @@ class _Waiter:
             wakeup.hold()
         self._watchers = []
         self._thread = None
-        self._threaded = threaded = {}
-        watched = {}
+        self._threaded: dict[int, int] = {}
+        threaded = self._threaded
+        watched: dict[int, int] = {}
         for _, readiness, fd, flags, _ in items:
             if readiness is not None or fd < 0:
                 continue
@@ -248,7 +253,7 @@ class _Waiter:
             self.close()
             raise
 
-    def wait(self, timeout):
+    def wait(self, timeout: float | None) -> None:
         """Until an item may be ready (the caller looks again) or ``timeout`` seconds pass."""
         thread = self._thread
         if thread is not None and thread.finished:
@@ -259,7 +264,7 @@ class _Waiter:
             self._thread = _ThreadPoll(gevent.get_hub(), self._threaded, self.fd_event.set)
         gevent.wait(self.objects, timeout=timeout, count=1)
 
-    def close(self):
+    def close(self) -> None:
         for wakeup in self._wakeups:
             wakeup.release()
         self._wakeups = []
@@ -272,7 +277,7 @@ class _Waiter:
             self._thread = None
 
 
-def _poll(sockets, timeout):
+def _poll(sockets: Iterable[tuple[Any, int]], timeout: float | None) -> list[tuple[Any, int]]:
     """Poll ``[(socket_or_fd, flags), ...]``; ``timeout`` in seconds, None for ever."""
     items = _resolve(sockets)
     if not items:
@@ -335,8 +340,8 @@ class Poller:
     """
 
     def __init__(self) -> None:
-        self.sockets = []
-        self._map = {}
+        self.sockets: list[tuple[Any, int]] = []
+        self._map: dict[Any, int] = {}
 
     def __contains__(self, socket: Any) -> bool:
         return socket in self._map
@@ -431,7 +436,7 @@ def select(rlist: Sequence[Any], wlist: Sequence[Any], xlist: Sequence[Any],
     if timeout < 0:
         timeout = -1
     sockets = []
-    for sock in dict.fromkeys(rlist + wlist + xlist):
+    for sock in dict.fromkeys([*rlist, *wlist, *xlist]):
         flags = 0
         if sock in rlist:
             flags |= POLLIN

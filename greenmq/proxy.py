@@ -22,6 +22,7 @@ all-or-nothing, so nothing half-sent reaches a peer).
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import gevent
 from gevent.event import Event
@@ -39,7 +40,7 @@ _STAT = struct.Struct("=Q")  # libzmq copies a native uint64_t into each frame
 FRONTEND_RECV, FRONTEND_SEND, BACKEND_RECV, BACKEND_SEND = 0, 2, 4, 6
 
 
-def check_socket(sock, name, optional=False):
+def check_socket(sock: Any, name: str, optional: bool = False) -> Any:
     """pyzmq's typed arguments: a Socket (or None where optional); a closed one is EFAULT or ignored."""
     if sock is None and optional:
         return None
@@ -58,7 +59,9 @@ def check_socket(sock, name, optional=False):
 class RunningProxy:
     """One running proxy: its sockets, state, statistics and helper greenlets."""
 
-    def __init__(self, frontend, backend, capture=None, control=None, capture_prefixes=None, swap_ids=False):
+    def __init__(self, frontend: Socket, backend: Socket, capture: Socket | None = None,
+                 control: Socket | None = None, capture_prefixes: tuple[bytes, ...] | None = None,
+                 swap_ids: bool = False) -> None:
         self.frontend = frontend
         self.backend = backend
         self.capture = capture
@@ -69,16 +72,17 @@ class RunningProxy:
         self.stats = [0] * 8
         self.resumed = Event()
         self.resumed.set()
-        self.error = None
+        self.error: BaseException | None = None
 
-    def run(self):
+    def run(self) -> int:
         """Forward until terminated; return 0 after TERMINATE, raise the first error otherwise."""
         directions = [(self.frontend, self.backend, FRONTEND_RECV, BACKEND_SEND, 0)]
         if self.backend is not self.frontend:
             directions.append((self.backend, self.frontend, BACKEND_RECV, FRONTEND_SEND, 1))
-        greenlets = [gevent.spawn(self._forward, *direction) for direction in directions]
+        greenlets: list[gevent.Greenlet[Any, Any]] = [
+            gevent.spawn(self._forward, *direction) for direction in directions]
         if self.control is not None:
-            greenlets.append(gevent.spawn(self._steer))
+            greenlets.append(gevent.spawn(self._steer, self.control))
         try:
             gevent.wait(greenlets, count=1)
         finally:
@@ -87,11 +91,11 @@ class RunningProxy:
             raise self.error
         return 0
 
-    def _fail(self, error):
+    def _fail(self, error: BaseException) -> None:
         if self.error is None:
             self.error = error
 
-    def _forward(self, source, destination, recv_stat, send_stat, direction):
+    def _forward(self, source: Socket, destination: Socket, recv_stat: int, send_stat: int, direction: int) -> None:
         stats = self.stats
         resumed = self.resumed
         capture = self.capture
@@ -125,13 +129,12 @@ class RunningProxy:
                 send(msg)
                 stats[send_stat] += len(msg)
                 stats[send_stat + 1] += size
-                if prefix is not None:
+                if prefix is not None and capture is not None:
                     capture.send_multipart([prefix, *msg])
         except Exception as error:
             self._fail(error)
 
-    def _steer(self):
-        control = self.control
+    def _steer(self, control: Socket) -> None:
         try:
             while True:
                 msg = control.recv_multipart()
@@ -154,7 +157,7 @@ class RunningProxy:
             self._fail(error)
 
 
-def proxy(frontend: Socket, backend: Socket, capture: Socket | None = None) -> None:
+def proxy(frontend: Socket, backend: Socket, capture: Socket | None = None) -> int:
     """Start a zeromq proxy (replacement for device).
 
     Forwards whole messages from ``frontend`` to ``backend`` and back, each
@@ -183,7 +186,7 @@ def proxy(frontend: Socket, backend: Socket, capture: Socket | None = None) -> N
 
 
 def proxy_steerable(frontend: Socket, backend: Socket, capture: Socket | None = None,
-                    control: Socket | None = None) -> None:
+                    control: Socket | None = None) -> int:
     """Start a zeromq proxy with control flow.
 
     Like :func:`proxy`, and steered with commands received on ``control``
@@ -223,7 +226,7 @@ def proxy_steerable(frontend: Socket, backend: Socket, capture: Socket | None = 
     return RunningProxy(frontend, backend, capture, control).run()
 
 
-def device(device_type: int, frontend: Socket, backend: Socket) -> None:
+def device(device_type: int, frontend: Socket, backend: Socket) -> int:
     """Deprecated alias for :func:`proxy` (``device_type`` -- QUEUE, FORWARDER, STREAMER -- is ignored).
 
     As in ``zmq.green.device``, a ``backend`` of -1 means the frontend socket

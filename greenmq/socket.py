@@ -74,7 +74,8 @@ class Socket(SocketBase):
 
     @property
     def type(self) -> int:
-        return self.socket_type
+        socket_type: int = self.socket_type
+        return socket_type
 
     def __enter__(self: _S) -> _S:
         return self
@@ -108,7 +109,8 @@ class Socket(SocketBase):
 
     def get_hwm(self) -> int:
         """The send high-water mark (pyzmq's ``hwm`` reads SNDHWM)."""
-        return self.getsockopt(SocketOption.SNDHWM)
+        hwm: int = self.getsockopt(SocketOption.SNDHWM)
+        return hwm
 
     def set_hwm(self, value: int) -> None:
         """Set both SNDHWM and RCVHWM."""
@@ -156,7 +158,8 @@ class Socket(SocketBase):
         spec = _options.lookup(option)
         if spec.kind != _options.BYTES:
             raise TypeError(f"option {option} will not return a string to be decoded")
-        return self.getsockopt(option).decode(encoding)
+        value: bytes = self.getsockopt(option)
+        return value.decode(encoding)
 
     set_string = setsockopt_string
     get_string = getsockopt_string

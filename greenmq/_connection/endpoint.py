@@ -5,6 +5,8 @@ transport → EPROTONOSUPPORT, an IPv6 address on a socket without ``IPV6`` →
 ENODEV (bind) or EINVAL (connect, libzmq rejects it at resolve time).
 """
 
+from __future__ import annotations
+
 import errno
 import ipaddress
 import os
@@ -22,7 +24,7 @@ _UDP_SOCKET_TYPES = (SocketType.RADIO, SocketType.DISH, SocketType.DGRAM)
 IPC_PATH_MAX = 107
 
 
-def split(endpoint, socket_type=None, name_address=True):
+def split(endpoint: str, socket_type: int | None = None, name_address: bool = True) -> tuple[str, str]:
     """``tcp://host:port`` → ("tcp", "host:port"), with libzmq's errors.
 
     pyzmq names the address in bind/connect errors but not in unbind/disconnect

@@ -59,7 +59,11 @@ class EngineBase:
         self.peer_address = peer_address
         self.peer: Peer | None = None
         self.closing = False
-        self._greenlet: gevent.Greenlet | None = None
+        self._greenlet: Any = None  # the greenlet that runs the engine (a session's)
+
+    def run(self) -> None:
+        """Run the connection in the calling greenlet until it ends (each engine its own way)."""
+        raise NotImplementedError
 
     # -- what the session forwards from the peer's pipes -------------------
 
@@ -137,10 +141,11 @@ class ZmtpEngine(EngineBase):
         self._greenlet = gevent.getcurrent()
         handshaking = True
         try:
-            messages = self._handshake()
+            conn = self.conn = ZmtpConnection(**self.options.handshake())
+            messages = self._handshake(conn)
             handshaking = False
-            self.peer = self.session.engine_ready(self, self.conn.peer_metadata)
-            if self.peer is None:
+            peer = self.peer = self.session.engine_ready(self, conn.peer_metadata)
+            if peer is None:
                 # libzmq keeps a refused connection (a second PAIR peer) open and ignores it,
                 # so the intruder does not reconnect in a loop.
                 log.info("greenmq: a %s socket refused a second peer on %s",
@@ -148,32 +153,32 @@ class ZmtpEngine(EngineBase):
                 while self.sock.recv(READ_SIZE):
                     pass
                 return
-            self._start_traffic(messages)
-            self._reader.run()
+            self._start_traffic(conn, peer, messages).run()
         except Exception as error:  # noqa: BLE001 -- the failure table decides; a bug costs one connection
             self._failed(error, handshaking)
         finally:
             self._finish()
 
-    def _handshake(self) -> list[Any]:
+    def _handshake(self, conn: ZmtpConnection) -> list[Any]:
         options = self.options
-        self.conn = ZmtpConnection(**options.handshake())
         zap_client = ZapClient(self.port.context, options.security.zap_domain, options.routing_id)
-        messages = perform_handshake(self.sock, self.conn, options.handshake_ivl, zap_client, self.peer_address)
+        messages = perform_handshake(self.sock, conn, options.handshake_ivl, zap_client, self.peer_address)
         self.port.event(MonitorEvent.HANDSHAKE_SUCCEEDED, 0, self.endpoint)
         return messages
 
-    def _start_traffic(self, messages: list[Any]) -> None:
-        conn, peer = self.conn, self.peer
-        self._reader = ZmtpReader(self.sock, conn, peer.inbound, self.options.takes_subscriptions,
-                                  on_output=self._wake_writer, on_ping=self._start_heartbeat)
-        self._reader.deliver(messages, conn.take_events())
-        self._writer = ZmtpWriter(self.sock, conn, peer.outbound, on_flushed=self._kill)
+    def _start_traffic(self, conn: ZmtpConnection, peer: Peer, messages: list[Any]) -> ZmtpReader:
+        """Deliver what came with the handshake, start the writer (and heartbeats); the reader
+        returned is the rest of the engine's life."""
+        reader = self._reader = ZmtpReader(self.sock, conn, peer.inbound, self.options.takes_subscriptions,
+                                           on_output=self._wake_writer, on_ping=self._start_heartbeat)
+        reader.deliver(messages, conn.take_events())
+        writer = self._writer = ZmtpWriter(self.sock, conn, peer.outbound, on_flushed=self._kill)
         if self.closing:
-            self._writer.close()
-        self._writer_greenlet = gevent.spawn(self._writer.run)
-        if self.options.heartbeat_ivl > 0 or self._reader.peer_ttl:
+            writer.close()
+        self._writer_greenlet = gevent.spawn(writer.run)
+        if self.options.heartbeat_ivl > 0 or reader.peer_ttl:
             self._start_heartbeat()
+        return reader
 
     def _failed(self, error: Exception, handshaking: bool) -> None:
         outcome = failures.outcome(error, handshaking)
@@ -203,7 +208,7 @@ class ZmtpEngine(EngineBase):
         data = self.conn.data_to_send()
         if not data:
             return
-        with gevent.Timeout(ERROR_LINGER, False):
+        with gevent.Timeout(ERROR_LINGER, False):  # type: ignore[arg-type]  # False: end quietly
             try:
                 self.sock.sendall(data)
                 self.sock.shutdown(SHUT_WR)
@@ -240,11 +245,12 @@ class ZmtpEngine(EngineBase):
             self._writer.close()
 
     def _start_heartbeat(self) -> None:
-        if self._heartbeat is None and self._writer is not None:
-            self._heartbeat = gevent.spawn(self._heartbeat_run)
+        conn, reader = self.conn, self._reader
+        if self._heartbeat is None and self._writer is not None and conn is not None and reader is not None:
+            self._heartbeat = gevent.spawn(self._heartbeat_run, conn, reader)
 
-    def _heartbeat_run(self) -> None:
-        run_heartbeat(self.options, self.conn, self._reader, self._wake_writer, self.endpoint)
+    def _heartbeat_run(self, conn: ZmtpConnection, reader: ZmtpReader) -> None:
+        run_heartbeat(self.options, conn, reader, self._wake_writer, self.endpoint)
         self._heartbeat = None
         self._drop()
 

@@ -102,14 +102,19 @@ class InprocLink:
     def cut(self, port: Any) -> None:
         """``port``'s side leaves: it reads and writes no more; the other side may still
         drain what it was sent, then sees the link end."""
+        ours: Peer | None
+        theirs: Peer | None
         if port is self.connector:
             ours, theirs, other = self.connector_peer, self.binder_peer, self.binder
+            sending, receiving = self.to_binder, self.from_binder
         else:
             ours, theirs, other = self.binder_peer, self.connector_peer, self.connector
-        port.detach(ours, close_pipes=False)
-        ours.outbound.close_writer()
-        ours.inbound.close_reader()
-        if other is not None:
+            sending, receiving = self.from_binder, self.to_binder
+        if ours is not None:
+            port.detach(ours, close_pipes=False)
+        sending.close_writer()
+        receiving.close_reader()
+        if other is not None and theirs is not None:
             other.detach(theirs, close_pipes=False)
         self._namespace.forget_link(self)
 

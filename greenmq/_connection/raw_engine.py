@@ -15,7 +15,7 @@ from typing import Any
 import gevent
 from gevent.event import Event
 
-from .._pipe import Peer
+from .._pipe import Peer, Pipe
 from ..zmtp.metadata import Metadata
 from .engine import EngineBase
 
@@ -39,13 +39,14 @@ class RawEngine(EngineBase):
         self._greenlet = gevent.getcurrent()
         try:
             metadata = Metadata([("Peer-Address", (self.peer_address or "").encode())])
-            self.peer = self.session.engine_ready(self, metadata)
-            if self.peer is None:
+            peer = self.peer = self.session.engine_ready(self, metadata)
+            if peer is None:
                 return
-            inbound = self.peer.inbound
+            inbound, outbound = peer.inbound, peer.outbound
+            assert inbound is not None and outbound is not None  # a STREAM socket sends and receives
             if self._notify:
                 inbound.write(b"")
-            self._writer = gevent.spawn(self._write_loop)
+            self._writer = gevent.spawn(self._write_loop, outbound)
             while True:
                 data = self.sock.recv(READ_SIZE)
                 if not data:
@@ -53,15 +54,14 @@ class RawEngine(EngineBase):
                 if inbound.reader_closed:
                     continue
                 if not inbound.write_batch((data,)):
-                    self._wait_for_room()
+                    self._wait_for_room(inbound)
         except OSError as error:
             log.debug("greenmq: raw connection %s ended: %s", self.endpoint, error)
         finally:
             self._finish()
 
-    def _wait_for_room(self) -> None:
+    def _wait_for_room(self, inbound: Pipe) -> None:
         """Backpressure: stop reading until the socket has drained the inbound pipe."""
-        inbound = self.peer.inbound
         while not inbound.reader_closed and not inbound.has_room():
             self._room.clear()
             if inbound.has_room():
@@ -80,8 +80,7 @@ class RawEngine(EngineBase):
     def _helpers(self) -> list[gevent.Greenlet | None]:
         return [self._writer]
 
-    def _write_loop(self) -> None:
-        outbound = self.peer.outbound
+    def _write_loop(self, outbound: Pipe) -> None:
         wake = self._wake
         try:
             while True:
@@ -103,5 +102,6 @@ class RawEngine(EngineBase):
             self._kill()
 
     def _peer_gone(self, peer: Peer) -> None:
-        if self._notify and not peer.inbound.reader_closed:
-            peer.inbound.write(b"")
+        inbound = peer.inbound
+        if self._notify and inbound is not None and not inbound.reader_closed:
+            inbound.write(b"")

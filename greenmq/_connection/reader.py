@@ -103,11 +103,10 @@ class ZmtpReader:
         if subscriptions and self._takes_subscriptions:
             inbound.write_batch(subscriptions)
         if messages and not inbound.write_batch(messages):
-            self._wait_for_room()
+            self._wait_for_room(inbound)
 
-    def _wait_for_room(self) -> None:
+    def _wait_for_room(self, inbound: Pipe) -> None:
         """Backpressure: stop reading until the socket has drained the inbound pipe."""
-        inbound = self._inbound
         room = self._room
         while not (self._stopped or inbound.reader_closed or inbound.has_room()):
             room.clear()

@@ -141,16 +141,19 @@ class ConnectSession(_Session):
                 self.peer.metadata = metadata
             return self.peer
         if self.immediate:
-            peer = self._new_peer(self.options.connect_routing_id)
-            peer.metadata = metadata
-            if not self.port.attach(peer):
+            fresh = self._new_peer(self.options.connect_routing_id)
+            fresh.metadata = metadata
+            if not self.port.attach(fresh):
                 return None
-            self.peer = peer
-            return peer
-        self.peer.metadata = metadata
-        if not self.port.peer_ready(self.peer):
+            self.peer = fresh
+            return fresh
+        peer = self.peer
+        if peer is None:
             return None
-        return self.peer
+        peer.metadata = metadata
+        if not self.port.peer_ready(peer):
+            return None
+        return peer
 
     def engine_closed(self, engine: EngineBase, peer: Peer | None) -> None:
         self.engine = None
@@ -211,7 +214,8 @@ class AcceptSession(_Session):
 
     def _run(self) -> None:
         try:
-            self.engine.run()
+            if self.engine is not None:
+                self.engine.run()
         finally:
             self.listener.session_ended(self)
 
@@ -229,5 +233,6 @@ class AcceptSession(_Session):
         self.port.event(MonitorEvent.DISCONNECTED, 0, self.endpoint)
 
     def close(self, linger: int) -> gevent.Greenlet:
-        self.engine.close(linger)
+        if self.engine is not None:
+            self.engine.close(linger)
         return self.greenlet

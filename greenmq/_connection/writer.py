@@ -46,6 +46,8 @@ class ZmtpWriter:
         self._fd = sock.fileno()
         self._conn = conn
         self._outbound = outbound
+        # A WirePipe's messages are already encoded: the writer only joins them.
+        self._preencoded = outbound is not None and outbound.carries_wire
         self._on_flushed = on_flushed
         self._wake = Event()
         self._idle = False
@@ -72,7 +74,7 @@ class ZmtpWriter:
         writer, which sends it first.
         """
         outbound = self._outbound
-        if not (self._idle and self._direct_allowed and len(outbound) == 1) or outbound.carries_wire:
+        if outbound is None or self._preencoded or not (self._idle and self._direct_allowed and len(outbound) == 1):
             # A publisher's fan-out batches instead: a lone direct write per loop
             # iteration would cost every subscriber connection an extra segment.
             self._wake.set()
@@ -135,7 +137,7 @@ class ZmtpWriter:
 
     def _write_batch(self, batch: Any) -> None:
         sendall = self._sock.sendall
-        if self._outbound.carries_wire:
+        if self._preencoded:
             sendall(b"".join(batch))  # already encoded (see greenmq._pipe.WirePipe)
             return
         chunks: list = []

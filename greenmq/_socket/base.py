@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import itertools
 from time import monotonic
-from typing import Any, Callable
+from typing import Any, Callable, Literal, overload
 
 import gevent
 
@@ -84,7 +84,7 @@ class SocketBase:
     # Plain attributes (anything else set as an attribute of a Socket is a socket option).
     context: Any = None
     socket_type: Any = None
-    readiness: Readiness | None = None
+    readiness: Readiness = None  # type: ignore[assignment]  # made by __init__
     _recv_index = 0
     _recv_metadata = None
 
@@ -93,7 +93,7 @@ class SocketBase:
             socket_type = SocketType(socket_type)
         except ValueError:
             raise zmq_error(Errno.EINVAL) from None
-        pattern_class = PATTERNS.get(socket_type)
+        pattern_class: Any = PATTERNS.get(socket_type)
         if pattern_class is None:
             raise NotImplementedError(f"greenmq does not implement {socket_type.name} sockets yet")
         registry = context.registry
@@ -166,6 +166,7 @@ class SocketBase:
             gevent.sleep(0)
         if not self._usable:
             self._check_usable()
+        msg: Any
         if data.__class__ is bytes:
             msg = data
         else:
@@ -229,6 +230,18 @@ class SocketBase:
         self._wait_until(self._writable, lambda: self._pattern_send(msg) or None, self._settings.sndtimeo, flags)
 
     # -- receiving ---------------------------------------------------------------
+
+    @overload
+    def recv(self, flags: int = ..., copy: Literal[True] = ..., track: bool = ...) -> bytes: ...
+
+    @overload
+    def recv(self, flags: int = ..., *, copy: Literal[False], track: bool = ...) -> Frame: ...
+
+    @overload
+    def recv(self, flags: int, copy: Literal[False], track: bool = ...) -> Frame: ...
+
+    @overload
+    def recv(self, flags: int = ..., copy: bool = ..., track: bool = ...) -> bytes | Frame: ...
 
     def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> bytes | Frame:
         """Receive one frame: ``bytes``, or a :class:`Frame` with ``copy=False``.
@@ -304,6 +317,7 @@ class SocketBase:
 
     def _next_part(self, copy: bool) -> Any:
         msg = self._recv_parts
+        assert msg is not None  # called only while a received message is being handed out
         index = self._recv_index
         frame = msg[index]
         more = index + 1 < len(msg)

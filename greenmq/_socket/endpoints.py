@@ -68,8 +68,9 @@ class Endpoints:
             self._registry.inproc.unbind(self._port, address)
             return
         listener = self._listeners.pop(addr, None)
-        if listener is None:
-            listener = self._listeners.pop(self._resolved(transport, address, ipv6), None)
+        resolved = self._resolved(transport, address, ipv6)
+        if listener is None and resolved is not None:
+            listener = self._listeners.pop(resolved, None)
         if listener is None:
             raise zmq_error(errno.ENOENT)
         self._registry.linger(listener.close(linger))

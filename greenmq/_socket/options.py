@@ -7,6 +7,10 @@ wrong Python type raises ``TypeError`` with pyzmq's message, an out-of-range
 value raises ``ZMQError(EINVAL)``.
 """
 
+from __future__ import annotations
+
+from typing import Any, Callable
+
 from ..constants import Errno, SocketOption as O, SocketType as T
 from ..error import zmq_error
 
@@ -20,7 +24,8 @@ class OptionSpec:
 
     __slots__ = ("option", "kind", "default", "check", "readable", "writable", "socket_types")
 
-    def __init__(self, option, kind, default, check=None, readable=True, writable=True, socket_types=None):
+    def __init__(self, option: O, kind: str, default: Any, check: Callable[[Any], bool] | None = None,
+                 readable: bool = True, writable: bool = True, socket_types: tuple[T, ...] | None = None):
         self.option = option
         self.kind = kind
         self.default = default
@@ -53,7 +58,7 @@ def metadata_property(value):
     return bool(sep) and name[:2].upper() == b"X-" and 2 < len(name) <= 255
 
 
-_ROWS = [
+_ROWS: list[tuple[Any, ...]] = [
     # option, kind, default, check, readable, writable, socket types
     (O.AFFINITY, INT64, 0, at_least(0)),
     (O.ROUTING_ID, BYTES, b"", routing_id),
@@ -124,7 +129,7 @@ _ROWS = [
 OPTIONS = {row[0]: OptionSpec(*row) for row in _ROWS}
 
 
-def lookup(option):
+def lookup(option: int) -> OptionSpec:
     """The spec of a known option, else ZMQError(EINVAL) as libzmq gives for unknown numbers."""
     spec = OPTIONS.get(option)
     if spec is None:
@@ -132,7 +137,7 @@ def lookup(option):
     return spec
 
 
-def validate(spec, value, socket_type=None):
+def validate(spec: OptionSpec, value: Any, socket_type: int | None = None) -> Any:
     """Check a value for ``setsockopt`` on a socket of ``socket_type``; returns the value to store."""
     if spec.kind == BYTES:
         if isinstance(value, str):

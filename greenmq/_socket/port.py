@@ -76,7 +76,8 @@ class SocketPort:
         messages already encoded by it (see :class:`~greenmq._pipe.WirePipe`)."""
         pattern = self._pattern
         peer = Peer(endpoint, routing_id, disconnect)
-        inbound = outbound = None
+        inbound: Pipe | None = None
+        outbound: Pipe | None = None
         if pattern.receives:
             inbound = Pipe(options.rcvhwm, self.reader_wakeup(peer), inbound_room, options.conflate)
         if pattern.sends:

@@ -43,6 +43,28 @@ class EndpointOptions:
     wire_type: bytes  # the Socket-Type a handshake announces
     routing_id: bytes  # the ROUTING_ID we announce (Identity)
     metadata: list[tuple[str, bytes]]  # ZMQ_METADATA properties
+    max_message_size: int
+    handshake_ivl: int  # milliseconds, as the option; so are the others below
+    heartbeat_ivl: int
+    heartbeat_timeout: int
+    heartbeat_ttl: int
+    reconnect_ivl: int
+    reconnect_ivl_max: int
+    connect_timeout: int
+    immediate: bool
+    ipv6: bool
+    backlog: int
+    sndbuf: int
+    rcvbuf: int
+    tos: int
+    tcp_keepalive: int
+    tcp_keepalive_cnt: int
+    tcp_keepalive_idle: int
+    tcp_keepalive_intvl: int
+    sndhwm: int
+    rcvhwm: int
+    conflate: bool  # CONFLATE, where the socket type honours it
+    stream_notify: bool
     security: SecurityConfig
     raw: bool  # STREAM: raw TCP, no ZMTP
     takes_subscriptions: bool  # PUB/XPUB: SUBSCRIBE/CANCEL from peers go to the socket

@@ -12,6 +12,10 @@ a hub alive, and a thread whose only hope is a message from another thread
 does not die of gevent's ``LoopExit`` ("would block forever").
 """
 
+from __future__ import annotations
+
+from typing import Any, cast
+
 from gevent import get_hub
 from gevent.event import Event
 
@@ -21,38 +25,39 @@ class Wakeup:
 
     __slots__ = ("event", "_hub", "_async", "_waiters")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.event = Event()
         self._hub = get_hub()
-        self._async = self._hub.loop.async_()
+        # Any: gevent's stubs lack the watcher's 'ref' attribute.
+        self._async: Any = cast(Any, self._hub.loop.async_())
         self._async.start(self.event.set)
         self._async.ref = False
         self._waiters = 0
 
-    def set(self):
+    def set(self) -> None:
         if get_hub() is self._hub:
             self.event.set()
         else:
             self._async.send()
 
-    def clear(self):
+    def clear(self) -> None:
         self.event.clear()
 
-    def is_set(self):
+    def is_set(self) -> bool:
         return self.event.is_set()
 
-    def hold(self):
+    def hold(self) -> None:
         """Someone is about to wait on ``event`` (directly or with gevent.wait): keep the hub alive."""
         self._waiters += 1
         self._async.ref = True
 
-    def release(self):
+    def release(self) -> None:
         """The wait that :meth:`hold` announced is over."""
         self._waiters -= 1
         if not self._waiters:
             self._async.ref = False
 
-    def wait(self, timeout=None):
+    def wait(self, timeout: float | None = None) -> bool:
         """Wait until set (True) or until ``timeout`` seconds pass (False)."""
         self.hold()
         try:

@@ -46,7 +46,8 @@ class ProxySteerableBase(ProxyBase):
 
     def _setup_sockets(self) -> tuple[Socket, ...]:
         ins, outs, mons = super()._setup_sockets()
-        ctrls = self._context.socket(self.ctrl_type)
+        # A ctrl_type of None fails in Context.socket with pyzmq's TypeError.
+        ctrls = self._context.socket(self.ctrl_type)  # type: ignore[arg-type]
         self._sockets.append(ctrls)
         for opt, value in self._ctrl_sockopts:
             ctrls.setsockopt(opt, value)

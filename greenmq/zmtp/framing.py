@@ -108,7 +108,7 @@ class Subscription:
             return NotImplemented
         return self.subscribe == other.subscribe and self.topic == other.topic
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]
 
 
 def encode_message(msg):

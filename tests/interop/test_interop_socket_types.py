@@ -31,9 +31,14 @@ def test_libzmq_push_delivers_nothing_to_greenmq_pair(ctx, peers):
     sock = greenmq_socket(ctx, zmq.PAIR)
     with gevent.Timeout(30):
         sock.bind(ENDPOINT)
-        pusher = peers.start("send", "PUSH", connect=sock.last_endpoint, bulk=5, monitor=True, hold=True)
+        pusher = peers.start("send", "PUSH", connect=sock.last_endpoint, bulk=5, sndtimeo=1000, monitor=True,
+                             hold=True)
         pusher.ready()
-        assert pusher.result()["sent"] == 5  # queued on libzmq's side, waiting for a compatible peer
+        sent = pusher.result()
+        # libzmq queues the five messages for a compatible peer -- unless its session has already
+        # dropped the refused connection (and the pipe with it) when it sends, which happens when
+        # the handshake wins the race: then the sends time out. Either way none may reach greenmq.
+        assert sent["sent"] == 5 or (sent["timed_out"] and sent["sent"] < 5), sent
         pusher.wait_for_events("DISCONNECTED", 1)
         assert pusher.event_count("HANDSHAKE_SUCCEEDED") == 0, pusher.events
         with pytest.raises(zmq.Again):
