@@ -26,13 +26,15 @@ from ..constants import SocketType
 from ..context import Context
 from ..socket import Socket
 from ..utils import z85
+from ..zmtp import zap
 from .certs import load_certificates
 
 __all__ = ["Authenticator", "CURVE_ALLOW_ANY", "CredentialsProvider"]
 
 CURVE_ALLOW_ANY = "*"
-VERSION = b"1.0"
-ZAP_ENDPOINT = "inproc://zeromq.zap.01"
+# The ZAP protocol's version and endpoint, as the ZAP client of greenmq's sockets uses them.
+VERSION = zap.VERSION
+ZAP_ENDPOINT = zap.ENDPOINT
 _DEFAULT_DOMAIN = "*"
 _CURVE_KEY_SIZE = 32
 

@@ -11,7 +11,6 @@ the hub of the thread that calls ``start()``. ``ProcessDevice`` and friends
 fork a child process whose device runs on a fresh hub.
 """
 
-from . import basedevice, monitoredqueue, monitoredqueuedevice, proxydevice, proxysteerabledevice
 from .basedevice import Device, ProcessDevice, ThreadDevice
 from .monitoredqueue import monitored_queue
 from .monitoredqueuedevice import MonitoredQueue, ProcessMonitoredQueue, ThreadMonitoredQueue
@@ -25,4 +24,3 @@ __all__ = [
     "monitored_queue",
     "MonitoredQueue", "ThreadMonitoredQueue", "ProcessMonitoredQueue",
 ]
-_SUBMODULES = (basedevice, proxydevice, proxysteerabledevice, monitoredqueue, monitoredqueuedevice)
