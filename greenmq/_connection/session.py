@@ -88,6 +88,7 @@ class ConnectSession(_Session):
         self.immediate = options.immediate or options.raw
         if not self.immediate:
             self.peer = self._new_peer(options.connect_routing_id)
+            # A refused peer (a PAIR's second connect) still connects and is ignored, as in libzmq.
             port.attach(self.peer)
         self.greenlet = gevent.spawn(self._run)
 
