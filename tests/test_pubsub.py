@@ -34,6 +34,18 @@ def bound(ctx, socket_type, endpoint, **options):
     return s, s.last_endpoint.decode()
 
 
+def rebind(sock, addr):
+    """Bind ``sock`` where a closed socket was bound (its listener may linger briefly)."""
+    with gevent.Timeout(TIMEOUT):
+        while True:
+            try:
+                sock.bind(addr)
+                return
+            except zmq.ZMQError as exc:
+                assert exc.errno == zmq.EADDRINUSE
+                gevent.sleep(0.01)
+
+
 def wait_subscribed(pub, sub, probe):
     """Publish ``probe`` until ``sub`` receives it, then flush the extra probes.
 
@@ -654,14 +666,7 @@ def test_subscriptions_resent_after_publisher_restarts(ctx, transport, tmp_path,
     pub.close()
 
     pub2 = new_socket(ctx, getattr(zmq, restart_type))
-    with gevent.Timeout(TIMEOUT):
-        while True:
-            try:
-                pub2.bind(addr)
-                break
-            except zmq.ZMQError as exc:         # the old listener may linger briefly
-                assert exc.errno == zmq.EADDRINUSE
-                gevent.sleep(0.01)
+    rebind(pub2, addr)
     if restart_type == "XPUB":
         assert recv_timeout(pub2) == [b"\x01A"]  # re-sent without the app asking
         pub2.send(b"A1")
@@ -684,14 +689,7 @@ def test_xsub_after_publisher_restarts_sends_each_message_once(ctx, transport, t
     assert recv_timeout(xpub) == [b"\x01A"]
     xpub.close()
     xpub2 = new_socket(ctx, zmq.XPUB, xpub_verbose=1)
-    with gevent.Timeout(TIMEOUT):
-        while True:
-            try:
-                xpub2.bind(addr)
-                break
-            except zmq.ZMQError as exc:         # the old listener may linger briefly
-                assert exc.errno == zmq.EADDRINUSE
-                gevent.sleep(0.01)
+    rebind(xpub2, addr)
     assert recv_timeout(xpub2) == [b"\x01A"]  # re-sent on reconnection
     xsub.send(b"\x01B")
     xsub.send(b"data")
