@@ -147,3 +147,22 @@ def test_subscriptions_from_another_thread_are_taken_in_the_publisher_thread():
         while len(pattern.activated_in) < 2:
             gevent.sleep(0.001)
     assert pattern.activated_in == [threading.get_ident()] * 2
+
+
+def test_subscriptions_go_to_the_publisher_thread_when_the_link_joined_in_another():
+    """An inproc SUB in another thread that connects after the bind joins the link there:
+    the wake-up it is given must still lead to the publisher's own thread."""
+    pattern = RecordingPattern()
+    port, _, _, _ = port_for(SocketType.PUB, pattern)
+    peer = port.new_peer("inproc://x", options_for(SocketType.PUB))
+    made = []
+    thread = threading.Thread(target=lambda: made.append(port.reader_wakeup(peer)))
+    thread.start()
+    thread.join(TIMEOUT)
+    thread = threading.Thread(target=made[0])
+    thread.start()
+    thread.join(TIMEOUT)
+    with gevent.Timeout(TIMEOUT):
+        while not pattern.activated_in:
+            gevent.sleep(0.001)
+    assert pattern.activated_in == [threading.get_ident()]

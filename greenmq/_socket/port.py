@@ -32,7 +32,7 @@ class SocketPort:
     or arrived).
     """
 
-    __slots__ = ("context", "_pattern", "_wake_readers", "wake_writers", "_monitor", "_peers", "closed")
+    __slots__ = ("context", "_pattern", "_wake_readers", "wake_writers", "_monitor", "_peers", "closed", "_hub")
 
     def __init__(self, context: Any, pattern: Any, wake_readers: Callable[[], None],
                  wake_writers: Callable[[], None], monitor: MonitorPublisher):
@@ -43,6 +43,8 @@ class SocketPort:
         self._monitor = monitor
         self._peers: dict[Peer, None] = {}
         self.closed = False
+        # The hub of the socket's own thread (a port is made with its socket, in that thread).
+        self._hub = get_hub()
 
     def reader_wakeup(self, peer: Peer) -> Callable[[], None]:
         """What a peer's inbound pipe calls when it goes non-empty.
@@ -56,7 +58,7 @@ class SocketPort:
         if not self._pattern.takes_subscriptions:
             return self._wake_readers
         take = partial(self._pattern.inbound_activated, peer)
-        hub = get_hub()
+        hub = self._hub  # not this thread's: an inproc link may join from the subscriber's thread
 
         def take_subscriptions() -> None:
             if get_hub() is hub:
