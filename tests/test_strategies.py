@@ -308,6 +308,26 @@ def test_fair_queue_drops_a_finished_pipe_found_after_wrapping():
     assert fq.recv() == "b1"
 
 
+def test_load_balancer_and_fair_queue_follow_pipes_coming_and_going():
+    """From one pipe to two and back to one (the one-pipe case is a path of its own)."""
+    first, second = Pipe(10), Pipe(10)
+    lb, fq = LoadBalancer(), FairQueue()
+    for strategy in (lb, fq):
+        strategy.attach(first)
+    assert lb.send(b"a") and lb.last is first
+    for strategy in (lb, fq):
+        strategy.attach(second)
+    assert lb.send(b"b") and lb.send(b"c")
+    assert (list(first), list(second)) == ([b"a", b"b"], [b"c"])
+    second.write(b"from second")
+    assert [fq.recv(), fq.recv(), fq.recv(), fq.recv()] == [b"a", b"c", b"b", b"from second"]  # in turn
+    for strategy in (lb, fq):
+        strategy.detach(first)
+    assert lb.send(b"d") and lb.last is second
+    assert fq.recv() == b"d" and fq.last is second
+    assert fq.recv() is None
+
+
 def test_fair_queue_detach_keeps_the_turn():
     a, b, c = Pipe(10), Pipe(10), Pipe(10)
     for pipe, name in ((a, "a"), (b, "b"), (c, "c")):

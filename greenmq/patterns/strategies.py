@@ -23,17 +23,21 @@ class _PipeRing:
 
     ``last`` is the pipe of the latest message sent or received (REQ expects
     its reply from where it sent; a received message's peer is found there).
+    ``_only`` is the pipe when there is exactly one, the common case, which
+    then skips the turn-taking.
     """
 
-    __slots__ = ("pipes", "_next", "last")
+    __slots__ = ("pipes", "_next", "last", "_only")
 
     def __init__(self) -> None:
         self.pipes: list[Pipe] = []
         self._next = 0
         self.last: Pipe | None = None
+        self._only: Pipe | None = None
 
     def attach(self, pipe: Pipe) -> None:
         self.pipes.append(pipe)
+        self._only = self.pipes[0] if len(self.pipes) == 1 else None
 
     def detach(self, pipe: Pipe) -> None:
         try:
@@ -41,6 +45,7 @@ class _PipeRing:
         except ValueError:
             return
         del self.pipes[index]
+        self._only = self.pipes[0] if len(self.pipes) == 1 else None
         if index < self._next:
             self._next -= 1
         if self._next >= len(self.pipes):
@@ -54,14 +59,14 @@ class LoadBalancer(_PipeRing):
 
     def send(self, msg: Any, over_hwm: bool = False) -> bool:
         """Queue ``msg`` on the next pipe with room; False if every pipe is full (or none exists)."""
-        pipes = self.pipes
-        count = len(pipes)
-        if count == 1:
-            pipe = pipes[0]
+        pipe = self._only
+        if pipe is not None:
             if pipe.try_write(msg):
                 self.last = pipe
                 return True
         else:
+            pipes = self.pipes
+            count = len(pipes)
             index = self._next
             for _ in range(count):
                 pipe = pipes[index]
@@ -74,9 +79,10 @@ class LoadBalancer(_PipeRing):
                     return True
         if not over_hwm:
             return False
-        if count:
+        pipes = self.pipes
+        if pipes:
             pipe = pipes[self._next]
-            self._next = (self._next + 1) % count
+            self._next = (self._next + 1) % len(pipes)
             pipe.write(msg)
             self.last = pipe
         return True  # with no pipe left, the message is dropped, as libzmq drops the rest of one
@@ -96,10 +102,8 @@ class FairQueue(_PipeRing):
 
     def recv(self) -> Any:
         """The next message in fair order, or None."""
-        pipes = self.pipes
-        count = len(pipes)
-        if count == 1:
-            pipe = pipes[0]
+        pipe = self._only
+        if pipe is not None:
             msg = pipe.read()
             if msg is not None:
                 self.last = pipe
@@ -107,6 +111,8 @@ class FairQueue(_PipeRing):
             if pipe.writer_closed:
                 self.detach(pipe)
             return None
+        pipes = self.pipes
+        count = len(pipes)
         index = self._next
         finished = None
         for _ in range(count):
