@@ -18,6 +18,7 @@ from gevent.event import Event
 from .._pipe import Peer, Pipe
 from ..zmtp.metadata import Metadata
 from .engine import EngineBase
+from .reader import wait_for_room
 
 log = logging.getLogger("greenmq")
 
@@ -54,19 +55,11 @@ class RawEngine(EngineBase):
                 if inbound.reader_closed:
                     continue
                 if not inbound.write_batch((data,)):
-                    self._wait_for_room(inbound)
+                    wait_for_room(inbound, self._room)
         except OSError as error:
             log.debug("greenmq: raw connection %s ended: %s", self.endpoint, error)
         finally:
             self._finish()
-
-    def _wait_for_room(self, inbound: Pipe) -> None:
-        """Backpressure: stop reading until the socket has drained the inbound pipe."""
-        while not inbound.reader_closed and not inbound.has_room():
-            self._room.clear()
-            if inbound.has_room():
-                return
-            self._room.wait()
 
     def outbound_ready(self) -> None:
         self._wake.set()

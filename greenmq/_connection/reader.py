@@ -34,6 +34,20 @@ def _ignore() -> None:
     pass
 
 
+def wait_for_room(inbound: Pipe, room: Event, stopped: Callable[[], bool] = lambda: False) -> None:
+    """Backpressure: stop reading until the socket has drained ``inbound`` to its low-water mark.
+
+    ``room`` is the event the inbound pipe's writer wake-up sets; ``stopped`` ends the wait
+    early (the connection is being dropped). Clearing before the last look means a wake-up
+    in between is never lost.
+    """
+    while not (stopped() or inbound.reader_closed or inbound.has_room()):
+        room.clear()
+        if inbound.has_room():
+            return
+        room.wait()
+
+
 class ZmtpReader:
     """Reads one connection until it ends (see the module docstring).
 
@@ -106,13 +120,7 @@ class ZmtpReader:
             self._wait_for_room(inbound)
 
     def _wait_for_room(self, inbound: Pipe) -> None:
-        """Backpressure: stop reading until the socket has drained the inbound pipe."""
-        room = self._room
-        while not (self._stopped or inbound.reader_closed or inbound.has_room()):
-            room.clear()
-            if inbound.has_room():
-                return
-            room.wait()
+        wait_for_room(inbound, self._room, lambda: self._stopped)
 
     def _read_body(self, missing: int) -> memoryview:
         """Read the rest of a large frame (up to BODY_BUFFER_MAX of it) into a reused buffer.
