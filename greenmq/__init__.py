@@ -8,6 +8,7 @@ peers over tcp and ipc, and to each other over inproc as well.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from . import constants
@@ -84,6 +85,10 @@ def __getattr__(name: str) -> Any:  # Any: how type checkers resolve pyzmq's con
         import importlib
 
         return importlib.import_module(".devices", __name__)
+    if name == "green":
+        # pyzmq's ``zmq.green`` is its gevent flavour; greenmq is that flavour throughout, so
+        # ``from greenmq import green`` (and ``zmq.green`` under greenmq.monkey) is greenmq itself.
+        return sys.modules[__name__]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
