@@ -112,6 +112,8 @@ class Context:
             raise zmq_error(Errno.EINVAL)
         if not isinstance(value, int) or value < -1:
             raise zmq_error(Errno.EINVAL)
+        if option == ContextOption.MAX_SOCKETS and value < 1:
+            raise zmq_error(Errno.EINVAL)  # libzmq: a context holds at least one socket
         self._options[option] = value
 
     def get(self, option: int) -> int:

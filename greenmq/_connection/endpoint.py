@@ -2,7 +2,9 @@
 
 Errors are libzmq's: no ``://`` or a malformed address → EINVAL, an unknown
 transport → EPROTONOSUPPORT, an IPv6 address on a socket without ``IPV6`` →
-ENODEV (bind) or EINVAL (connect, libzmq rejects it at resolve time).
+ENODEV (bind) or EINVAL (connect, libzmq rejects it at resolve time). A bind
+address or a connect's source address may name a network interface
+(:mod:`~greenmq._connection.interfaces`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import tempfile
 
 from ..constants import ENODEV, Errno, SocketType
 from ..error import zmq_error
+from .interfaces import interface_address
 
 TRANSPORTS = ("tcp", "ipc", "inproc")
 
@@ -44,7 +47,8 @@ def split(endpoint: str, socket_type: int | None = None, name_address: bool = Tr
 
 
 class TcpAddress:
-    """A resolved tcp host/port pair: ``family``, ``host`` (literal IP), ``port``."""
+    """A resolved tcp host/port pair: ``family``, ``host`` (literal IP), ``port``; for a connect
+    with a source address, that address (another :class:`TcpAddress`) as ``source``."""
 
     __slots__ = ("family", "host", "port", "source")
 
@@ -91,13 +95,21 @@ def _literal(host):
         return None
 
 
-def _resolve(host, endpoint, ipv6, errnum, resolver):
+def _resolve(host, endpoint, ipv6, errnum, resolver, interfaces):
+    """A literal address, else (for ``interfaces``) an interface's address, else what
+    ``resolver`` finds (None: no name lookup)."""
     literal = _literal(host)
     if literal is not None:
         if literal.version == 6 and not ipv6:
             raise zmq_error(errnum, endpoint)
         family = _pysocket.AF_INET6 if literal.version == 6 else _pysocket.AF_INET
         return family, host
+    if interfaces:
+        found = interface_address(host, ipv6)
+        if found is not None:
+            return found
+    if resolver is None:
+        raise zmq_error(errnum, endpoint)
     try:
         infos = resolver(host, None, _pysocket.AF_UNSPEC, _pysocket.SOCK_STREAM)
     except OSError:
@@ -108,42 +120,64 @@ def _resolve(host, endpoint, ipv6, errnum, resolver):
     raise zmq_error(errnum, endpoint)
 
 
-def parse_tcp_bind(address, endpoint, ipv6, resolver=_pysocket.getaddrinfo):
-    """Resolve a bind address: ``*`` is every interface (IPv6 too when ``ipv6``), port ``*`` is ephemeral."""
+def _local_address(address, endpoint, ipv6, errnum, resolver):
+    """A local address: ``*`` is every interface (IPv6 too when ``ipv6``), port ``*`` is ephemeral,
+    and a host may be an interface name (``eth0``)."""
     host, port = _split_host_port(address, endpoint)
     number = _parse_port(port, endpoint, wildcard_ok=True)
     if host == "*":
         if ipv6:
             return TcpAddress(_pysocket.AF_INET6, "::", number)
         return TcpAddress(_pysocket.AF_INET, "0.0.0.0", number)
-    family, literal = _resolve(host, endpoint, ipv6, ENODEV, resolver)
+    family, literal = _resolve(host, endpoint, ipv6, errnum, resolver, interfaces=True)
     return TcpAddress(family, literal, number)
 
 
+def parse_tcp_bind(address, endpoint, ipv6, resolver=_pysocket.getaddrinfo):
+    """Resolve a bind address (see :func:`_local_address`); ENODEV for a host that is neither
+    an address, an interface nor a name that resolves."""
+    return _local_address(address, endpoint, ipv6, ENODEV, resolver)
+
+
 def check_tcp_connect(address, endpoint):
-    """Validate a connect address syntactically (resolution happens at each attempt)."""
+    """Validate a connect address syntactically (resolution happens at each attempt), as
+    libzmq's ``connect()`` does: a ``source;`` part must not be empty, and is only looked
+    at when connecting (a source that does not resolve makes every attempt fail)."""
     source = None
     if ";" in address:
         source, address = address.split(";", 1)
+        if not source:
+            raise zmq_error(Errno.EINVAL, endpoint)
     host, port = _split_host_port(address, endpoint)
     _parse_port(port, endpoint, wildcard_ok=False)
     if not host or host == "*":
         raise zmq_error(Errno.EINVAL, endpoint)
-    if source is not None:
-        source_host, source_port = _split_host_port(source, endpoint)
-        _parse_port(source_port, endpoint, wildcard_ok=True)
     return address, source
 
 
 def resolve_tcp_connect(address, endpoint, ipv6, resolver):
-    """Resolve ``host:port`` (and an optional ``source;``) for one connection attempt."""
+    """Resolve ``host:port`` (and an optional ``source;``) for one connection attempt.
+
+    The source is resolved as libzmq does: an address, ``*`` or an interface name,
+    never a DNS name; its port may be ``*`` or 0.
+    """
     address, source = check_tcp_connect(address, endpoint)
     host, port = _split_host_port(address, endpoint)
-    family, literal = _resolve(host, endpoint, ipv6, Errno.EINVAL, resolver)
+    family, literal = _resolve(host, endpoint, ipv6, Errno.EINVAL, resolver, interfaces=False)
     source_addr = None
     if source is not None:
-        source_addr = parse_tcp_bind(source, endpoint, ipv6, resolver)
+        source_addr = _local_address(source, endpoint, ipv6, Errno.EINVAL, None)
     return TcpAddress(family, literal, int(port), source_addr)
+
+
+def socks_target(address, endpoint, ipv6):
+    """What a SOCKS proxy is asked to connect to: ``(host, port, source)`` of a connect address,
+    the host unresolved (a name is the proxy's to resolve) and without the brackets of an IPv6
+    literal; ``source`` as in :func:`resolve_tcp_connect`, or None."""
+    address, source = check_tcp_connect(address, endpoint)
+    host, port = _split_host_port(address, endpoint)
+    source_addr = None if source is None else _local_address(source, endpoint, ipv6, Errno.EINVAL, None)
+    return host, int(port), source_addr
 
 
 def ipc_path(address, endpoint=None):

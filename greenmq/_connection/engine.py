@@ -148,7 +148,7 @@ class ZmtpEngine(EngineBase):
             if peer is None:
                 # libzmq keeps a refused connection (a second PAIR peer) open and ignores it,
                 # so the intruder does not reconnect in a loop.
-                log.info("greenmq: a %s socket refused a second peer on %s",
+                log.debug("greenmq: a %s socket refused a second peer on %s",
                          self.options.wire_type.decode(), self.endpoint)
                 while self.sock.recv(READ_SIZE):
                     pass

@@ -3,9 +3,12 @@
 Every way a connection can end arrives at the engine as an exception. This
 module says, for each, what libzmq would do: which monitor event (and value)
 to report, whether the ERROR command the protocol queued is sent first,
-whether the endpoint reconnects, and how loudly to log -- a hostile peer is
-worth a line at INFO or WARNING, never a traceback, and an expected hang-up
-is worth DEBUG.
+whether the endpoint reconnects, and how loudly to log. Whatever a remote
+peer can cause -- a bad greeting or frame, a failed handshake, a refusal, a
+hang-up -- is logged at DEBUG and reported through the monitor, so that a
+flood of bad connections does not flood the application's log (libzmq
+prints nothing); WARNING is for local faults (a PLAIN server without a ZAP
+handler), and a bug gets its traceback at ERROR.
 """
 
 from __future__ import annotations
@@ -67,27 +70,28 @@ def _peer_closed(error: BaseException, handshaking: bool) -> Outcome:
 
 
 def _handshake_timeout(error: BaseException, handshaking: bool) -> Outcome:
-    return Outcome(logging.INFO, "the handshake timed out", Event.HANDSHAKE_FAILED_NO_DETAIL, errno.EAGAIN)
+    return Outcome(logging.DEBUG, "the handshake timed out", Event.HANDSHAKE_FAILED_NO_DETAIL, errno.EAGAIN)
 
 
 def _peer_refused(error: ZmtpPeerError, handshaking: bool) -> Outcome:
     event, value = _protocol_event(error, handshaking)
-    return Outcome(logging.INFO, f"the peer refused the connection: {error.reason}", event, value, give_up=True)
+    return Outcome(logging.DEBUG, f"the peer refused the connection: {error.reason}", event, value, give_up=True)
 
 
 def _zap_refused(error: ZapRefused, handshaking: bool) -> Outcome:
-    return Outcome(logging.INFO, f"ZAP refused the peer ({error.status})", Event.HANDSHAKE_FAILED_AUTH,
+    return Outcome(logging.DEBUG, f"ZAP refused the peer ({error.status})", Event.HANDSHAKE_FAILED_AUTH,
                    error.status, send_error=True)
 
 
 def _zap_unavailable(error: ZapUnavailable, handshaking: bool) -> Outcome:
-    # libzmq reports a PLAIN server without a ZAP handler this way, with EFAULT.
+    # libzmq reports a PLAIN server without a ZAP handler this way, with EFAULT. A local
+    # fault (the application's setup), hence the warning.
     return Outcome(logging.WARNING, error.reason, Event.HANDSHAKE_FAILED_NO_DETAIL, errno.EFAULT)
 
 
 def _protocol_error(error: ZmtpError, handshaking: bool) -> Outcome:
     event, value = _protocol_event(error, handshaking)
-    return Outcome(logging.WARNING, error.reason, event, value, send_error=True, give_up=True)
+    return Outcome(logging.DEBUG, error.reason, event, value, send_error=True, give_up=True)
 
 
 def _os_error(error: OSError, handshaking: bool) -> Outcome:

@@ -37,11 +37,11 @@ def run_heartbeat(options: Any, conn: ZmtpConnection, reader: ZmtpReader, wake_w
             if reader.last_received >= ping_sent:
                 ping_sent = None
             elif now - ping_sent >= timeout:
-                log.info("greenmq: %s missed its heartbeat; closing", endpoint)
+                log.debug("greenmq: %s missed its heartbeat; closing", endpoint)
                 return
         peer_ttl = reader.peer_ttl / 10.0
         if peer_ttl and now - reader.last_received >= peer_ttl:
-            log.info("greenmq: %s was silent longer than its heartbeat TTL; closing", endpoint)
+            log.debug("greenmq: %s was silent longer than its heartbeat TTL; closing", endpoint)
             return
         if interval > 0 and now >= next_ping:
             conn.ping(ttl_deciseconds)

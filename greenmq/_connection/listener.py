@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import Any
 
@@ -12,6 +13,10 @@ from . import tcp_ipc
 from .session import AcceptSession
 
 log = logging.getLogger("greenmq")
+
+# accept() failures a remote peer causes (it gave up before we took its connection): not worth
+# a warning, as libzmq says nothing. The others (EMFILE, ENOBUFS ...) are this process's trouble.
+_PEER_CAUSED = (errno.ECONNABORTED, errno.ECONNRESET, errno.EPROTO, errno.EPERM, errno.ETIMEDOUT)
 
 
 class Listener:
@@ -35,9 +40,12 @@ class Listener:
             except OSError as error:
                 if self.bound.sock.fileno() < 0:
                     return
-                log.warning("greenmq: accept on %s failed: %s", self.endpoint, error)
                 self.port.event(MonitorEvent.ACCEPT_FAILED, error.errno or 0, self.endpoint)
-                gevent.sleep(0.1)
+                if error.errno in _PEER_CAUSED:
+                    log.debug("greenmq: accept on %s failed: %s", self.endpoint, error)
+                else:
+                    log.warning("greenmq: accept on %s failed: %s", self.endpoint, error)
+                    gevent.sleep(0.1)  # out of descriptors or memory: let the process recover
                 continue
             self.port.event(MonitorEvent.ACCEPTED, sock.fileno(), self.endpoint)
             self.sessions.add(AcceptSession(self, sock, peer_address))

@@ -107,7 +107,7 @@ class ConnectSession(_Session):
                 log.debug("greenmq: connect to %s failed: %s", self.endpoint, error)
                 port.event(MonitorEvent.CONNECT_DELAYED, 0, self.endpoint)
             except Exception as error:  # resolution errors come as ZMQError
-                log.info("greenmq: cannot connect to %s: %s", self.endpoint, error)
+                log.debug("greenmq: cannot connect to %s: %s", self.endpoint, error)
             else:
                 port.event(MonitorEvent.CONNECTED, sock.fileno(), self.endpoint)
                 engine = self.engine = engine_class(options)(self, sock, peer_address)
@@ -115,7 +115,7 @@ class ConnectSession(_Session):
                 engine.run()
                 if engine.give_up:
                     # As libzmq: a peer that broke the protocol (or refused us) is not retried.
-                    log.info("greenmq: not reconnecting to %s after a protocol error", self.endpoint)
+                    log.debug("greenmq: not reconnecting to %s after a protocol error", self.endpoint)
                     self.detach()
                     break
                 interval = options.reconnect_ivl

@@ -124,6 +124,13 @@ _ROWS: list[tuple[Any, ...]] = [
     (O.CURVE_SERVERKEY, BYTES, bytes(32)),
     (O.ZAP_DOMAIN, BYTES, b"", one_to_255),
     (O.CONFLATE, INT, 0, boolean),
+    # The tcp transport's OS-level options (greenmq._connection.tcp_ipc); lengths as libzmq checks them.
+    (O.TCP_MAXRT, INT, 0, at_least(0)),
+    (O.USE_FD, INT, -1, at_least(-1)),
+    (O.BINDTODEVICE, BYTES, b"", lambda v: 0 < len(v) <= 16),
+    (O.SOCKS_PROXY, BYTES, b"", len),
+    (O.SOCKS_USERNAME, BYTES, b"", lambda v: len(v) <= 255),
+    (O.SOCKS_PASSWORD, BYTES, b"", lambda v: len(v) <= 255),
 ]
 
 OPTIONS = {row[0]: OptionSpec(*row) for row in _ROWS}

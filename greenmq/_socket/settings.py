@@ -35,7 +35,8 @@ class EndpointOptions:
         "socket_type", "wire_type", "routing_id", "metadata", "max_message_size", "handshake_ivl",
         "heartbeat_ivl", "heartbeat_timeout", "heartbeat_ttl", "reconnect_ivl", "reconnect_ivl_max",
         "connect_timeout", "immediate", "ipv6", "backlog", "sndbuf", "rcvbuf", "tos", "tcp_keepalive",
-        "tcp_keepalive_cnt", "tcp_keepalive_idle", "tcp_keepalive_intvl", "sndhwm", "rcvhwm", "conflate",
+        "tcp_keepalive_cnt", "tcp_keepalive_idle", "tcp_keepalive_intvl", "tcp_maxrt", "use_fd", "bindtodevice",
+        "socks_proxy", "socks_username", "socks_password", "sndhwm", "rcvhwm", "conflate",
         "stream_notify", "security", "raw", "takes_subscriptions", "fans_out", "connect_routing_id",
     )
 
@@ -61,6 +62,12 @@ class EndpointOptions:
     tcp_keepalive_cnt: int
     tcp_keepalive_idle: int
     tcp_keepalive_intvl: int
+    tcp_maxrt: int  # milliseconds, 0: the system's default
+    use_fd: int  # a listening socket's file descriptor for bind, or -1
+    bindtodevice: bytes  # b"": none
+    socks_proxy: bytes  # b"": connect directly
+    socks_username: bytes  # b"": no SOCKS authentication
+    socks_password: bytes
     sndhwm: int
     rcvhwm: int
     conflate: bool  # CONFLATE, where the socket type honours it
@@ -166,6 +173,12 @@ class SocketSettings:
             tcp_keepalive_cnt=values[O.TCP_KEEPALIVE_CNT],
             tcp_keepalive_idle=values[O.TCP_KEEPALIVE_IDLE],
             tcp_keepalive_intvl=values[O.TCP_KEEPALIVE_INTVL],
+            tcp_maxrt=values[O.TCP_MAXRT],
+            use_fd=values[O.USE_FD],
+            bindtodevice=values[O.BINDTODEVICE],
+            socks_proxy=values[O.SOCKS_PROXY],
+            socks_username=values[O.SOCKS_USERNAME],
+            socks_password=values[O.SOCKS_PASSWORD],
             sndhwm=values[O.SNDHWM],
             rcvhwm=values[O.RCVHWM],
             conflate=self.conflates(),
