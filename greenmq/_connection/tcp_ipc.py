@@ -18,6 +18,7 @@ from . import endpoint as ep, socks
 
 # Linux's TCP_USER_TIMEOUT, what libzmq sets for TCP_MAXRT (Python names it from 3.6 on Linux).
 _TCP_USER_TIMEOUT = getattr(_pysocket, "TCP_USER_TIMEOUT", None)
+_SO_BINDTODEVICE = getattr(_pysocket, "SO_BINDTODEVICE", None)  # Linux's
 _IP_FAMILIES = (_pysocket.AF_INET, _pysocket.AF_INET6)
 
 
@@ -44,7 +45,9 @@ def _prepare(sock, options, family):
         if options.tos:
             _set_tos(sock, options.tos, family)
         if options.bindtodevice:
-            sock.setsockopt(_pysocket.SOL_SOCKET, _pysocket.SO_BINDTODEVICE, options.bindtodevice)
+            if _SO_BINDTODEVICE is None:
+                raise OSError(errno.ENOTSUP, "this system has no SO_BINDTODEVICE")
+            sock.setsockopt(_pysocket.SOL_SOCKET, _SO_BINDTODEVICE, options.bindtodevice)
     _set_buffers(sock, options)
 
 
