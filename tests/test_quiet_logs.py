@@ -10,6 +10,7 @@ A local fault -- a PLAIN server with no ZAP handler -- still warns.
 """
 
 import logging
+import random
 import struct
 
 import gevent
@@ -62,9 +63,12 @@ class EventLog:
         self._reader = gevent.spawn(self._read)
 
     def _read(self):
-        while True:
-            header, _ = self._monitor.recv_multipart()
-            self.events.append(struct.unpack("=HI", header)[0])
+        try:
+            while True:
+                header, _ = self._monitor.recv_multipart()
+                self.events.append(struct.unpack("=HI", header)[0])
+        except zmq.ZMQError:
+            pass  # the monitor closed under us: a test that failed is cleaning up
 
     def count(self, event):
         return self.events.count(event)
@@ -80,12 +84,15 @@ class EventLog:
         self._monitor.close()
 
 
-def _attack(port, payload):
-    """One bad peer: connect, send ``payload``, read until greenmq hangs up."""
+def _attack(port, payload, hang_up=False):
+    """One bad peer: connect, send ``payload`` (then, with ``hang_up``, half-close: a payload
+    that ends inside a frame would otherwise wait for the rest), read until greenmq hangs up."""
     with gevent.Timeout(TIMEOUT):
         raw = socket.create_connection(("127.0.0.1", port))
     try:
         raw.sendall(payload)
+        if hang_up:
+            raw.shutdown(socket.SHUT_WR)
         read_until_eof(raw)
     except ConnectionResetError:
         pass  # closed with our unread input still queued: also an end
@@ -114,6 +121,27 @@ def test_garbage_connections_are_quiet(ctx, greenmq_log, hub_errors):
     assert _loud(greenmq_log) == []
     debug = [record for record in greenmq_log.records if record.name == "greenmq" and record.levelno == logging.DEBUG]
     assert len(debug) >= len(payloads), "each bad connection is still worth a DEBUG line"
+    assert hub_errors.getvalue() == ""
+
+
+def test_random_bytes_after_a_greeting_are_quiet(ctx, greenmq_log, hub_errors):
+    """Seeded noise behind a valid NULL greeting (and sometimes a valid READY): whatever part
+    of the decoder it upsets, the connection ends quietly and nothing looks like a bug."""
+    pull = new_socket(ctx, zmq.PULL, rcvtimeo=TIMEOUT * 1000)
+    events = EventLog(pull)
+    port = pull.bind_to_random_port("tcp://127.0.0.1")
+    noise = random.Random("greenmq quiet logs")
+    payloads = [greeting(b"NULL") + (_ready(b"PUSH") if i % 2 else b"") + noise.randbytes(noise.randrange(1, 300))
+                for i in range(100)]
+    for start in range(0, len(payloads), BATCH):
+        gevent.joinall([gevent.spawn(_attack, port, payload, True) for payload in payloads[start:start + BATCH]],
+                       raise_error=True)
+    events.wait_for(zmq.EVENT_DISCONNECTED, len(payloads))
+    push = new_socket(ctx, zmq.PUSH)
+    push.connect(f"tcp://127.0.0.1:{port}")
+    exchange(push, pull, b"good")
+    events.close()
+    assert _loud(greenmq_log) == []
     assert hub_errors.getvalue() == ""
 
 
