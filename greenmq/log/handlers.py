@@ -93,7 +93,8 @@ class PUBHandler(logging.Handler):
         """The text published for ``record``: the formatter of its level applied to it.
 
         A level with no entry in ``formatters`` (a custom level) fails, and ``emit`` reports the
-        record through ``handleError``, as pyzmq does."""
+        record through ``handleError``, as pyzmq does. A formatter set to None (``setFormatter(None)``)
+        means logging's default, ``"%(message)s"``, where pyzmq would fail."""
         formatter = self.formatters[record.levelno]
         return (formatter or logging.Formatter()).format(record)
 
