@@ -278,3 +278,17 @@ def test_watcher_topic_separator_and_alignment(ctx, logger, processes):
         assert lines.get() == "svc.WARNING.x     .    :: two\n"
     _interrupt(process, reader)
 
+
+
+def test_a_closed_socket_goes_to_handle_error_not_to_the_caller(ctx, logger):
+    pub, sub = _pair(ctx, b"")
+    errors = []
+
+    class Recording(PUBHandler):
+        def handleError(self, record):
+            errors.append((record.getMessage(), sys.exc_info()[0]))
+
+    logger.addHandler(Recording(pub))
+    pub.close()
+    logger.info("after close")  # does not raise
+    assert errors == [("after close", zmq.ZMQError)]

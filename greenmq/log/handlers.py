@@ -99,20 +99,21 @@ class PUBHandler(logging.Handler):
         return (formatter or logging.Formatter()).format(record)
 
     def emit(self, record: logging.LogRecord) -> None:
-        """Publish ``record`` as ``[topic, text]``."""
+        """Publish ``record`` as ``[topic, text]``; a failure goes to ``handleError``."""
         subtopic, sep, text = str(record.msg).partition(TOPIC_DELIM)
         if sep:
             record = copy.copy(record)  # other handlers still see the whole message
             record.msg = text
         else:
             subtopic = ""
+        parts = [part for part in (self.root_topic, record.levelname, subtopic) if part]
         try:
             body = self.format(record).encode("utf8")
+            self.socket.send_multipart([".".join(parts).encode("utf8", "replace"), body])
         except Exception:
+            # What the logging module asks of handlers, so that logging never raises into the
+            # program; pyzmq lets a failed send (a closed socket, a terminated context) propagate.
             self.handleError(record)
-            return
-        parts = [part for part in (self.root_topic, record.levelname, subtopic) if part]
-        self.socket.send_multipart([".".join(parts).encode("utf8", "replace"), body])
 
 
 class TopicLogger(logging.Logger):
