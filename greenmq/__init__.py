@@ -45,34 +45,18 @@ from .frame import Frame, Message, MessageTracker
 from .poll import Poller, select, zmq_poll
 from .proxy import device, proxy, proxy_steerable
 from .socket import Socket, SocketContext
+from .utils.stopwatch import Stopwatch
+from .version import (
+    __revision__,
+    __version__,
+    pyzmq_version,
+    pyzmq_version_info,
+    zmq_version,
+    zmq_version_info,
+)
 from .zmtp import crypto as _crypto
 
 globals().update(_MODULE_NAMES)
-
-__version__ = "0.1.0"
-_LIBZMQ_VERSION = (4, 3, 6)
-_PYZMQ_API_VERSION = (27, 0, 0)
-
-
-def zmq_version_info() -> tuple[int, int, int]:
-    """The libzmq version whose behaviour greenmq follows, as a tuple."""
-    return _LIBZMQ_VERSION
-
-
-def zmq_version() -> str:
-    """The libzmq version whose behaviour greenmq follows, as a string."""
-    return "%i.%i.%i" % _LIBZMQ_VERSION
-
-
-def pyzmq_version_info() -> tuple[int, int, int]:
-    """The pyzmq API level greenmq mirrors."""
-    return _PYZMQ_API_VERSION
-
-
-def pyzmq_version() -> str:
-    """The pyzmq API level greenmq mirrors, as a string."""
-    return "%i.%i.%i" % _PYZMQ_API_VERSION
-
 
 def zmq_errno() -> int:
     """libzmq's errno of the last call; greenmq raises instead, so this is always 0."""
@@ -106,10 +90,10 @@ __all__ = [
     "Again", "Context", "ContextOption", "ContextTerminated", "DeviceType", "Errno", "Event",
     "Flag", "Frame", "InterruptedSystemCall", "Message", "MessageOption", "MessageTracker",
     "NotDone", "PollEvent", "Poller", "ProtocolError", "ReconnectStop", "RouterNotify", "SecurityMechanism",
-    "Socket", "SocketContext", "SocketOption", "SocketType", "ZMQBaseError", "ZMQBindError",
+    "Socket", "SocketContext", "SocketOption", "SocketType", "Stopwatch", "ZMQBaseError", "ZMQBindError",
     "ZMQError", "ZMQVersionError", "constants", "curve_keypair", "curve_public", "device", "has", "proxy",
     "proxy_steerable", "pyzmq_version", "pyzmq_version_info", "select", "strerror", "zmq_errno", "zmq_poll",
-    "zmq_version", "zmq_version_info",
+    "zmq_version", "zmq_version_info", "__revision__", "__version__",
 ]
 # Written as a literal first, so that type checkers see the explicit exports; then pyzmq's constants.
 __all__ += sorted(_MODULE_NAMES)

@@ -1,4 +1,5 @@
-"""``python -m greenmq``: ``demo`` shows greenmq at work, ``bench`` compares it with pyzmq and zmq.green."""
+"""``python -m greenmq``: ``demo`` shows greenmq at work, ``bench`` compares it with pyzmq and zmq.green,
+``run`` runs a program written for pyzmq on greenmq, unchanged."""
 
 import argparse
 import sys
@@ -11,10 +12,16 @@ def main(argv=None):
         from .bench import main as bench_main
 
         return bench_main(argv[1:])
+    if argv[:1] == ["run"]:
+        # Everything after ``run`` belongs to the program that runs.
+        from .monkey import run_program
+
+        return run_program(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m greenmq", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("demo", help="PUSH/PULL pipeline and PAIR signalling over tcp and inproc")
     commands.add_parser("bench", help="throughput and latency against pyzmq and zmq.green (see bench --help)")
+    commands.add_parser("run", help="run a pyzmq program on greenmq, unchanged (see run --help)")
     parser.parse_args(argv)
     from .demo import main as demo_main
 

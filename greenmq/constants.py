@@ -226,8 +226,34 @@ class DeviceType(IntEnum):
 
 
 class Event(IntFlag):
-    """Socket monitor events (``zmq_socket_monitor``)."""
+    """Socket monitor events (``zmq_socket_monitor``), and the HANDSHAKE_FAILED_PROTOCOL values.
 
+    Members are in pyzmq's order, so that reprs of combined flags read as pyzmq's. The protocol
+    errors are Event members as in pyzmq (``zmq.PROTOCOL_ERROR_ZAP_BAD_VERSION`` is one); greenmq's
+    protocol layer raises with the same numbers under shorter names, ``ProtocolError``.
+    """
+
+    PROTOCOL_ERROR_WS_UNSPECIFIED = 0x30000000
+    PROTOCOL_ERROR_ZMTP_UNSPECIFIED = 0x10000000
+    PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND = 0x10000001
+    PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE = 0x10000002
+    PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE = 0x10000003
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED = 0x10000011
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_MESSAGE = 0x10000012
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_HELLO = 0x10000013
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_INITIATE = 0x10000014
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR = 0x10000015
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_READY = 0x10000016
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_WELCOME = 0x10000017
+    PROTOCOL_ERROR_ZMTP_INVALID_METADATA = 0x10000018
+    PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC = 0x11000001
+    PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH = 0x11000002
+    PROTOCOL_ERROR_ZAP_UNSPECIFIED = 0x20000000
+    PROTOCOL_ERROR_ZAP_MALFORMED_REPLY = 0x20000001
+    PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID = 0x20000002
+    PROTOCOL_ERROR_ZAP_BAD_VERSION = 0x20000003
+    PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE = 0x20000004
+    PROTOCOL_ERROR_ZAP_INVALID_METADATA = 0x20000005
     CONNECTED = 0x0001
     CONNECT_DELAYED = 0x0002
     CONNECT_RETRIED = 0x0004
@@ -243,10 +269,12 @@ class Event(IntFlag):
     HANDSHAKE_SUCCEEDED = 0x1000
     HANDSHAKE_FAILED_PROTOCOL = 0x2000
     HANDSHAKE_FAILED_AUTH = 0x4000
-    PIPES_STATS = 0x10000
+    # The events of libzmq's version 1 monitor; ALL is its old name.
+    ALL_V1 = 0xFFFF
     ALL = 0xFFFF
-    PROTOCOL_ERROR_ZMTP_UNSPECIFIED = 0x10000000
-    PROTOCOL_ERROR_ZAP_UNSPECIFIED = 0x20000000
+    # Version 2 (draft ``zmq_socket_monitor_versioned``) adds the pipe statistics.
+    PIPES_STATS = 0x10000
+    ALL_V2 = 0x1FFFF
 
 
 class ProtocolError(IntEnum):
@@ -345,9 +373,8 @@ def _module_names() -> dict[str, int]:
         for name, member in enum_class.__members__.items():
             names.setdefault(name, member)
     for name, member in Event.__members__.items():
-        names.setdefault("EVENT_" + name, member)
-    for name, member in ProtocolError.__members__.items():
-        names.setdefault("PROTOCOL_ERROR_" + name, member)
+        # pyzmq: monitor events are EVENT_*, protocol errors keep their own name.
+        names.setdefault(name if name.startswith("PROTOCOL_ERROR_") else "EVENT_" + name, member)
     for name, member in ReconnectStop.__members__.items():
         names.setdefault("RECONNECT_STOP_" + name, member)
     for name, member in RouterNotify.__members__.items():

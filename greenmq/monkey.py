@@ -20,6 +20,7 @@ import importlib
 import importlib.util
 import importlib.abc
 import importlib.machinery
+import os
 import sys
 import types
 from collections.abc import Sequence
@@ -131,3 +132,52 @@ def unpatch() -> None:
     for name in list(sys.modules):
         if target_name(name) is not None:
             del sys.modules[name]
+
+
+RUN_USAGE = """\
+usage: python -m greenmq run [--patch-all] SCRIPT [ARGS ...]
+       python -m greenmq run [--patch-all] -m MODULE [ARGS ...]
+
+Run a program written for pyzmq (``import zmq`` or ``import zmq.green as zmq``) on greenmq,
+unchanged: greenmq.monkey.patch() is applied, then the program runs as ``python SCRIPT`` or
+``python -m MODULE`` would run it, with ARGS as its sys.argv[1:].
+
+  --patch-all  also apply gevent.monkey.patch_all() first, for a program written for threads and
+               the standard library's blocking calls (what a zmq.green program does itself)
+"""
+
+
+def run_program(argv: Sequence[str]) -> int:
+    """``python -m greenmq run``: patch, then run a script or module as ``__main__``.
+
+    Returns the exit status for the command line (2 on a usage error); the program's own
+    ``SystemExit`` passes through, as it would under ``python SCRIPT``."""
+    import runpy
+
+    args = list(argv)
+    patch_all = False
+    while args and args[0] in ("--patch-all", "-h", "--help"):
+        if args[0] != "--patch-all":
+            sys.stdout.write(RUN_USAGE)
+            return 0
+        patch_all = True
+        args.pop(0)
+    if not args or (args[0] == "-m" and len(args) < 2):
+        sys.stderr.write(RUN_USAGE)
+        return 2
+    if patch_all:
+        from gevent import monkey as gevent_monkey
+
+        gevent_monkey.patch_all()
+    patch()
+    if args[0] == "-m":
+        module, rest = args[1], args[2:]
+        sys.argv = [module, *rest]
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    else:
+        script, rest = args[0], args[1:]
+        sys.argv = [script, *rest]
+        # As ``python SCRIPT`` does: the script's folder comes first on the module path.
+        sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+        runpy.run_path(script, run_name="__main__")
+    return 0

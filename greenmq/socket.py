@@ -141,7 +141,9 @@ class Socket(SocketBase):
         if option == SocketOption.RCVMORE:
             return 0 if self._recv_parts is None else 1
         if option == SocketOption.EVENTS:
-            return self._events()
+            return self._observed_events()
+        if option == SocketOption.FD:
+            return self._readiness_fileno()
         return self._settings.get(spec.option)
 
     set = setsockopt
@@ -278,6 +280,13 @@ class Socket(SocketBase):
         return deserialize(self.recv_multipart(flags, copy=copy))
 
     # -- polling ---------------------------------------------------------------------
+
+    def fileno(self) -> int:
+        """The ``ZMQ_FD`` descriptor, for event loops: readable when the socket's readiness
+        may have changed; then read ``EVENTS`` (edge-triggered: consume what ``EVENTS``
+        reports before waiting again). Made on first use; closed with the socket."""
+        fd: int = self.getsockopt(SocketOption.FD)
+        return fd
 
     def poll(self, timeout: int | None = None, flags: int = PollEvent.POLLIN) -> int:
         """Wait until the socket can receive (``POLLIN``) and/or send (``POLLOUT``).

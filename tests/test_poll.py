@@ -711,3 +711,68 @@ MONKEY_PATCHED_PROGRAM = textwrap.dedent("""
 def test_monkey_patched_program(tmp_path):
     result = run_program(tmp_path, MONKEY_PATCHED_PROGRAM)
     assert result == {"fd": True, "pollerr": True, "thread": True, "select": True}
+
+
+# -- REQ and REP report only what their state allows (libzmq 4.3.5, checked with pyzmq) ----------------
+
+
+def test_req_rep_events_follow_their_state(ctx, endpoint):
+    """REQ is writable only when it may send a request, readable only while a reply is due; REP is
+    readable only when it may take a request, writable only while it owes a reply. Neither is writable
+    while a multipart message it is reading has frames left (libzmq's state flips at the last frame)."""
+    rep = ctx.socket(zmq.REP)
+    req = ctx.socket(zmq.REQ)
+    rep.linger = req.linger = 0
+    rep.bind(endpoint)
+    req.connect(rep.last_endpoint.decode())
+    with gevent.Timeout(TIMEOUT):
+        assert req.poll(None, zmq.POLLOUT) == zmq.POLLOUT
+        assert rep.events == 0
+        req.send_multipart([b"a", b"b"])
+        assert req.events == 0  # waiting for its reply: neither
+        assert rep.poll(None, zmq.POLLIN) == zmq.POLLIN
+        assert rep.events == zmq.POLLIN
+        assert rep.recv() == b"a"
+        assert rep.events == zmq.POLLIN  # one frame left: not yet its turn to reply
+        assert zmq.zmq_poll([(rep, zmq.POLLIN | zmq.POLLOUT)], 0) == [(rep, zmq.POLLIN)]
+        with pytest.raises(zmq.ZMQError) as info:
+            rep.send(b"too early", zmq.DONTWAIT)
+        assert info.value.errno == zmq.EFSM
+        assert rep.recv() == b"b"
+        assert rep.events == zmq.POLLOUT
+        rep.send_multipart([b"x", b"y"])
+        assert rep.events == 0
+        assert req.poll(None, zmq.POLLIN) == zmq.POLLIN
+        assert req.events == zmq.POLLIN
+        assert req.recv() == b"x"
+        assert req.events == zmq.POLLIN  # the rest of the reply first
+        with pytest.raises(zmq.ZMQError) as info:
+            req.send(b"too early", zmq.DONTWAIT)
+        assert info.value.errno == zmq.EFSM
+        with pytest.raises(zmq.ZMQError) as info:
+            req.send(b"too early", zmq.SNDMORE | zmq.DONTWAIT)
+        assert info.value.errno == zmq.EFSM
+        assert req.recv() == b"y"
+        assert req.events == zmq.POLLOUT
+        req.send(b"next")
+        assert rep.recv() == b"next"
+
+
+def test_relaxed_req_may_send_before_the_whole_reply_is_read(ctx):
+    """REQ_RELAXED: a new request mid-reply is allowed, and the rest of the old reply is dropped (libzmq)."""
+    rep = ctx.socket(zmq.REP)
+    req = ctx.socket(zmq.REQ)
+    rep.linger = req.linger = 0
+    rep.bind("inproc://relaxed-mid-reply")
+    req.connect("inproc://relaxed-mid-reply")
+    req.req_relaxed = 1
+    with gevent.Timeout(TIMEOUT):
+        req.send(b"q")
+        assert rep.recv() == b"q"
+        rep.send_multipart([b"x", b"y"])
+        assert req.recv() == b"x"
+        assert req.events & zmq.POLLOUT
+        req.send(b"q2")
+        assert rep.recv() == b"q2"
+        rep.send(b"answer")
+        assert req.recv() == b"answer"

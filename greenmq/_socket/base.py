@@ -30,6 +30,7 @@ only switches are at a message's start (the wait, and a fairness yield every
 from __future__ import annotations
 
 import itertools
+from functools import partial
 from time import monotonic
 from typing import Any, Callable, Literal, overload
 
@@ -44,6 +45,7 @@ from .endpoints import Endpoints
 from .monitor import MonitorPublisher
 from .port import SocketPort
 from .readiness import Readiness
+from .readiness_fd import ReadinessFd
 from .settings import SocketSettings
 from .wakeup import Wakeup
 
@@ -87,6 +89,7 @@ class SocketBase:
     readiness: Readiness = None  # type: ignore[assignment]  # made by __init__
     _recv_index = 0
     _recv_metadata = None
+    _fd: ReadinessFd | None = None  # made by the first request for ZMQ_FD
 
     def __init__(self, context: Any, socket_type: int = 0, **kwargs: Any):
         try:
@@ -128,7 +131,7 @@ class SocketBase:
             raise zmq_error(Errno.ETERM, addr)
 
     def _events(self) -> int:
-        """POLLIN | POLLOUT as they are now (ZMQ_EVENTS)."""
+        """POLLIN | POLLOUT as they are now (what ZMQ_EVENTS and pollers report)."""
         events = 0
         if self._recv_parts is not None or self._pattern.can_recv():
             events = POLLIN
@@ -136,11 +139,51 @@ class SocketBase:
             events |= POLLOUT
         return events
 
+    def _observed_events(self) -> int:
+        """ZMQ_EVENTS read by the application: the events, and the ZMQ_FD descriptor (if any)
+        reset and armed for the directions that are not ready (see ``readiness_fd``)."""
+        fd = self._fd
+        if fd is None:
+            return self._events()
+        fd.reset()
+        events = self._events()
+        fd.seen(events)
+        return events
+
+    def _readiness_fileno(self) -> int:
+        """ZMQ_FD: the descriptor, made on first request. It starts armed, and readable if
+        the socket is ready already, so a waiter that never read EVENTS misses nothing."""
+        fd = self._fd
+        if fd is None:
+            self._fd = fd = ReadinessFd()
+            # A type that never receives (sends) has no POLLIN (POLLOUT) to signal: its peers
+            # arriving or leaving do not wake a loop for nothing.
+            if self._pattern.receives:
+                self._readable.notify = partial(fd.changed, POLLIN)
+            if self._pattern.sends:
+                self._writable.notify = partial(fd.changed, POLLOUT)
+            if self._events():
+                fd.signal()
+        return fd.fileno
+
+    def _not_ready_seen(self, wakeup: Wakeup) -> None:
+        """The application got EAGAIN: arm ZMQ_FD for that direction, then look once more
+        so that a change in between is not lost."""
+        fd = self._fd
+        if fd is None:
+            return
+        direction = POLLIN if wakeup is self._readable else POLLOUT
+        fd.arm(direction)
+        if self._events() & direction:
+            fd.signal()
+
     def _context_terminated(self) -> None:
         """The context is terminating: blocked and future calls raise ContextTerminated."""
         self._usable = False
         self._readable.set()
         self._writable.set()
+        if self._fd is not None:
+            self._fd.signal()
 
     # -- sending -----------------------------------------------------------------
 
@@ -270,6 +313,7 @@ class SocketBase:
         self._recv_parts = msg
         self._recv_index = 0
         self._recv_metadata = self._source_metadata()
+        self._pattern.message_pending(self._drop_pending)
         return self._next_part(copy)
 
     def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> list[Any]:
@@ -325,9 +369,14 @@ class SocketBase:
             self._recv_index = index + 1
         else:
             self._recv_parts = None
+            self._pattern.message_pending(None)
         if copy:
             return frame if frame.__class__ is bytes else bytes(frame)
         return received_frame(frame, more, self._recv_metadata)
+
+    def _drop_pending(self) -> None:
+        """The frames of a received message not yet handed out are dropped (REQ_RELAXED sends anew)."""
+        self._recv_parts = None
 
     # -- waiting -----------------------------------------------------------------
 
@@ -336,6 +385,7 @@ class SocketBase:
         DONTWAIT or when ``timeout`` ms pass. Clearing before each attempt means a wake-up
         that comes after a failed attempt is never lost."""
         if flags & DONTWAIT:
+            self._not_ready_seen(wakeup)
             raise Again()
         deadline = None if timeout < 0 else monotonic() + timeout / 1000.0
         while True:
@@ -348,6 +398,7 @@ class SocketBase:
             if deadline is not None:
                 remaining = deadline - monotonic()
                 if remaining <= 0:
+                    self._not_ready_seen(wakeup)
                     raise Again()
             wakeup.wait(remaining)
 
@@ -367,6 +418,8 @@ class SocketBase:
         self._monitor.stop()
         self._readable.set()
         self._writable.set()
+        if self._fd is not None:
+            self._fd.close_after_signal()
         lingering = self._endpoints.close(linger)
         self._port.close()
         self.context.registry.remove(self, lingering)

@@ -76,6 +76,7 @@ _ROWS: list[tuple[Any, ...]] = [
     (O.RCVBUF, INT, -1, at_least(-1)),
     (O.RCVMORE, INT, 0, None, True, False),
     (O.EVENTS, INT, 0, None, True, False),
+    (O.FD, INT, None, None, True, False),
     (O.TYPE, INT, None, None, True, False),
     (O.LINGER, INT, -1, at_least(-1)),
     (O.RECONNECT_IVL, INT, 100, at_least(-1)),

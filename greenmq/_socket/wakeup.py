@@ -10,11 +10,15 @@ sets the event inside the owner's thread.
 The watcher is unref'd except while someone waits: an idle socket never keeps
 a hub alive, and a thread whose only hope is a message from another thread
 does not die of gevent's ``LoopExit`` ("would block forever").
+
+``notify``, None unless the application asked for the socket's ``ZMQ_FD``,
+is called by every ``set()`` in the setting thread: that is how the
+descriptor (:mod:`greenmq._socket.readiness_fd`) learns of a change.
 """
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, Callable, cast
 
 from gevent import get_hub
 from gevent.event import Event
@@ -23,10 +27,11 @@ from gevent.event import Event
 class Wakeup:
     """Event-like: ``set``, ``clear``, ``wait(timeout)``; ``set`` is thread-safe."""
 
-    __slots__ = ("event", "_hub", "_async", "_waiters")
+    __slots__ = ("event", "notify", "_hub", "_async", "_waiters")
 
     def __init__(self) -> None:
         self.event = Event()
+        self.notify: Callable[[], None] | None = None
         self._hub = get_hub()
         # Any: gevent's stubs lack the watcher's 'ref' attribute.
         self._async: Any = cast(Any, self._hub.loop.async_())
@@ -35,6 +40,9 @@ class Wakeup:
         self._waiters = 0
 
     def set(self) -> None:
+        notify = self.notify
+        if notify is not None:
+            notify()
         if get_hub() is self._hub:
             self.event.set()
         else:

@@ -55,6 +55,13 @@ class Pattern:
     def inbound_activated(self, peer: Peer) -> None:
         """A peer's inbound pipe went non-empty (only for types with ``takes_subscriptions``)."""
 
+    def message_pending(self, drop: Callable[[], None] | None) -> None:
+        """The socket hands a received multipart message out one frame at a time: it has
+        frames left (``drop`` discards them), or (None) the last one has been taken.
+
+        libzmq's REQ and REP change state at a message's last frame, so they may
+        not send (nor report POLLOUT) until then."""
+
     def check_send(self, first_frame: Any = None) -> None:
         """Called with the first frame of a message before it is accepted (libzmq checks EFSM,
         ENOTSUP and ROUTER_MANDATORY's EHOSTUNREACH there)."""

@@ -186,11 +186,20 @@ class Req(Dealer):
         self.relaxed = False
         self.correlate = False
         self._reply_peer = None
+        self._drop_reply_rest = None  # while the socket hands out a reply's frames (message_pending)
         self._request_id = struct.unpack("I", os.urandom(4))[0]
 
+    def message_pending(self, drop):
+        self._drop_reply_rest = drop
+
     def check_send(self, first_frame=None):
-        if self.expecting_reply and not self.relaxed:
-            raise zmq_error(Errno.EFSM)
+        drop = self._drop_reply_rest
+        if self.expecting_reply or drop is not None:
+            if not self.relaxed:
+                raise zmq_error(Errno.EFSM)
+            if drop is not None:  # a new request: what is left of the old reply is dropped, as by libzmq
+                self._drop_reply_rest = None
+                drop()
 
     def _send(self, msg, over_hwm=False):
         self.check_send()
@@ -227,7 +236,8 @@ class Req(Dealer):
             return as_message(frames[1:])
 
     def _can_send(self):
-        return (self.relaxed or not self.expecting_reply) and self._lb.can_send()
+        busy = self.expecting_reply or self._drop_reply_rest is not None
+        return (self.relaxed or not busy) and self._lb.can_send()
 
     def _can_recv(self):
         return self.expecting_reply and self._fq.can_recv()
@@ -250,6 +260,7 @@ class Rep(Pattern):
         self.sending_reply = False
         self._envelope = None
         self._reply_peer = None
+        self._reading = False  # the socket still hands out frames of the request (message_pending)
 
     def attach(self, peer):
         self._fq.attach(peer.inbound)
@@ -259,8 +270,11 @@ class Rep(Pattern):
         if peer is self._reply_peer:
             self._reply_peer = None
 
+    def message_pending(self, drop):
+        self._reading = drop is not None
+
     def check_send(self, first_frame=None):
-        if not self.sending_reply:
+        if not self.sending_reply or self._reading:
             raise zmq_error(Errno.EFSM)
 
     def recv(self):
@@ -295,7 +309,7 @@ class Rep(Pattern):
         return True  # a reply to a vanished or overloaded peer is dropped
 
     def can_send(self):
-        return self.sending_reply
+        return self.sending_reply and not self._reading
 
     def can_recv(self):
         return not self.sending_reply and self._fq.can_recv()

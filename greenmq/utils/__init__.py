@@ -1,1 +1,2 @@
-"""Helpers that pyzmq keeps under ``zmq.utils``: Z85 text encoding (``z85``), socket monitor messages."""
+"""Helpers that pyzmq keeps under ``zmq.utils``: Z85 (``z85``), JSON (``jsonapi``), monitor events
+(``monitor``), and the deprecated ``strtypes``, ``win32`` and ``stopwatch`` (``zmq.Stopwatch``)."""
