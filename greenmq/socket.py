@@ -66,7 +66,9 @@ class Socket(SocketBase):
     with :meth:`getsockopt`/:meth:`setsockopt` (aliases :meth:`get`/:meth:`set`)
     or as attributes: ``sock.linger = 0``, ``sock.rcvhwm``. The attributes are
     properties generated from the option table; ``__setattr__`` only rejects
-    unknown names, and the send/recv fast paths never assign to the socket.
+    unknown names (and, as in pyzmq, takes ``sock.subscribe = topic`` for the
+    option, not for a new method), and the send/recv fast paths never assign
+    to the socket.
     """
 
     # Per object, not shared with shadows (everything else is, see shadow()).
