@@ -434,7 +434,10 @@ class Socket(SocketBase):
         self._monitor.start(self.context, addr, events)
 
     def get_monitor_socket(self, events: int | None = None, addr: str | None = None) -> Socket:
-        """Start monitoring and return a connected PAIR socket that receives the events."""
+        """Start monitoring and return a connected PAIR socket that receives the events; while that
+        socket is open, later calls return it again (as pyzmq: one monitor socket per socket)."""
+        if self._monitor_socket is not None and not self._monitor_socket.closed:
+            return self._monitor_socket
         if addr is None:
             addr = f"inproc://monitor.s-{id(self)}"
         self.monitor(addr, MonitorEvent.ALL if events is None else events)

@@ -17,6 +17,7 @@ from ..error import zmq_error
 INT = "int"
 INT64 = "int64"
 BYTES = "bytes"
+FILENO = "fd"  # an OS descriptor: an int on POSIX (ZMQ_FD)
 
 
 class OptionSpec:
@@ -76,7 +77,7 @@ _ROWS: list[tuple[Any, ...]] = [
     (O.RCVBUF, INT, -1, at_least(-1)),
     (O.RCVMORE, INT, 0, None, True, False),
     (O.EVENTS, INT, 0, None, True, False),
-    (O.FD, INT, None, None, True, False),
+    (O.FD, FILENO, None, None, True, False),
     (O.TYPE, INT, None, None, True, False),
     (O.LINGER, INT, -1, at_least(-1)),
     (O.RECONNECT_IVL, INT, 100, at_least(-1)),
