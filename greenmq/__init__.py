@@ -44,7 +44,7 @@ from .error import (
 from .frame import Frame, Message, MessageTracker
 from .poll import Poller, select, zmq_poll
 from .proxy import device, proxy, proxy_steerable
-from .socket import Socket, SocketContext
+from .socket import IPC_PATH_MAX_LEN, Socket, SocketContext
 from .utils.stopwatch import Stopwatch
 from .version import (
     __revision__,
@@ -88,7 +88,7 @@ def has(capability: str) -> bool:
 
 __all__ = [
     "Again", "Context", "ContextOption", "ContextTerminated", "DeviceType", "Errno", "Event",
-    "Flag", "Frame", "InterruptedSystemCall", "Message", "MessageOption", "MessageTracker",
+    "Flag", "Frame", "IPC_PATH_MAX_LEN", "InterruptedSystemCall", "Message", "MessageOption", "MessageTracker",
     "NotDone", "PollEvent", "Poller", "ProtocolError", "ReconnectStop", "RouterNotify", "SecurityMechanism",
     "Socket", "SocketContext", "SocketOption", "SocketType", "Stopwatch", "ZMQBaseError", "ZMQBindError",
     "ZMQError", "ZMQVersionError", "constants", "curve_keypair", "curve_public", "device", "has", "proxy",

@@ -8,7 +8,7 @@ Every member is also exported at module level by ``greenmq/__init__.py``.
 from __future__ import annotations
 
 import errno as _errno
-from enum import IntEnum, IntFlag
+from enum import Enum, IntEnum, IntFlag
 from typing import TYPE_CHECKING
 
 HAUSNUMERO = 156384712
@@ -43,8 +43,21 @@ class SocketType(IntEnum):
     XREP = 6
 
 
+class _OptType(Enum):
+    """The kind of value a socket option takes, as pyzmq names it (``SocketOption.X._opt_type``)."""
+
+    int = "int"
+    int64 = "int64"
+    bytes = "bytes"
+    fd = "fd"
+
+
 class SocketOption(IntEnum):
-    """Socket options (``zmq_setsockopt``/``zmq_getsockopt``)."""
+    """Socket options (``zmq_setsockopt``/``zmq_getsockopt``); ``._opt_type`` says what value each takes."""
+
+    @property
+    def _opt_type(self) -> _OptType:
+        return OPTION_TYPES.get(self, _OptType.int)
 
     HWM = 1
     AFFINITY = 4
@@ -166,6 +179,24 @@ class SocketOption(IntEnum):
     DELAY_ATTACH_ON_CONNECT = 39
     FAIL_UNROUTABLE = 33
     ROUTER_BEHAVIOR = 33
+
+
+# libzmq's value types of the options that do not take a plain int (zmq_setsockopt(3)).
+OPTION_TYPES = {
+    **dict.fromkeys((SocketOption.AFFINITY, SocketOption.MAXMSGSIZE, SocketOption.VMCI_BUFFER_SIZE,
+                     SocketOption.VMCI_BUFFER_MIN_SIZE, SocketOption.VMCI_BUFFER_MAX_SIZE), _OptType.int64),
+    SocketOption.FD: _OptType.fd,
+    **dict.fromkeys((
+        SocketOption.ROUTING_ID, SocketOption.SUBSCRIBE, SocketOption.UNSUBSCRIBE, SocketOption.LAST_ENDPOINT,
+        SocketOption.TCP_ACCEPT_FILTER, SocketOption.PLAIN_USERNAME, SocketOption.PLAIN_PASSWORD,
+        SocketOption.CURVE_PUBLICKEY, SocketOption.CURVE_SECRETKEY, SocketOption.CURVE_SERVERKEY,
+        SocketOption.ZAP_DOMAIN, SocketOption.CONNECT_ROUTING_ID, SocketOption.GSSAPI_PRINCIPAL,
+        SocketOption.GSSAPI_SERVICE_PRINCIPAL, SocketOption.SOCKS_PROXY, SocketOption.XPUB_WELCOME_MSG,
+        SocketOption.BINDTODEVICE, SocketOption.METADATA, SocketOption.SOCKS_USERNAME, SocketOption.SOCKS_PASSWORD,
+        SocketOption.WSS_KEY_PEM, SocketOption.WSS_CERT_PEM, SocketOption.WSS_TRUST_PEM, SocketOption.WSS_HOSTNAME,
+        SocketOption.HELLO_MSG, SocketOption.DISCONNECT_MSG, SocketOption.HICCUP_MSG,
+    ), _OptType.bytes),
+}
 
 
 class ContextOption(IntEnum):
@@ -397,6 +428,10 @@ def _module_names() -> dict[str, int]:
 
 MODULE_NAMES = _module_names()
 globals().update(MODULE_NAMES)
+__all__ = [
+    "ContextOption", "DeviceType", "Errno", "Event", "Flag", "MessageOption", "PollEvent", "ProtocolError",
+    "ReconnectStop", "RouterNotify", "SecurityMechanism", "SocketOption", "SocketType", *MODULE_NAMES,
+]
 
 if TYPE_CHECKING:
 

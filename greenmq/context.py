@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import warnings
+import weakref
 from typing import Any, Callable, TypeVar
 
 from ._socket.registry import SocketRegistry
@@ -32,6 +33,9 @@ _READ_ONLY = (ContextOption.SOCKET_LIMIT, ContextOption.MSG_T_SIZE)
 _C = TypeVar("_C", bound="Context")
 _S = TypeVar("_S", bound=Socket)
 
+# The contexts whose ``underlying`` address was asked for, by that address (see Context.shadow).
+_UNDERLYING: weakref.WeakValueDictionary[int, Context] = weakref.WeakValueDictionary()
+
 
 class Context:
     """A greenmq context: creates sockets with :meth:`socket`; ``with Context() as ctx:`` destroys it at exit.
@@ -41,23 +45,89 @@ class Context:
     afterwards, as in pyzmq.
     """
 
+    # Per object, not shared with shadows (the rest of the state is, in __dict__: see shadow()).
+    __slots__ = ("__dict__", "__weakref__", "_shadow", "_shadow_obj", "_terminated")
     _instance = None
     _instance_pid = None
     _instance_lock = threading.Lock()
     _socket_class = Socket
+    _handle = 0  # the underlying address, once asked for
+    _repr_cls = "greenmq.Context"
 
-    def __init__(self, io_threads: int = 1, **kwargs: Any) -> None:
+    def __init__(self, io_threads: Any = 1, shadow: Any = 0, **kwargs: Any) -> None:
+        """A new context -- or, given a context (as ``io_threads`` or ``shadow``) or a context's
+        :attr:`underlying` address (as ``shadow``), a shadow of that context (see :meth:`shadow`)."""
+        self._shadow = False
+        self._shadow_obj: Any = None
+        self._terminated = False  # term() or destroy() was called on this object
+        if isinstance(io_threads, Context):
+            shadow, io_threads = io_threads, 1
+        if not (isinstance(shadow, int) and shadow == 0):
+            self._share(shadow)
+            return
         if not isinstance(io_threads, int):
             raise TypeError(f"io_threads must be an int, got {io_threads!r}")
+        if io_threads < 0:
+            raise zmq_error(Errno.EINVAL)
         self._options: dict[int, int] = dict(_CONTEXT_DEFAULTS)
         self._options[ContextOption.IO_THREADS] = io_threads
         # The context's sockets and inproc names; sockets register themselves here.
         self.registry = SocketRegistry()
         self.sockopts: dict[int, Any] = {}
 
+    def _share(self, address: Any) -> None:
+        """Become a shadow of the context at ``address`` (a Context or its underlying address)."""
+        if isinstance(address, Context):
+            target = address
+        elif isinstance(address, int):
+            found = _UNDERLYING.get(address)
+            if found is None:
+                raise zmq_error(Errno.EFAULT)  # libzmq's answer for what is not a context
+            target = found
+        else:
+            raise ValueError(f"cannot shadow {address!r}: a Context or a Context's underlying address is needed")
+        target.underlying  # noqa: B018 -- registers the address, so that it names the original context
+        object.__setattr__(self, "__dict__", target.__dict__)
+        self._shadow = True
+        self._shadow_obj = target  # keeps the context alive, as in pyzmq
+
+    @classmethod
+    def shadow(cls: type[_C], address: Any) -> _C:
+        """A new Context object on the same context as ``address`` (a Context, or a Context's
+        :attr:`underlying` address): it shares that context's sockets, options and termination.
+        Dropping a shadow terminates nothing.
+
+        An address that is no live greenmq context raises ZMQError(EFAULT); anything else that is
+        not an int raises ValueError, as in pyzmq. ``shadow(0)`` is a new context, as in pyzmq."""
+        return cls(shadow=address)
+
+    @property
+    def underlying(self) -> int:
+        """The context's address: an int that :meth:`shadow` turns back into this context (in this process)."""
+        handle = self._handle
+        if not handle:
+            handle = self._handle = id(self)
+            _UNDERLYING[handle] = self
+        return handle
+
+    def __copy__(self: _C) -> _C:
+        """A copy is a shadow, as in pyzmq."""
+        return type(self).shadow(self.underlying)
+
+    def __deepcopy__(self: _C, memo: Any) -> _C:
+        return self.__copy__()
+
     def __repr__(self) -> str:
+        cls = type(self)
+        name = cls.__dict__.get("_repr_cls") or f"{cls.__module__}.{cls.__qualname__}"
+        count = len(self.registry.sockets())
+        sockets = f"{count} socket{'s' if count > 1 else ''}" if count else ""
         closed = " closed" if self.closed else ""
-        return f"<greenmq.Context() at {id(self):#x}{closed}>"
+        return f"<{name}({sockets}) at {id(self):#x}{closed}>"
+
+    def __dir__(self) -> list[str]:
+        """The attributes, and the context options that can be read as attributes (``ctx.IO_THREADS``)."""
+        return sorted({*super().__dir__(), *ContextOption.__members__})
 
     @classmethod
     def instance(cls: type[_C], io_threads: int = 1) -> _C:
@@ -90,7 +160,9 @@ class Context:
         if not isinstance(socket_type, int):
             raise TypeError(f"socket_type must be an int, not {socket_type!r}")
         if self.closed:
-            raise zmq_error(Errno.ENOTSUP)
+            # pyzmq: the object that terminated the context knows it is closed (ENOTSUP); through
+            # another object on it the call reaches libzmq, which says EFAULT for a terminated context.
+            raise zmq_error(Errno.ENOTSUP if self._terminated else Errno.EFAULT)
         self.registry.check_open()
         self.registry.check_room(self._options[ContextOption.MAX_SOCKETS])
         cls = socket_class or self._socket_class
@@ -137,7 +209,13 @@ class Context:
             raise AttributeError(name)
         upper = name.upper()
         if upper in ContextOption.__members__:
-            return self.get(ContextOption[upper])
+            try:
+                return self.get(ContextOption[upper])
+            except ZMQError as error:
+                # As pyzmq: an option that cannot be read is no attribute (what hasattr() and mocks expect).
+                if error.errno in (Errno.EINVAL, Errno.EFAULT):
+                    raise AttributeError(f"{name} attribute is write-only") from None
+                raise
         if upper in SocketOption.__members__:
             try:
                 return self.sockopts[SocketOption[upper]]
@@ -173,6 +251,7 @@ class Context:
 
     def term(self) -> None:
         """Terminate: interrupt blocked calls, wait for every socket to be closed and for lingering messages."""
+        self._terminated = True
         if self.closed:
             return
         self.shutdown()
@@ -180,6 +259,7 @@ class Context:
 
     def destroy(self, linger: int | None = None) -> None:
         """Close every socket of the context (with ``linger`` if given), then :meth:`term`."""
+        self._terminated = True
         if self.closed:
             return
         for sock in self.registry.sockets():

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import errno
 import json
+import operator
 import pickle
 import random
+import weakref
 from typing import Any, Callable, TypeVar
 
-from ._connection.endpoint import split as split_endpoint
+from ._connection.endpoint import IPC_PATH_MAX, split as split_endpoint
 from ._socket import options as _options
 from ._socket.base import SocketBase
 from .constants import Errno, Event as MonitorEvent, PollEvent, SocketOption, SocketType
@@ -25,6 +27,13 @@ from .frame import MessageTracker
 from .poll import zmq_poll
 
 _S = TypeVar("_S", bound="Socket")
+
+IPC_PATH_MAX_LEN = IPC_PATH_MAX  # pyzmq's name: the longest ipc path (sizeof(sockaddr_un.sun_path) - 1)
+
+# The sockets whose ``underlying`` address was asked for, by that address (see Socket.shadow).
+_UNDERLYING: weakref.WeakValueDictionary[int, Socket] = weakref.WeakValueDictionary()
+# Setting these as attributes subscribes, as in pyzmq, although Socket has methods of those names.
+_SUBSCRIPTION_ATTRIBUTES = {"subscribe": SocketOption.SUBSCRIBE, "unsubscribe": SocketOption.UNSUBSCRIBE}
 
 
 class SocketContext:
@@ -57,20 +66,93 @@ class Socket(SocketBase):
     with :meth:`getsockopt`/:meth:`setsockopt` (aliases :meth:`get`/:meth:`set`)
     or as attributes: ``sock.linger = 0``, ``sock.rcvhwm``. The attributes are
     properties generated from the option table; ``__setattr__`` only rejects
-    unknown names, and the send/recv fast paths never assign to the socket.
+    unknown names (and, as in pyzmq, takes ``sock.subscribe = topic`` for the
+    option, not for a new method), and the send/recv fast paths never assign
+    to the socket.
     """
 
+    # Per object, not shared with shadows (everything else is, see shadow()).
+    __slots__ = ("_shadow", "_shadow_obj")
     _monitor_socket: Socket | None = None
+    _handle = 0  # the underlying address, once asked for
+    _repr_cls = "greenmq.Socket"
+
+    def __init__(self, ctx_or_socket: Any = None, socket_type: int = 0, *, shadow: Any = 0, **kwargs: Any):
+        """A new socket of ``socket_type`` in the context ``ctx_or_socket`` -- or, given a socket (as
+        ``ctx_or_socket`` or ``shadow``) or a socket's :attr:`underlying` address (as ``shadow``),
+        a shadow of that socket (see :meth:`shadow`)."""
+        self._shadow = False
+        self._shadow_obj: Any = None
+        if isinstance(ctx_or_socket, Socket):
+            shadow, ctx_or_socket = ctx_or_socket, None
+        if not (isinstance(shadow, int) and shadow == 0):
+            self._share(shadow)
+            return
+        if ctx_or_socket is None:
+            raise TypeError("context must be specified")
+        super().__init__(ctx_or_socket, socket_type, **kwargs)
+
+    def _share(self, address: Any) -> None:
+        """Become a shadow of the socket at ``address`` (a Socket or its underlying address)."""
+        if isinstance(address, Socket):
+            target = address
+        elif isinstance(address, int):
+            found = _UNDERLYING.get(address)
+            if found is None:
+                raise zmq_error(Errno.ENOTSOCK)
+            target = found
+        else:
+            raise ValueError(f"cannot shadow {address!r}: a Socket or a Socket's underlying address is needed")
+        target.underlying  # noqa: B018 -- registers the address, so that it names the original socket
+        object.__setattr__(self, "__dict__", target.__dict__)
+        self._shadow = True
+        self._shadow_obj = target  # keeps the socket alive, as in pyzmq
+
+    @classmethod
+    def shadow(cls: type[_S], address: Any) -> _S:
+        """A new Socket object on the same socket as ``address`` (a Socket, or a Socket's
+        :attr:`underlying` address): it shares all of that socket's state -- messages, options,
+        closing -- and can be of another Socket class. Dropping a shadow closes nothing.
+
+        An address that is no live greenmq socket raises ZMQError(ENOTSOCK); anything else that
+        is not an int raises ValueError, as in pyzmq."""
+        return cls(shadow=address)
+
+    @property
+    def underlying(self) -> int:
+        """The socket's address: an int that :meth:`shadow` turns back into this socket (in this process)."""
+        handle = self._handle
+        if not handle:
+            handle = self._handle = id(self)
+            _UNDERLYING[handle] = self
+        return handle
+
+    def __copy__(self: _S) -> _S:
+        """A copy is a shadow, as in pyzmq."""
+        return type(self).shadow(self.underlying)
+
+    def __deepcopy__(self: _S, memo: Any) -> _S:
+        return self.__copy__()
 
     def __repr__(self) -> str:
+        cls = type(self)
+        name = cls.__dict__.get("_repr_cls") or f"{cls.__module__}.{cls.__qualname__}"
         state = " closed" if self._closed else ""
-        return f"<greenmq.Socket(greenmq.{self.socket_type.name}) at {id(self):#x}{state}>"
+        return f"<{name}(greenmq.{self.socket_type.name}) at {id(self):#x}{state}>"
 
     # -- pyzmq conveniences --------------------------------------------------
 
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def close(self, linger: int | None = None) -> None:
+        """Close the socket (see SocketBase.close); through a shadow, the socket it shadows is closed,
+        the object the context knows."""
+        if self._shadow:
+            self._shadow_obj.close(linger)
+        else:
+            super().close(linger)
 
     @property
     def type(self) -> int:
@@ -102,10 +184,16 @@ class Socket(SocketBase):
     def __setattr__(self, name: str, value: Any) -> None:
         # As in pyzmq: attributes the class defines (options included) can be set,
         # anything else is taken for a misspelt option.
-        if name[0] == "_" or name in self.__dict__ or hasattr(type(self), name):
+        if name[0] == "_" or name in self.__dict__:
             object.__setattr__(self, name, value)
             return
-        raise AttributeError(f"Socket has no such option: {name.upper()}")
+        subscription = _SUBSCRIPTION_ATTRIBUTES.get(name.lower())
+        if subscription is not None:
+            self.setsockopt(subscription, value.encode("utf-8") if isinstance(value, str) else value)
+        elif hasattr(type(self), name):
+            object.__setattr__(self, name, value)
+        else:
+            raise AttributeError(f"Socket has no such option: {name.upper()}")
 
     def get_hwm(self) -> int:
         """The send high-water mark (pyzmq's ``hwm`` reads SNDHWM)."""
@@ -124,8 +212,7 @@ class Socket(SocketBase):
     def setsockopt(self, option: int, value: Any) -> None:
         """Set a socket option (libzmq's number); see ``zmq_setsockopt``."""
         self._check_usable()
-        spec = _options.lookup(option)
-        value = _options.validate(spec, value, self.socket_type)
+        spec, value = _options.setting(option, value, self.socket_type)
         if option in (SocketOption.SUBSCRIBE, SocketOption.UNSUBSCRIBE):
             self._pattern.subscription_option(option == SocketOption.SUBSCRIBE, value)
             return
@@ -157,14 +244,13 @@ class Socket(SocketBase):
 
     def getsockopt_string(self, option: int, encoding: str = "utf-8") -> str:
         """Get a bytes option as a str."""
-        spec = _options.lookup(option)
-        if spec.kind != _options.BYTES:
+        if _options.value_kind(option) != _options.BYTES:
             raise TypeError(f"option {option} will not return a string to be decoded")
         value: bytes = self.getsockopt(option)
         return value.decode(encoding)
 
-    set_string = setsockopt_string
-    get_string = getsockopt_string
+    set_string = setsockopt_unicode = setsockopt_string
+    get_string = getsockopt_unicode = getsockopt_string
 
     def subscribe(self, topic: str | bytes) -> None:
         """Subscribe to messages whose first frame starts with ``topic`` (str is encoded as utf-8)."""
@@ -196,7 +282,12 @@ class Socket(SocketBase):
         in ``LAST_ENDPOINT``, so ``tcp://host:*`` works) on exit.
         """
         addr = self._endpoint_text(addr)
-        endpoint = self._endpoints.bind(addr, self._settings.snapshot(self._pattern))
+        try:
+            endpoint = self._endpoints.bind(addr, self._settings.snapshot(self._pattern))
+        except ZMQError as error:
+            if error.errno == errno.ENAMETOOLONG and addr.startswith("ipc://"):
+                raise _ipc_path_too_long(addr) from None
+            raise
         self._settings.record_endpoint(endpoint)
         return SocketContext(self, "bind", endpoint)
 
@@ -225,7 +316,12 @@ class Socket(SocketBase):
     def connect(self, addr: str | bytes) -> SocketContext:
         """Connect to an endpoint; returns at once, the connection is made (and remade) in the background."""
         addr = self._endpoint_text(addr)
-        self._endpoints.connect(addr, self._settings.snapshot(self._pattern, connecting=True))
+        try:
+            self._endpoints.connect(addr, self._settings.snapshot(self._pattern, connecting=True))
+        except ZMQError as error:
+            if error.errno == errno.ENAMETOOLONG and addr.startswith("ipc://"):
+                raise _ipc_path_too_long(addr) from None
+            raise
         self._settings.record_endpoint(addr)
         return SocketContext(self, "connect", addr)
 
@@ -260,6 +356,31 @@ class Socket(SocketBase):
                         **kwargs: Any) -> MessageTracker | None:
         """Send ``serialize(msg)`` (a list of frames) as one multipart message."""
         return self.send_multipart(serialize(msg), flags=flags, copy=copy, **kwargs)
+
+    def recv_into(self, buffer: Any, /, *, nbytes: int = 0, flags: int = 0) -> int:
+        """Receive the next frame into ``buffer`` (any writable, C-contiguous buffer) instead of a new object.
+
+        At most ``nbytes`` bytes are written (0: the buffer's size); the rest of a longer frame is
+        discarded, as libzmq's ``zmq_recv`` does. Returns the frame's full size, so a result above
+        the size asked for means the frame was truncated. Frames of a multipart message come one
+        call at a time (see RCVMORE); ``flags`` are :meth:`recv`'s. A buffer that cannot be written
+        raises BufferError, a bad ``nbytes`` ValueError, both before anything is received.
+        """
+        view = memoryview(buffer)
+        if view.readonly:
+            raise BufferError("memoryview: underlying buffer is not writable")
+        if not view.c_contiguous:
+            raise BufferError("memoryview: underlying buffer is not C-contiguous")
+        size = view.nbytes
+        nbytes = operator.index(nbytes)
+        if nbytes < 0:
+            raise ValueError(f"nbytes={nbytes} must not be negative")
+        if nbytes > size:
+            raise ValueError(f"nbytes={nbytes} too big for memoryview of {size}B")
+        frame = self.recv(flags)
+        count = min(len(frame), nbytes or size)
+        view.cast("B")[:count] = memoryview(frame)[:count]
+        return len(frame)
 
     def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> str:
         """Receive a frame and decode it (utf-8 by default)."""
@@ -313,7 +434,10 @@ class Socket(SocketBase):
         self._monitor.start(self.context, addr, events)
 
     def get_monitor_socket(self, events: int | None = None, addr: str | None = None) -> Socket:
-        """Start monitoring and return a connected PAIR socket that receives the events."""
+        """Start monitoring and return a connected PAIR socket that receives the events; while that
+        socket is open, later calls return it again (as pyzmq: one monitor socket per socket)."""
+        if self._monitor_socket is not None and not self._monitor_socket.closed:
+            return self._monitor_socket
         if addr is None:
             addr = f"inproc://monitor.s-{id(self)}"
         self.monitor(addr, MonitorEvent.ALL if events is None else events)
@@ -326,6 +450,13 @@ class Socket(SocketBase):
         self._monitor_socket = None
         self.monitor(None)
 
+
+def _ipc_path_too_long(addr: str) -> ZMQError:
+    """ENAMETOOLONG for an ipc ``addr``, with pyzmq's explanation: which path, and the limit."""
+    path = addr[len("ipc://"):]
+    return ZMQError(errno.ENAMETOOLONG, f'ipc path "{path}" is longer than {IPC_PATH_MAX_LEN} characters '
+                                 f"(sizeof(sockaddr_un.sun_path)); zmq.IPC_PATH_MAX_LEN holds the limit "
+                                 f"(addr={addr!r})")
 
 
 def _option_property(option: SocketOption) -> property:

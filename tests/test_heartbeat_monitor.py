@@ -8,6 +8,8 @@ from gevent import socket as gsocket
 
 import greenmq as zmq
 from greenmq.zmtp import Pong, ZmtpConnection
+from greenmq.utils.monitor import recv_monitor_message
+from support import TIMEOUT, new_socket
 
 
 def _events(monitor, until, timeout=5):
@@ -145,3 +147,23 @@ def test_monitor_reports_connect_and_disconnect(ctx):
     push.disable_monitor()
     stopped = _events(monitor, zmq.EVENT_MONITOR_STOPPED)
     assert stopped[-1][0] == zmq.EVENT_MONITOR_STOPPED
+
+
+def test_get_monitor_socket_returns_the_open_monitor_socket_again(ctx):
+    """pyzmq keeps one monitor socket per socket: a second call while it is open returns it; once
+    disabled and closed, a new call makes a new one, which gets the new events."""
+    pull = new_socket(ctx, zmq.PULL)
+    first = pull.get_monitor_socket()
+    assert pull.get_monitor_socket() is first
+    pull.disable_monitor()
+    with gevent.Timeout(TIMEOUT):
+        assert recv_monitor_message(first)["event"] == zmq.EVENT_MONITOR_STOPPED
+    first.close(linger=0)
+    second = pull.get_monitor_socket()
+    assert second is not first
+    pull.bind("tcp://127.0.0.1:*")
+    with gevent.Timeout(TIMEOUT):
+        assert recv_monitor_message(second)["event"] == zmq.EVENT_LISTENING
+    pull.disable_monitor()
+    second.close(linger=0)
+    pull.close()

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..constants import Errno, SocketOption as O, SocketType as T
+from ..constants import OPTION_TYPES, Errno, SocketOption as O, SocketType as T
 from ..error import zmq_error
 
 INT = "int"
 INT64 = "int64"
 BYTES = "bytes"
+FILENO = "fd"  # an OS descriptor: an int on POSIX (ZMQ_FD)
 
 
 class OptionSpec:
@@ -76,7 +77,7 @@ _ROWS: list[tuple[Any, ...]] = [
     (O.RCVBUF, INT, -1, at_least(-1)),
     (O.RCVMORE, INT, 0, None, True, False),
     (O.EVENTS, INT, 0, None, True, False),
-    (O.FD, INT, None, None, True, False),
+    (O.FD, FILENO, None, None, True, False),
     (O.TYPE, INT, None, None, True, False),
     (O.LINGER, INT, -1, at_least(-1)),
     (O.RECONNECT_IVL, INT, 100, at_least(-1)),
@@ -125,6 +126,12 @@ _ROWS: list[tuple[Any, ...]] = [
     (O.CURVE_SERVERKEY, BYTES, bytes(32)),
     (O.ZAP_DOMAIN, BYTES, b"", one_to_255),
     (O.CONFLATE, INT, 0, boolean),
+    # Stored for libzmq's transports greenmq lacks (PGM, UDP, Windows loopback), as libzmq stores them.
+    (O.MULTICAST_MAXTPDU, INT, 1500, at_least(1)),
+    (O.MULTICAST_LOOP, INT, 1, boolean),
+    (O.LOOPBACK_FASTPATH, INT, 0, boolean),
+    # Readable at libzmq's defaults, but not implemented: setting it is refused rather than ignored.
+    (O.ZAP_ENFORCE_DOMAIN, INT, 0, None, True, False),
     # The tcp transport's OS-level options (greenmq._connection.tcp_ipc); lengths as libzmq checks them.
     (O.TCP_MAXRT, INT, 0, at_least(0)),
     (O.USE_FD, INT, -1, at_least(-1)),
@@ -145,22 +152,50 @@ def lookup(option: int) -> OptionSpec:
     return spec
 
 
-def validate(spec: OptionSpec, value: Any, socket_type: int | None = None) -> Any:
-    """Check a value for ``setsockopt`` on a socket of ``socket_type``; returns the value to store."""
-    if spec.kind == BYTES:
-        if isinstance(value, str):
-            raise TypeError("unicode not allowed, use setsockopt_string")
+def value_kind(option: int) -> str:
+    """What an option's value is (``int``, ``int64``, ``bytes``): the table's kind, else the one
+    pyzmq gives the option (``SocketOption._opt_type``), else ``int`` as pyzmq assumes for numbers
+    it does not know."""
+    spec = OPTIONS.get(option)
+    if spec is not None:
+        return spec.kind
+    try:
+        opt_type = OPTION_TYPES.get(O(option))
+    except ValueError:
+        return INT
+    return INT if opt_type is None else opt_type.value
+
+
+def setting(option: int, value: Any, socket_type: int) -> tuple[OptionSpec, Any]:
+    """``setsockopt``'s checks: the option's spec and the value to store. As in pyzmq the value's
+    type is checked first, so that a value of the wrong type is a TypeError even for an option
+    greenmq does not know (which is then ZMQError(EINVAL))."""
+    spec = OPTIONS.get(option)
+    if spec is None:
+        _checked_type(value_kind(option), value, str(option))
+        raise zmq_error(Errno.EINVAL)
+    return spec, validate(spec, value, socket_type)
+
+
+def _checked_type(kind: str, value: Any, name: str) -> Any:
+    """``value`` if its Python type suits an option of ``kind``; TypeError/OverflowError with pyzmq's messages."""
+    if isinstance(value, str):
+        raise TypeError("unicode not allowed, use setsockopt_string")
+    if kind == BYTES:
         if not isinstance(value, bytes):
             raise TypeError(f"expected bytes, got: {value!r}")
-    else:
-        if isinstance(value, str):
-            raise TypeError("unicode not allowed, use setsockopt_string")
-        if not isinstance(value, int):
-            raise TypeError(f"expected int, got: {value!r}")
-        limit = 2**63 if spec.kind == INT64 else 2**31
-        if not -limit <= value < limit:
-            raise OverflowError(f"value {value} does not fit the {spec.kind} option {spec.option.name}")
-        value = int(value)
+        return value
+    if not isinstance(value, int):
+        raise TypeError(f"expected int, got: {value!r}")
+    limit = 2**63 if kind == INT64 else 2**31
+    if not -limit <= value < limit:
+        raise OverflowError(f"value {value} does not fit the {kind} option {name}")
+    return int(value)
+
+
+def validate(spec: OptionSpec, value: Any, socket_type: int | None = None) -> Any:
+    """Check a value for ``setsockopt`` on a socket of ``socket_type``; returns the value to store."""
+    value = _checked_type(spec.kind, value, spec.option.name)
     if not spec.writable:
         raise zmq_error(Errno.EINVAL)
     if spec.socket_types is not None and socket_type not in spec.socket_types:
