@@ -155,6 +155,9 @@ def test_send_return_values_follow_pyzmq(ctx):
     assert a.send(b"x", copy=False) is zmq._FINISHED_TRACKER  # small: copied
     assert a.send(bytearray(10), copy=False, track=True) is zmq._FINISHED_TRACKER
     assert a.send(big, copy=False) is None  # shared, untracked
+    strided = memoryview(bytearray(BIG * 2))[::2]
+    assert a.send(strided, copy=False) is None  # not contiguous: copied (pyzmq refuses it)
+    assert a.send(strided, copy=False, track=True) is zmq._FINISHED_TRACKER
     tracked = zmq.Frame(b"frame", copy=False, track=True)
     assert a.send(tracked) is tracked.tracker
     assert a.send(zmq.Frame(b"untracked")) is None
@@ -166,7 +169,7 @@ def test_send_return_values_follow_pyzmq(ctx):
         a.send_multipart([b"a", zmq.Frame(b"untracked")], track=True)
     received = []
     with gevent.Timeout(TIMEOUT):
-        for _ in range(9):
+        for _ in range(11):
             received.append(b.recv_multipart())
     assert received[-1] == [b"a", b"b"]  # the refused sends sent nothing
 

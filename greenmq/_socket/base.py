@@ -219,7 +219,7 @@ class SocketBase:
             parts.append(frame)
             if not flags & SNDMORE:
                 self._finish_message()
-            return self._tracker(data, frame, copy)
+            return self._tracker(data, frame, copy, track)
         if not self._tick() & _FAIRNESS_MASK:
             gevent.sleep(0)
         if not self._usable:
@@ -229,7 +229,7 @@ class SocketBase:
             self._start_message(frame, flags)
         elif not self._pattern_send(msg):
             self._send_wait(msg, flags)
-        return self._tracker(data, frame, copy)
+        return self._tracker(data, frame, copy, track)
 
     def send_multipart(self, msg_parts: Any, flags: int = 0, copy: bool = True, track: bool = False,
                        **kwargs: Any) -> MessageTracker | None:
@@ -275,9 +275,9 @@ class SocketBase:
                 self._send_wait(msg, flags)
         if trackers is not None:
             return trackers[0] if len(trackers) == 1 else MessageTracker(*trackers)
-        if copy and not isinstance(data, Frame):
+        if copy and (data.__class__ is bytes or not isinstance(data, Frame)):
             return None
-        return self._tracker(data, msg if msg.__class__ is bytes else msg[-1], copy)
+        return self._tracker(data, msg if msg.__class__ is bytes else msg[-1], copy, track)
 
     # -- converting what send was given (not bytes with copy=True) --------------
 
@@ -301,15 +301,17 @@ class SocketBase:
             return frame_payload(data)
         return outgoing_payload(data, copy, self.copy_threshold)
 
-    def _tracker(self, data: Any, frame: Any, copy: bool) -> MessageTracker | None:
+    def _tracker(self, data: Any, frame: Any, copy: bool, track: bool) -> MessageTracker | None:
         """pyzmq's return value for a sent frame: a Frame's tracker; for other data None with
         ``copy=True``, else the finished tracker when it was copied (smaller than
-        ``copy_threshold``) and None when it was shared."""
+        ``copy_threshold``; or, tracked, not contiguous) and None when it was shared."""
         if isinstance(data, Frame):
             return data.tracker
         if copy:
             return None
-        return FINISHED_TRACKER if frame.__class__ is bytes and len(frame) < self.copy_threshold else None
+        if frame.__class__ is bytes and (track or len(frame) < self.copy_threshold):
+            return FINISHED_TRACKER
+        return None
 
     def _start_message(self, first: Any, flags: int) -> None:
         """The first frame of a multipart message: refused, or waited for, here and only here."""
