@@ -41,7 +41,8 @@ from .error import (
     ZMQVersionError,
     strerror,
 )
-from .frame import Frame, Message, MessageTracker
+from .frame import COPY_THRESHOLD, Frame, Message, MessageTracker
+from .frame import FINISHED_TRACKER as _FINISHED_TRACKER  # noqa: F401 -- pyzmq's zmq._FINISHED_TRACKER
 from .poll import Poller, select, zmq_poll
 from .proxy import device, proxy, proxy_steerable
 from .socket import IPC_PATH_MAX_LEN, Socket, SocketContext
@@ -87,7 +88,7 @@ def has(capability: str) -> bool:
 
 
 __all__ = [
-    "Again", "Context", "ContextOption", "ContextTerminated", "DeviceType", "Errno", "Event",
+    "COPY_THRESHOLD", "Again", "Context", "ContextOption", "ContextTerminated", "DeviceType", "Errno", "Event",
     "Flag", "Frame", "IPC_PATH_MAX_LEN", "InterruptedSystemCall", "Message", "MessageOption", "MessageTracker",
     "NotDone", "PollEvent", "Poller", "ProtocolError", "ReconnectStop", "RouterNotify", "SecurityMechanism",
     "Socket", "SocketContext", "SocketOption", "SocketType", "Stopwatch", "ZMQBaseError", "ZMQBindError",

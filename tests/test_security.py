@@ -212,6 +212,8 @@ def test_plain_admits_the_right_password(ctx, zap_handler, binder, transport):
     assert frame.get("User-Id") == "admin"
     assert frame.get("Hello") == "World"  # metadata from the ZAP reply
     assert frame.get("Socket-Type") == "PUSH"
+    assert frame["User-Id"] == "admin"  # pyzmq's frame[name] is frame.get(name)
+    assert frame["Socket-Type"] == "PUSH"
     if transport == "tcp":
         assert frame.get("Peer-Address") == "127.0.0.1"
     [request] = handler.requests

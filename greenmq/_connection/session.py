@@ -183,6 +183,7 @@ class ConnectSession(_Session):
             self.lingering = True
             if linger > 0:
                 gevent.spawn_later(linger / 1000.0, self.greenlet.kill, block=False)
+        self.greenlet.link(self._drop_queued)
         return self.greenlet
 
     def disconnect(self, linger: int) -> gevent.Greenlet:
@@ -194,6 +195,15 @@ class ConnectSession(_Session):
             if peer.inbound is not None:
                 peer.inbound.close_writer()  # what it sent can still be read; then it is gone
         return self.close(linger)
+
+    def _drop_queued(self, _greenlet: gevent.Greenlet) -> None:
+        """The closed session has ended: what is still queued for its peer will never be sent,
+        so it is dropped now rather than when the socket object goes (zero-copy buffers are
+        released, and their trackers done)."""
+        peer = self.peer
+        if peer is not None and peer.outbound is not None:
+            peer.outbound.close_reader()
+        self.detach()
 
     def detach(self) -> None:
         """Remove the session's peer from the socket, with what is queued for it."""

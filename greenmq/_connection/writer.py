@@ -18,6 +18,7 @@ import os
 from typing import Any, Callable
 
 import gevent
+from gevent import GreenletExit
 from gevent.event import Event
 
 from .._pipe import Pipe
@@ -132,6 +133,11 @@ class ZmtpWriter:
                 self._write_batch(outbound.read_all())
         except OSError:
             pass  # the reader meets the same failure and reports it
+        except GreenletExit:
+            # Killed (the connection ends): end quietly. Letting the exception out would keep
+            # it, and with its traceback the batch being written, in the greenlet's result --
+            # and so keep zero-copy buffers held that greenmq has given up (their trackers).
+            return
         if self.closing:
             self._on_flushed()
 

@@ -38,7 +38,8 @@ import gevent
 
 from ..constants import Errno, Flag, PollEvent, SocketOption, SocketType
 from ..error import Again, zmq_error
-from ..frame import Frame, MessageTracker, frame_payload, received_frame
+from ..frame import (COPY_THRESHOLD, FINISHED_TRACKER, Frame, MessageTracker, frame_payload,
+                     outgoing_payload, received_frame)
 from ..patterns import PATTERNS
 from . import options as _options
 from .endpoints import Endpoints
@@ -60,25 +61,6 @@ _FAIRNESS_PERIOD = 512
 _FAIRNESS_MASK = _FAIRNESS_PERIOD - 1
 
 
-def _not_bytes_message(data: Any) -> str:
-    return f"a bytes-like object is required, not '{type(data).__name__}'"
-
-
-def frame_data(data: Any, copy: bool) -> Any:
-    """Normalise what ``send`` was given into bytes (or a zero-copy view for ``copy=False``)."""
-    if isinstance(data, Frame):
-        return frame_payload(data)
-    if isinstance(data, str):
-        raise TypeError("unicode not allowed, use send_string")
-    try:
-        view = memoryview(data)
-    except TypeError:
-        raise TypeError(_not_bytes_message(data)) from None
-    if copy or not view.c_contiguous:
-        return view.tobytes()
-    return view.cast("B") if view.format != "B" or view.ndim != 1 else view
-
-
 class SocketBase:
     """A ZeroMQ socket's machinery; see the module docstring. Use :class:`greenmq.Socket`."""
 
@@ -90,6 +72,8 @@ class SocketBase:
     _recv_index = 0
     _recv_metadata = None
     _fd: ReadinessFd | None = None  # made by the first request for ZMQ_FD
+    # pyzmq's: send(copy=False) copies buffers smaller than this (then nothing is left to track).
+    copy_threshold: int = COPY_THRESHOLD
 
     def __init__(self, context: Any, socket_type: int = 0, **kwargs: Any):
         try:
@@ -196,46 +180,83 @@ class SocketBase:
         (then it raises :class:`Again`) or ``SNDTIMEO`` expires (also
         :class:`Again`). The frames after it never block; the message is sent
         when its last frame is.
+
+        Returns what pyzmq returns: the tracker of a :class:`Frame`; with
+        ``copy=False``, ``FINISHED_TRACKER`` for data smaller than
+        ``copy_threshold`` (copied) and, with ``track=True``, a tracker that is
+        done once greenmq lets go of the buffer (see :mod:`greenmq.frame`);
+        otherwise None.
         """
+        if data.__class__ is not bytes or not copy:
+            return self._send_converted(data, flags, copy, track)
         parts = self._send_parts
         if parts:
             if not self._usable:
                 self._check_usable()
-            parts.append(data if data.__class__ is bytes else frame_data(data, copy))
+            parts.append(data)
             if not flags & SNDMORE:
                 self._finish_message()
-            return MessageTracker() if track else None
+            return None
         if not self._tick() & _FAIRNESS_MASK:
             gevent.sleep(0)
         if not self._usable:
             self._check_usable()
-        msg: Any
-        if data.__class__ is bytes:
-            msg = data
-        else:
-            data = frame_data(data, copy)
-            msg = [data]  # only a bytes frame stands alone (see greenmq.patterns.message)
         if flags & SNDMORE:
             self._start_message(data, flags)
+        elif not self._pattern_send(data):
+            self._send_wait(data, flags)
+        return None
+
+    def _send_converted(self, data: Any, flags: int, copy: bool, track: bool) -> MessageTracker | None:
+        """``send`` of anything but ``bytes`` with ``copy=True``: the frame is converted first
+        (copied, or shared as a view) and perhaps tracked."""
+        data = self._trackable(data, copy, track)
+        frame = self._payload(data, copy)
+        parts = self._send_parts
+        if parts:
+            if not self._usable:
+                self._check_usable()
+            parts.append(frame)
+            if not flags & SNDMORE:
+                self._finish_message()
+            return self._tracker(data, frame, copy, track)
+        if not self._tick() & _FAIRNESS_MASK:
+            gevent.sleep(0)
+        if not self._usable:
+            self._check_usable()
+        msg = frame if frame.__class__ is bytes else [frame]  # see greenmq.patterns.message
+        if flags & SNDMORE:
+            self._start_message(frame, flags)
         elif not self._pattern_send(msg):
             self._send_wait(msg, flags)
-        return MessageTracker() if track else None
+        return self._tracker(data, frame, copy, track)
 
     def send_multipart(self, msg_parts: Any, flags: int = 0, copy: bool = True, track: bool = False,
                        **kwargs: Any) -> MessageTracker | None:
-        """Send a sequence of frames as one message: all of them or, on error or timeout, none."""
+        """Send a sequence of frames as one message: all of them or, on error or timeout, none.
+
+        Returns the tracker pyzmq returns for the last frame (see :meth:`send`); when
+        frames of the message are tracked, one tracker that waits for all of them."""
         msg: Any = []
-        for index, part in enumerate(msg_parts):
-            if part.__class__ is bytes:
-                msg.append(part)
+        data: Any = None
+        trackers: list[MessageTracker] | None = None
+        for index, data in enumerate(msg_parts):
+            if data.__class__ is bytes and (copy or not track):
+                msg.append(data)  # bytes is never copied: it cannot change
                 continue
-            if not isinstance(part, (Frame, bytearray, memoryview)):
+            if not isinstance(data, (Frame, bytearray, memoryview)):
                 try:
-                    memoryview(part)
+                    memoryview(data)
                 except TypeError:
                     raise TypeError(
-                        f"Frame {index} ({part!r:.32}) does not support the buffer interface.") from None
-            msg.append(frame_data(part, copy))
+                        f"Frame {index} ({data!r:.32}) does not support the buffer interface.") from None
+            data = self._trackable(data, copy, track)
+            frame = self._payload(data, copy)
+            msg.append(frame)
+            if isinstance(data, Frame):
+                tracker = data.tracker
+                if tracker is not None and tracker is not FINISHED_TRACKER:
+                    trackers = [tracker] if trackers is None else trackers + [tracker]
         if not msg:
             raise TypeError("send_multipart needs at least one frame")
         if self._send_parts:
@@ -243,16 +264,54 @@ class SocketBase:
                 self._check_usable()
             self._send_parts.extend(msg)
             self._finish_message()
-            return MessageTracker() if track else None
-        if len(msg) == 1 and msg[0].__class__ is bytes:
-            msg = msg[0]
-        if not self._tick() & _FAIRNESS_MASK:
-            gevent.sleep(0)
-        if not self._usable:
-            self._check_usable()
-        if not self._pattern_send(msg):
-            self._send_wait(msg, flags)
-        return MessageTracker() if track else None
+        else:
+            if len(msg) == 1 and msg[0].__class__ is bytes:
+                msg = msg[0]
+            if not self._tick() & _FAIRNESS_MASK:
+                gevent.sleep(0)
+            if not self._usable:
+                self._check_usable()
+            if not self._pattern_send(msg):
+                self._send_wait(msg, flags)
+        if trackers is not None:
+            return trackers[0] if len(trackers) == 1 else MessageTracker(*trackers)
+        if copy and (data.__class__ is bytes or not isinstance(data, Frame)):
+            return None
+        return self._tracker(data, msg if msg.__class__ is bytes else msg[-1], copy, track)
+
+    # -- converting what send was given (not bytes with copy=True) --------------
+
+    def _trackable(self, data: Any, copy: bool, track: bool) -> Any:
+        """``data`` itself, or a tracked Frame of it for ``track=True`` with ``copy=False``
+        (as pyzmq, which sends such data as a Frame); refuses ``track`` for an untracked Frame."""
+        if isinstance(data, Frame):
+            if track and data.tracker is None:
+                raise ValueError("Not a tracked message")
+            return data
+        if track and not copy and not isinstance(data, str):
+            try:
+                return Frame(data, track=True, copy_threshold=self.copy_threshold)
+            except BufferError:
+                return data  # not contiguous: copied below (pyzmq refuses it)
+        return data
+
+    def _payload(self, data: Any, copy: bool) -> Any:
+        """What one send of ``data`` puts into the socket (see greenmq.frame)."""
+        if isinstance(data, Frame):
+            return frame_payload(data)
+        return outgoing_payload(data, copy, self.copy_threshold)
+
+    def _tracker(self, data: Any, frame: Any, copy: bool, track: bool) -> MessageTracker | None:
+        """pyzmq's return value for a sent frame: a Frame's tracker; for other data None with
+        ``copy=True``, else the finished tracker when it was copied (smaller than
+        ``copy_threshold``; or, tracked, not contiguous) and None when it was shared."""
+        if isinstance(data, Frame):
+            return data.tracker
+        if copy:
+            return None
+        if frame.__class__ is bytes and (track or len(frame) < self.copy_threshold):
+            return FINISHED_TRACKER
+        return None
 
     def _start_message(self, first: Any, flags: int) -> None:
         """The first frame of a multipart message: refused, or waited for, here and only here."""
@@ -415,6 +474,7 @@ class SocketBase:
             linger = _options.validate(_options.lookup(SocketOption.LINGER), linger)
         self._closed = True
         self._usable = False
+        self._send_parts = []  # an unfinished message is dropped (and its tracked buffers released)
         self._monitor.stop()
         self._readable.set()
         self._writable.set()
