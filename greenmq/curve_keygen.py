@@ -26,8 +26,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python3 -m greenmq.curve_keygen",
         description="Generate a zmq curve keypair: a 'public' and a 'secret' key, z85-encoded (ASCII safe).")
-    parser.add_argument("--json", action="store_true", help="output keys as JSON dict")
-    parser.add_argument("--secret", type=str, help="specify secret key to derive a public key")
+    parser.add_argument("--json", action="store_true",
+                        help='print {"public": ..., "secret": ...} as one JSON object')
+    parser.add_argument("--secret", type=str,
+                        help="a Z85 secret key: print its public key instead of making a new pair")
     return parser
 
 

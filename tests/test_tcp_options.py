@@ -340,6 +340,17 @@ def test_use_fd_listens_on_the_given_ipc_socket(ctx, tmp_path):
     _exchange(push, pull)
 
 
+def test_use_fd_of_a_socket_that_does_not_listen_is_einval_and_leaves_the_fd_alone(ctx, tmp_path):
+    with socket.socket() as not_listening, open(tmp_path / "not-a-socket", "wb") as regular_file:
+        not_listening.bind(("127.0.0.1", 0))
+        for fd, errnum in ((not_listening.fileno(), errno.EINVAL), (regular_file.fileno(), errno.ENOTSOCK)):
+            pull = new_socket(ctx, zmq.PULL, use_fd=fd)
+            raises_errno(errnum, pull.bind, "tcp://127.0.0.1:*")
+            pull.close()
+            os.fstat(fd)  # still open: the descriptor remains the application's
+        assert not_listening.getsockname()[0] == "127.0.0.1"
+
+
 def test_use_fd_applies_to_bind_only(ctx):
     pull = new_socket(ctx, zmq.PULL, rcvtimeo=TIMEOUT * 1000)
     pull.bind("tcp://127.0.0.1:*")

@@ -133,8 +133,17 @@ class ListeningSocket:
             sock = gsocket.socket(fileno=fd)
         except OSError as error:
             raise zmq_error(error.errno or Errno.EINVAL, endpoint) from None
+        try:
+            name = sock.getsockname()
+            listening = sock.getsockopt(_pysocket.SOL_SOCKET, _pysocket.SO_ACCEPTCONN)
+        except OSError as error:
+            sock.detach()  # the descriptor stays the application's
+            raise zmq_error(error.errno or Errno.EINVAL, endpoint) from None
+        if not listening:
+            # Accepting on it would fail on every attempt; the application should hear it now.
+            sock.detach()
+            raise zmq_error(Errno.EINVAL, endpoint)
         self.family = sock.family
-        name = sock.getsockname()
         if sock.family == _pysocket.AF_UNIX:
             path = name.decode(errors="replace") if isinstance(name, bytes) else name
             self.last_endpoint = "ipc://" + ("@" + path[1:] if path.startswith("\0") else path)

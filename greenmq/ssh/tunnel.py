@@ -210,29 +210,33 @@ def openssh_tunnel(lport: int, rport: int, server: str, remoteip: str = "127.0.0
 
     argv = ssh + ["-f", "-S", "none", "-L", forward, host, "sleep", str(timeout)]
     tunnel = pexpect.spawn(argv[0], argv[1:], env=_env_without_askpass())
-    answered = False
-    for _ in range(_MAX_RETRY):
-        try:
-            if tunnel.expect([_NEW_HOST_PROMPT, _PASSWORD_PROMPT], timeout=0.1) == 0:
-                tunnel.close(force=True)
-                raise SSHException("The authenticity of the host can't be established.")
-        except pexpect.TIMEOUT:
-            continue
-        except pexpect.EOF:
-            tunnel.close()  # reaps ssh, so that its exit status is known
-            if tunnel.exitstatus:
-                raise RuntimeError(f"tunnel {' '.join(argv)!r} failed to start (exit status "
-                                   f"{tunnel.exitstatus}): {tunnel.before.decode(errors='replace').strip()}"
-                                   ) from None
-            return int(tunnel.pid)
-        if answered:
-            print("Password rejected, try again")
-            password = None
-        if password is None:
-            password = getpass(f"{server}'s password: ")
-        tunnel.sendline(password)
-        answered = True
-    tunnel.close(force=True)
+    started = False
+    try:
+        answered = False
+        for _ in range(_MAX_RETRY):
+            try:
+                if tunnel.expect([_NEW_HOST_PROMPT, _PASSWORD_PROMPT], timeout=0.1) == 0:
+                    raise SSHException("The authenticity of the host can't be established.")
+            except pexpect.TIMEOUT:
+                continue
+            except pexpect.EOF:
+                tunnel.close()  # reaps ssh, so that its exit status is known
+                if tunnel.exitstatus:
+                    raise RuntimeError(f"tunnel {' '.join(argv)!r} failed to start (exit status "
+                                       f"{tunnel.exitstatus}): {tunnel.before.decode(errors='replace').strip()}"
+                                       ) from None
+                started = True
+                return int(tunnel.pid)
+            if answered:
+                print("Password rejected, try again")
+                password = None
+            if password is None:
+                password = getpass(f"{server}'s password: ")  # Ctrl-C here must not leave ssh behind
+            tunnel.sendline(password)
+            answered = True
+    finally:
+        if not started:
+            tunnel.close(force=True)
     raise MaxRetryExceeded(f"Failed after {_MAX_RETRY} attempts")
 
 

@@ -16,7 +16,7 @@ class Stopwatch:
     """
 
     def __init__(self) -> None:
-        warnings.warn("zmq.Stopwatch is deprecated. Use stdlib time.monotonic and friends instead",
+        warnings.warn("Stopwatch is deprecated (as zmq.Stopwatch is in pyzmq): measure with time.monotonic() instead",
                       DeprecationWarning, stacklevel=2)
         self._start = 0.0
 
