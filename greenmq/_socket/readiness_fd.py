@@ -119,24 +119,32 @@ class ReadinessFd:
 
         An io watcher of the owner's loop must see the descriptor readable
         before it is closed (a closed descriptor silently leaves epoll, and
-        libev aborts on it), so if the loop has any, they are handed the event
-        now and the descriptor is closed from the loop's next callback, as
-        gevent closes its own sockets. Only the owner's thread may ask its
-        loop that: closed from another thread, the whole step is handed to it.
+        libev aborts when a watcher of it changes later), so the loop hands
+        its watchers of the descriptor the event (``closing_fd``) and a check
+        watcher -- which runs after the loop has polled and delivered that
+        event -- closes it, as gevent closes a file descriptor. Always: an
+        event that was pending already would not show in ``closing_fd``'s
+        answer. Only the owner's thread may ask its loop that; closed from
+        another thread, the whole step is handed to it.
         """
         self.signal()
-        loop: Any = self._hub.loop
         if self._hub.thread_ident == _thread_ident():
-            self._close_in_owner_loop()
+            self._close_from_owner_loop()
         else:
-            loop.run_callback_threadsafe(self._close_in_owner_loop)
+            loop: Any = self._hub.loop
+            loop.run_callback_threadsafe(self._close_from_owner_loop)
 
-    def _close_in_owner_loop(self) -> None:
+    def _close_from_owner_loop(self) -> None:
         loop: Any = self._hub.loop
-        if loop.closing_fd(self.fileno):
-            loop.run_callback(self.close)
-        else:
+        loop.closing_fd(self.fileno)
+        check = loop.check()
+
+        def close_once_delivered() -> None:
+            check.stop()
+            check.close()
             self.close()
+
+        check.start(close_once_delivered)
 
     def close(self) -> None:
         """Close the descriptor (once)."""
