@@ -12,6 +12,7 @@ socket. Facts taken from pyzmq 27 / libzmq 4.3.5: ``fd``, ``fileno()`` and
 answers ENOTSOCK for FD and EVENTS.
 """
 
+import gc
 import os
 import select
 import selectors
@@ -25,6 +26,7 @@ from gevent.socket import wait_read
 
 import greenmq as zmq
 
+import support
 from support import TIMEOUT, endpoint_for
 
 # (bound, connected) socket types, the connected one sending first.
@@ -203,9 +205,29 @@ def test_router_and_dealer_both_ways(ctx, transport, tmp_path):
     assert dealer.recv(zmq.NOBLOCK) == b"back"
 
 
-def wait_in_thread(waiter, fd, timeout):
-    """Run ``waiter(fd, timeout)`` in an OS thread while the hub goes on (engines keep reading)."""
-    return gevent.get_hub().threadpool.apply(waiter, (fd, timeout))
+def wait_in_thread(waiter, fd, timeout, thread_ids=None):
+    """Run ``waiter(fd, timeout)`` in an OS thread while the hub goes on (engines keep reading);
+    ``thread_ids`` (a list), if given, receives that thread's native id."""
+    def run():
+        if thread_ids is not None:
+            thread_ids.append(threading.get_native_id())
+        return waiter(fd, timeout)
+    return gevent.get_hub().threadpool.apply(run)
+
+
+def asleep_in_kernel(native_id):
+    """Whether the OS thread ``native_id`` of this process is asleep in the kernel (state S);
+    False once it has ended."""
+    try:
+        with open(f"/proc/self/task/{native_id}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "S"
+    except FileNotFoundError:
+        return False
+
+
+def wait_until_thread_blocks(thread_ids):
+    """Wait until the thread whose native id comes into ``thread_ids`` sleeps in the kernel."""
+    support.wait_until(lambda: thread_ids and asleep_in_kernel(thread_ids[0]), what="the thread to block")
 
 
 def selector_wait(fd, timeout):
@@ -227,8 +249,9 @@ def test_os_level_waits(ctx, transport, tmp_path, waiter, bound_type, connected_
     assert not receiver.events & zmq.POLLIN
     assert not wait_in_thread(waiter, fd, 0.05)  # nothing happened: not readable
     for number in range(3):
-        waiting = gevent.spawn(wait_in_thread, waiter, fd, TIMEOUT)
-        gevent.sleep(0.02)
+        thread_ids = []
+        waiting = gevent.spawn(wait_in_thread, waiter, fd, TIMEOUT, thread_ids)
+        wait_until_thread_blocks(thread_ids)
         sender.send(b"%d" % number)
         assert waiting.get(timeout=TIMEOUT + 1), "the fd did not become readable"
         assert receiver.events & zmq.POLLIN
@@ -276,11 +299,13 @@ def test_plain_event_loop_in_another_thread(ctx):
         push.connect(endpoint)
         for number in range(20):
             push.send(b"%d" % number)
-            if number % 5 == 4:
-                gevent.sleep(0.02)  # let the loop sleep on the fd again between batches
+            if number % 5 == 4:  # the loop sleeps on the fd again between batches
+                support.wait_until(lambda: asleep_in_kernel(thread.native_id) or not thread.is_alive(),
+                                   what="the loop to block")
         push.close()
     finally:
         gevent.get_hub().threadpool.apply(thread.join, (TIMEOUT,))
+    assert not thread.is_alive(), "the loop's thread did not end"
     assert "error" not in result, result.get("error")
     assert result["received"] == [b"%d" % n for n in range(20)]
     assert 1 <= result["wakeups"] <= 20
@@ -400,6 +425,65 @@ def test_eagain_arms_too(ctx, transport, tmp_path):
     with gevent.Timeout(TIMEOUT):
         wait_read(fd)
     assert pull.recv(zmq.NOBLOCK) == b"3"
+
+
+def receive_until_again(sock, received):
+    """Receive with NOBLOCK until EAGAIN, never reading EVENTS."""
+    while True:
+        try:
+            received.append(sock.recv(zmq.NOBLOCK))
+        except zmq.Again:
+            return
+
+
+def io_watcher_loop(sock, received, wakeups, stop):
+    """A callback-driven loop: an io watcher on the fd receives until EAGAIN each time it fires."""
+    def on_readable():
+        wakeups.append(1)
+        receive_until_again(sock, received)
+
+    watcher = gevent.get_hub().loop.io(sock.fd, 1)
+    watcher.start(on_readable)
+    try:
+        stop.wait()
+    finally:
+        watcher.stop()
+        watcher.close()
+
+
+def selector_loop(sock, received, wakeups, stop):
+    """A selectors loop in the hub's thread, blocking on the fd in slices so that the hub (and its
+    engines) runs in between; a slice that ends with the fd readable counts as a wake-up."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(sock.fd, selectors.EVENT_READ)
+        while not stop.is_set():
+            if selector.select(0.01):
+                wakeups.append(1)
+                receive_until_again(sock, received)
+            gevent.sleep(0)
+
+
+@pytest.mark.parametrize("loop", [io_watcher_loop, selector_loop], ids=["io-watcher", "selectors"])
+def test_no_busy_loop_after_eagain(ctx, transport, tmp_path, loop):
+    """Wait for the fd, receive until EAGAIN, wait again -- never reading EVENTS. The EAGAIN counts as
+    the application having seen the socket (libzmq drains its mailbox there): the fd stops being
+    readable, so the loop sleeps while nothing arrives, and the next message still wakes it."""
+    pull, push = connected_pair(ctx, transport, tmp_path, zmq.PULL, zmq.PUSH)
+    received, wakeups, stop = [], [], Event()
+    push.send(b"first")
+    running = gevent.spawn(loop, pull, received, wakeups, stop)
+    try:
+        support.wait_until(lambda: received == [b"first"], what="the first message")
+        before, cpu = len(wakeups), time.process_time()
+        gevent.sleep(QUIET)  # nothing arrives: the loop must sleep
+        idle_wakeups, cpu = len(wakeups) - before, time.process_time() - cpu
+        assert idle_wakeups <= 2, f"{idle_wakeups} wake-ups with nothing arriving"
+        assert cpu < QUIET / 2, f"{cpu:.3f} s of CPU in {QUIET} s of waiting"
+        push.send(b"later")
+        support.wait_until(lambda: received == [b"first", b"later"], what="the message sent later")
+    finally:
+        stop.set()
+        running.get(timeout=TIMEOUT)
 
 
 def test_known_pollin_is_not_signalled_again(ctx):
@@ -531,8 +615,8 @@ def test_descriptor_made_only_when_asked(ctx):
     assert open_fds() == before + 10
     for sock in sockets:
         sock.close()
-    gevent.sleep(0)
-    assert open_fds() == before
+    # Closed by the loop, after it has polled; (<=: an earlier test's sockets may close meanwhile.)
+    support.wait_until(lambda: open_fds() <= before, what="the descriptors to be closed")
     for fd in descriptors:
         with pytest.raises(OSError):
             os.fstat(fd)
@@ -552,12 +636,15 @@ def test_close_wakes_a_gevent_waiter_then_closes_the_fd(ctx):
             outcome["errno"] = error.errno
 
     waiting = gevent.spawn(waiter)
-    gevent.sleep(0.02)
-    assert not waiting.ready()
+    assert support.blocked(waiting)
     sock.close()
-    waiting.get(timeout=TIMEOUT)
+    # join, then get: gevent 26's Greenlet.get() can miss the end of a greenlet woken by
+    # loop.closing_fd (reproduced with a pipe and no greenmq); join sees it.
+    waiting.join(TIMEOUT)
+    assert waiting.dead, "the waiter did not wake"
+    waiting.get()
     assert outcome == {"errno": zmq.ENOTSOCK}
-    gevent.sleep(0)
+    support.wait_until(lambda: not os.path.exists(f"/proc/self/fd/{fd}"), what="the fd to be closed")
     with pytest.raises(OSError):
         os.fstat(fd)
 
@@ -566,11 +653,67 @@ def test_close_wakes_a_waiter_in_another_thread(ctx):
     sock = ctx.socket(zmq.PULL)
     fd = sock.fd
     sock.getsockopt(zmq.EVENTS)
-    waiting = gevent.spawn(wait_in_thread, poll_wait, fd, TIMEOUT)
-    gevent.sleep(0.05)
+    thread_ids = []
+    waiting = gevent.spawn(wait_in_thread, poll_wait, fd, TIMEOUT, thread_ids)
+    wait_until_thread_blocks(thread_ids)
     assert not waiting.ready()
     sock.close()
     assert waiting.get(timeout=TIMEOUT + 1), "the waiter did not wake"
+
+
+def hubs():
+    """The gevent hubs alive in this process (one per thread that has used gevent)."""
+    return sum(isinstance(thing, gevent.hub.Hub) for thing in gc.get_objects())
+
+
+def test_close_from_another_thread_is_left_to_the_owner_loop(ctx):
+    """A socket closed from a plain OS thread while an io watcher of its own thread's loop watches
+    its fd: the watcher is told (the fd is still the same open descriptor when it fires), then the
+    owner's loop closes the fd; the closing thread gets no hub of its own; nothing leaks."""
+    before = open_fds()
+    sock = ctx.socket(zmq.PULL)
+    fd = sock.fd
+    sock.getsockopt(zmq.EVENTS)
+    identity = os.fstat(fd)
+    seen = []
+
+    def on_readable():
+        now = os.fstat(fd)  # OSError (reported by the hub) if the fd were closed already
+        seen.append((now.st_dev, now.st_ino) == (identity.st_dev, identity.st_ino))
+        watcher.stop()
+
+    watcher = gevent.get_hub().loop.io(fd, 1)
+    watcher.start(on_readable)
+    hubs_before = hubs()
+    closed, checked, result = threading.Event(), threading.Event(), {}
+
+    def closer():
+        try:
+            sock.close()
+            result["hubs"] = hubs()  # this thread alive: its hub, if it got one, too
+        except BaseException as error:  # reported to the test below
+            result["error"] = error
+        finally:
+            closed.set()
+            checked.wait(TIMEOUT)
+
+    thread = threading.Thread(target=closer)
+    thread.start()
+    try:
+        support.wait_until(closed.is_set, what="the close")
+        support.wait_until(lambda: seen, what="the owner's watcher")
+    finally:
+        checked.set()
+        watcher.close()
+        gevent.get_hub().threadpool.apply(thread.join, (TIMEOUT,))
+    assert not thread.is_alive(), "the closing thread did not end"
+    assert "error" not in result, result.get("error")
+    assert seen == [True]
+    assert result["hubs"] == hubs_before
+    # (<=: an earlier test's sockets, closed by the loop after it polls, may close meanwhile.)
+    support.wait_until(lambda: open_fds() <= before, what="the fd to be closed")
+    with pytest.raises(OSError):
+        os.fstat(fd)
 
 
 def test_context_termination_wakes_the_fd(ctx):
@@ -588,7 +731,7 @@ def test_context_termination_wakes_the_fd(ctx):
         sock.close()
 
     waiting = gevent.spawn(waiter)
-    gevent.sleep(0.02)
+    assert support.blocked(waiting)
     terminating = gevent.spawn(ctx.term)
     waiting.get(timeout=TIMEOUT)
     terminating.get(timeout=TIMEOUT)

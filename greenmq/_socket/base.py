@@ -139,7 +139,7 @@ class SocketBase:
         the socket is ready already, so a waiter that never read EVENTS misses nothing."""
         fd = self._fd
         if fd is None:
-            self._fd = fd = ReadinessFd()
+            self._fd = fd = ReadinessFd(self._readable.hub)
             # A type that never receives (sends) has no POLLIN (POLLOUT) to signal: its peers
             # arriving or leaving do not wake a loop for nothing.
             if self._pattern.receives:
@@ -151,15 +151,15 @@ class SocketBase:
         return fd.fileno
 
     def _not_ready_seen(self, wakeup: Wakeup) -> None:
-        """The application got EAGAIN: arm ZMQ_FD for that direction, then look once more
-        so that a change in between is not lost."""
-        fd = self._fd
-        if fd is None:
+        """The application got EAGAIN: it has seen the socket's state, as by reading EVENTS
+        (libzmq drains its mailbox there): ZMQ_FD is reset and armed for what is not ready,
+        so a loop that receives until EAGAIN and waits again sleeps. If the direction that
+        raised became ready since the failed attempt, the descriptor signals at once."""
+        if self._fd is None:
             return
         direction = POLLIN if wakeup is self._readable else POLLOUT
-        fd.arm(direction)
-        if self._events() & direction:
-            fd.signal()
+        if self._observed_events() & direction:
+            self._fd.signal()
 
     def _context_terminated(self) -> None:
         """The context is terminating: blocked and future calls raise ContextTerminated."""

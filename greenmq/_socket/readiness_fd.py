@@ -19,11 +19,16 @@ The contract is libzmq's edge-triggered one, made exact:
   until ``EVENTS`` stops saying ``POLLIN``). Waiting on the descriptor while
   messages are left unread waits for the next change, as with libzmq.
 - ``recv``/``send`` with ``NOBLOCK`` that raise ``EAGAIN`` (and an
-  ``RCVTIMEO``/``SNDTIMEO`` that expires) arm their direction too: the
-  application has seen it not ready.
+  ``RCVTIMEO``/``SNDTIMEO`` that expires) count as reading ``EVENTS``: the
+  application has seen the socket's state (libzmq drains its mailbox on that
+  path too), so a loop that receives until ``EAGAIN`` and waits again
+  sleeps. If the direction that raised became ready in between, the socket
+  signals at once.
 - Closing the socket, or terminating its context, makes the descriptor
   readable, so that a waiter wakes and finds ``ENOTSOCK``/``ETERM`` on
-  ``EVENTS``. A closed socket's descriptor is closed.
+  ``EVENTS``. A closed socket's descriptor is closed, by the owning thread's
+  loop (whose io watchers must see it readable first), whichever thread
+  closes the socket.
 
 The descriptor is an ``eventfd`` where the OS has one, else a pipe. Signals
 come from whichever thread wrote into the socket's pipe (inproc peers may
@@ -36,7 +41,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from gevent import get_hub, monkey
+from gevent import monkey
+from gevent.hub import Hub
 
 from ..constants import PollEvent
 
@@ -44,8 +50,9 @@ POLLIN = int(PollEvent.POLLIN)
 POLLOUT = int(PollEvent.POLLOUT)
 _BOTH = POLLIN | POLLOUT
 
-# A real lock even under gevent.monkey: signals come from other OS threads.
+# A real lock and the real thread identity even under gevent.monkey: signals come from other OS threads.
 _allocate_lock = monkey.get_original("_thread", "allocate_lock")
+_thread_ident = monkey.get_original("_thread", "get_ident")
 
 
 def _open() -> tuple[int, int]:
@@ -63,10 +70,12 @@ def _open() -> tuple[int, int]:
 class ReadinessFd:
     """The descriptor behind ``ZMQ_FD`` and its armed directions (see the module docstring)."""
 
-    __slots__ = ("fileno", "_write_end", "_lock", "_armed", "_signalled", "_closed")
+    __slots__ = ("fileno", "_hub", "_write_end", "_lock", "_armed", "_signalled", "_closed")
 
-    def __init__(self) -> None:
+    def __init__(self, hub: Hub) -> None:
+        """``hub``: the owning socket's, whose loop closes the descriptor."""
         self.fileno, self._write_end = _open()
+        self._hub = hub
         self._lock: Any = _allocate_lock()
         self._armed = _BOTH  # the directions whose next change signals
         self._signalled = False  # whether the descriptor is readable now
@@ -91,17 +100,9 @@ class ReadinessFd:
         with self._lock:
             self._signal()
 
-    def arm(self, direction: int) -> None:
-        """The application saw ``direction`` not ready (EAGAIN): signal at its next change.
-
-        The caller looks at the socket again afterwards and calls :meth:`signal`
-        if the direction became ready in between, so no change is lost."""
-        with self._lock:
-            self._armed |= direction
-
     def reset(self) -> None:
-        """``EVENTS`` is being read: stop being readable and arm both directions; the caller
-        then computes the events and hands them to :meth:`seen`."""
+        """``EVENTS`` is being read (or ``EAGAIN`` raised): stop being readable and arm both
+        directions; the caller then computes the events and hands them to :meth:`seen`."""
         with self._lock:
             self._armed = _BOTH
             if self._signalled:
@@ -116,17 +117,34 @@ class ReadinessFd:
     def close_after_signal(self) -> None:
         """The socket closed: make the descriptor readable, then close it.
 
-        An io watcher of this thread's loop must see the descriptor readable
-        before it is closed (a closed descriptor silently leaves epoll), so if
-        the loop has any, they are handed the event now and the descriptor is
-        closed from the loop's next callback, as gevent closes its own sockets.
+        An io watcher of the owner's loop must see the descriptor readable
+        before it is closed (a closed descriptor silently leaves epoll, and
+        libev aborts when a watcher of it changes later), so the loop hands
+        its watchers of the descriptor the event (``closing_fd``) and a check
+        watcher -- which runs after the loop has polled and delivered that
+        event -- closes it, as gevent closes a file descriptor. Always: an
+        event that was pending already would not show in ``closing_fd``'s
+        answer. Only the owner's thread may ask its loop that; closed from
+        another thread, the whole step is handed to it.
         """
         self.signal()
-        loop: Any = get_hub().loop
-        if loop.closing_fd(self.fileno):
-            loop.run_callback(self.close)
+        if self._hub.thread_ident == _thread_ident():
+            self._close_from_owner_loop()
         else:
+            loop: Any = self._hub.loop
+            loop.run_callback_threadsafe(self._close_from_owner_loop)
+
+    def _close_from_owner_loop(self) -> None:
+        loop: Any = self._hub.loop
+        loop.closing_fd(self.fileno)
+        check = loop.check()
+
+        def close_once_delivered() -> None:
+            check.stop()
+            check.close()
             self.close()
+
+        check.start(close_once_delivered)
 
     def close(self) -> None:
         """Close the descriptor (once)."""

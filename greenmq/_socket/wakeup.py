@@ -20,30 +20,40 @@ from __future__ import annotations
 
 from typing import Any, Callable, cast
 
-from gevent import get_hub
+from gevent import get_hub, monkey
 from gevent.event import Event
+from gevent.hub import Hub
+
+# The OS thread's identity even under gevent.monkey (whose get_ident names greenlets).
+_thread_ident = monkey.get_original("_thread", "get_ident")
 
 
 class Wakeup:
     """Event-like: ``set``, ``clear``, ``wait(timeout)``; ``set`` is thread-safe."""
 
-    __slots__ = ("event", "notify", "_hub", "_async", "_waiters")
+    __slots__ = ("event", "notify", "_hub", "_thread", "_async", "_waiters")
 
     def __init__(self) -> None:
         self.event = Event()
         self.notify: Callable[[], None] | None = None
         self._hub = get_hub()
+        self._thread = _thread_ident()
         # Any: gevent's stubs lack the watcher's 'ref' attribute.
         self._async: Any = cast(Any, self._hub.loop.async_())
         self._async.start(self.event.set)
         self._async.ref = False
         self._waiters = 0
 
+    @property
+    def hub(self) -> Hub:
+        """The hub of the thread that owns this wake-up (and its socket)."""
+        return self._hub
+
     def set(self) -> None:
         notify = self.notify
         if notify is not None:
             notify()
-        if get_hub() is self._hub:
+        if _thread_ident() == self._thread:  # not get_hub(): that would make a hub in a foreign thread
             self.event.set()
         else:
             self._async.send()
