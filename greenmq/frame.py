@@ -26,8 +26,11 @@ or a weak reference.
 from __future__ import annotations
 
 import builtins
+import itertools
+import operator
 import threading
 import weakref
+from collections.abc import Iterator
 from pickle import PickleBuffer
 from time import monotonic
 from typing import Any
@@ -42,6 +45,8 @@ COPY_THRESHOLD = 65536
 
 _MORE = int(MessageOption.MORE)
 _SHARED = int(MessageOption.SHARED)
+# A Frame's repr shows at most this many bytes of its content.
+_REPR_PREFIX = 24
 
 
 class BufferHolds:
@@ -231,24 +236,14 @@ class Frame:
         raise zmq_error(Errno.EINVAL)
 
     def __repr__(self) -> str:
-        # pyzmq's form, with pyzmq's module name for the class itself (greenmq stands in for zmq).
+        """``<greenmq.Frame(5 bytes: b'hello')>``: the size, and the content up to
+        ``_REPR_PREFIX`` bytes (``...`` marks the cut). A subclass shows its own name."""
+        cls = type(self)
+        name = "greenmq.Frame" if cls is Frame else f"{cls.__module__}.{cls.__qualname__}"
         size = len(self._data)
-        if size > 16:
-            shown = memoryview(self._data)[:12].tobytes()
-            if size >= 1e9:
-                suffix = f"...{size // 1e9:.0f}GB"
-            elif size >= 2**20:
-                suffix = f"...{size // 1e6:.0f}MB"
-            elif size >= 1e3:
-                suffix = f"...{size // 1e3:.0f}kB"
-            else:
-                suffix = f"...{size}B"
-        else:
-            shown, suffix = self.bytes, ""
-        module = type(self).__module__
-        if module == __name__:
-            module = "zmq"
-        return f"<{module}.{type(self).__name__}({shown!r}{suffix})>"
+        cut = size > _REPR_PREFIX
+        shown = memoryview(self._data)[:_REPR_PREFIX].tobytes() if cut else self.bytes
+        return f"<{name}({size} bytes: {shown!r}{'...' if cut else ''})>"
 
 
 Message = Frame
@@ -319,21 +314,26 @@ class MessageTracker:
         self.events = set()
         self.peers = set()
         for obj in towatch:
-            if isinstance(obj, (threading.Event, GreenEvent, BufferHolds)):
-                self.events.add(obj)
-            elif isinstance(obj, MessageTracker):
-                self.peers.add(obj)
-            elif isinstance(obj, Frame):
-                if not obj.tracker:
+            if isinstance(obj, Frame):  # a frame is watched through its tracker
+                obj = obj.tracker
+                if obj is None:
                     raise ValueError("Not a tracked message")
-                self.peers.add(obj.tracker)
-            else:
+            if isinstance(obj, MessageTracker):
+                self.peers.add(obj)
+            elif isinstance(obj, _EVENT_TYPES):
+                self.events.add(obj)
+            else:  # pyzmq's error and message
                 raise TypeError(f"Require Events or Message Frames, not {type(obj)}")
+
+    def _unfinished(self) -> Iterator[Any]:
+        """The events not yet set and the trackers not yet done, lazily (``done`` needs one)."""
+        yield from itertools.filterfalse(_is_set, self.events)
+        yield from itertools.filterfalse(_is_done, self.peers)
 
     @property
     def done(self) -> bool:
         """Whether greenmq is done with every message tracked."""
-        return all(event.is_set() for event in self.events) and all(peer.done for peer in self.peers)
+        return next(self._unfinished(), None) is None
 
     def wait(self, timeout: float | None = -1) -> None:
         """Wait until :attr:`done`; raise :class:`NotDone` if ``timeout`` seconds pass first
@@ -348,6 +348,10 @@ class MessageTracker:
             else:
                 peer.wait(max(0.0, deadline - monotonic()))
 
+
+_EVENT_TYPES = (threading.Event, GreenEvent, BufferHolds)
+_is_set = operator.methodcaller("is_set")
+_is_done = operator.attrgetter("done")
 
 # pyzmq's zmq._FINISHED_TRACKER: what sends that copied their data return.
 FINISHED_TRACKER = MessageTracker()

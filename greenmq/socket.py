@@ -23,7 +23,7 @@ from ._socket import options as _options
 from ._socket.base import SocketBase
 from .constants import Errno, Event as MonitorEvent, PollEvent, SocketOption, SocketType
 from .error import ZMQBindError, ZMQError, zmq_error
-from .frame import MessageTracker
+from .frame import COPY_THRESHOLD, MessageTracker
 from .poll import zmq_poll
 
 _S = TypeVar("_S", bound="Socket")
@@ -72,15 +72,18 @@ class Socket(SocketBase):
     """
 
     # Per object, not shared with shadows (everything else is, see shadow()).
-    __slots__ = ("_shadow", "_shadow_obj")
+    __slots__ = ("_shadow", "_shadow_obj", "copy_threshold")
     _monitor_socket: Socket | None = None
     _handle = 0  # the underlying address, once asked for
     _repr_cls = "greenmq.Socket"
 
-    def __init__(self, ctx_or_socket: Any = None, socket_type: int = 0, *, shadow: Any = 0, **kwargs: Any):
+    def __init__(self, ctx_or_socket: Any = None, socket_type: int = 0, *, shadow: Any = 0,
+                 copy_threshold: int | None = None):
         """A new socket of ``socket_type`` in the context ``ctx_or_socket`` -- or, given a socket (as
         ``ctx_or_socket`` or ``shadow``) or a socket's :attr:`underlying` address (as ``shadow``),
-        a shadow of that socket (see :meth:`shadow`)."""
+        a shadow of that socket (see :meth:`shadow`). ``copy_threshold`` (default
+        ``COPY_THRESHOLD``) is this object's own, a shadow's too, as in pyzmq."""
+        self.copy_threshold = COPY_THRESHOLD if copy_threshold is None else copy_threshold
         self._shadow = False
         self._shadow_obj: Any = None
         if isinstance(ctx_or_socket, Socket):
@@ -90,7 +93,7 @@ class Socket(SocketBase):
             return
         if ctx_or_socket is None:
             raise TypeError("context must be specified")
-        super().__init__(ctx_or_socket, socket_type, **kwargs)
+        super().__init__(ctx_or_socket, socket_type, copy_threshold=copy_threshold)
 
     def _share(self, address: Any) -> None:
         """Become a shadow of the socket at ``address`` (a Socket or its underlying address)."""

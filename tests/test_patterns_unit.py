@@ -9,6 +9,7 @@ import pytest
 
 import greenmq as zmq
 from greenmq._pipe import Peer, Pipe
+from greenmq.patterns.base import Pattern
 from greenmq.patterns import PATTERNS, Dealer, Pair, Pub, Pull, Push, Rep, Req, Router, Stream, Sub, XPub, XSub
 from greenmq.zmtp.framing import Subscription
 from greenmq.zmtp.metadata import Metadata
@@ -75,6 +76,14 @@ def test_which_types_send_receive_and_fan_out():
     assert [cls for cls in PATTERNS.values() if cls.fans_out] == [Pub, XPub]
     assert {cls for cls in PATTERNS.values() if cls.takes_subscriptions} == {Pub, XPub}
     assert [cls for cls in PATTERNS.values() if cls.raw] == [Stream]
+
+
+def test_the_types_that_follow_partly_read_messages_say_so():
+    # The socket calls message_pending only for types with wants_message_pending (recv's hot
+    # path): a type that overrides it without the flag would never be called.
+    overriding = {cls for cls in PATTERNS.values() if cls.message_pending is not Pattern.message_pending}
+    assert overriding == {Req, Rep}
+    assert {cls for cls in PATTERNS.values() if cls.wants_message_pending} == overriding
 
 
 # -- PAIR -------------------------------------------------------------------------

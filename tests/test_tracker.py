@@ -187,6 +187,67 @@ def test_copy_threshold_zero_shares_small_messages(ctx):
     assert tracker.done
 
 
+def test_send_multipart_returns_what_sending_the_last_frame_returns(ctx):
+    a = new_socket(ctx, zmq.PAIR)
+    b = new_socket(ctx, zmq.PAIR)
+    a.bind("inproc://tracker-multipart")
+    b.connect("inproc://tracker-multipart")
+    first = zmq.Frame(bytes(BIG), track=True)
+    second = zmq.Frame(bytes(BIG), track=True)
+    assert a.send_multipart([first, b"bytes"]) is None
+    assert a.send_multipart([b"bytes", first]) is first.tracker
+    assert a.send_multipart([first, second]) is second.tracker
+    assert a.send_multipart([first, second], copy=False, track=True) is second.tracker
+    assert a.send_multipart([b"a", bytes(BIG)], copy=False) is None  # shared, untracked
+    assert a.send_multipart([bytes(BIG), b"b"], copy=False, track=True) is zmq._FINISHED_TRACKER
+    assert a.send_multipart([b"a", zmq.Frame(b"untracked")], copy=False) is None
+    with gevent.Timeout(TIMEOUT):
+        for _ in range(7):
+            b.recv_multipart()
+    first_tracker = first.tracker
+    del first, second
+    assert first_tracker.done  # greenmq let go of every send of it
+
+
+def test_untracked_bytes_with_copy_false_inside_a_message(ctx):
+    a = new_socket(ctx, zmq.PAIR)
+    b = new_socket(ctx, zmq.PAIR)
+    a.bind("inproc://tracker-sndmore")
+    b.connect("inproc://tracker-sndmore")
+    big = bytes(BIG)
+    assert a.send(b"first", zmq.SNDMORE, copy=False) is zmq._FINISHED_TRACKER
+    assert a.send(big, zmq.SNDMORE, copy=False) is None
+    assert a.send(b"last", copy=False) is zmq._FINISHED_TRACKER
+    a.copy_threshold = 0  # nothing is copied, so nothing is finished at once
+    assert a.send(b"small", copy=False) is None
+    with gevent.Timeout(TIMEOUT):
+        assert b.recv_multipart() == [b"first", big, b"last"]
+        assert b.recv() == b"small"
+
+
+def test_copy_threshold_is_a_keyword_of_socket_as_in_pyzmq(ctx):
+    sock = ctx.socket(zmq.PAIR, copy_threshold=0)
+    try:
+        assert sock.copy_threshold == 0
+        sock.bind("inproc://tracker-keyword")
+        peer = new_socket(ctx, zmq.PAIR)
+        peer.connect("inproc://tracker-keyword")
+        tracker = sock.send(b"small", copy=False, track=True)
+        assert not tracker.done  # shared, not copied
+        with gevent.Timeout(TIMEOUT):
+            assert peer.recv() == b"small"
+        assert tracker.done
+        assert ctx.socket(zmq.PAIR, copy_threshold=None).close() is None
+        with pytest.raises(TypeError, match="unexpected keyword argument 'bogus'"):
+            ctx.socket(zmq.PAIR, bogus=1)
+        # Each Socket object has its own, a shadow too (pyzmq's is per object).
+        assert zmq.Socket.shadow(sock).copy_threshold == zmq.COPY_THRESHOLD
+        shadow = zmq.Socket(shadow=sock, copy_threshold=5)
+        assert (shadow.copy_threshold, sock.copy_threshold) == (5, 0)
+    finally:
+        sock.close(linger=0)
+
+
 # -- tcp and ipc: the writer --------------------------------------------------
 
 
@@ -291,8 +352,8 @@ def test_inproc_is_done_when_the_receiver_lets_go(ctx):
     payload = bytearray(BIG)
     copied = a.send(payload, copy=False, track=True)
     kept = a.send(payload, copy=False, track=True)
-    both = a.send_multipart([payload, payload], copy=False, track=True)
-    assert not (copied.done or kept.done or both.done)  # queued at the receiver
+    last = a.send_multipart([payload, payload], copy=False, track=True)  # the last frame's, as pyzmq
+    assert not (copied.done or kept.done or last.done)  # queued at the receiver
     with gevent.Timeout(TIMEOUT):
         assert len(b.recv()) == BIG  # received as a copy: released at once
         assert copied.done
@@ -304,8 +365,8 @@ def test_inproc_is_done_when_the_receiver_lets_go(ctx):
     assert not kept.done  # its buffer is still in use
     del buffer
     assert kept.done
-    assert not both.done  # one frame of it is still queued
+    assert not last.done  # the last frame is still queued
     with gevent.Timeout(TIMEOUT):
         b.recv()
+    assert last.done  # although the first frame is still held
     del first
-    assert both.done

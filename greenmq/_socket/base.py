@@ -75,7 +75,7 @@ class SocketBase:
     # pyzmq's: send(copy=False) copies buffers smaller than this (then nothing is left to track).
     copy_threshold: int = COPY_THRESHOLD
 
-    def __init__(self, context: Any, socket_type: int = 0, **kwargs: Any):
+    def __init__(self, context: Any, socket_type: int = 0, *, copy_threshold: int | None = None):
         try:
             socket_type = SocketType(socket_type)
         except ValueError:
@@ -87,12 +87,17 @@ class SocketBase:
         registry.check_open()
         self.context = context
         self.socket_type = socket_type
+        self.copy_threshold = COPY_THRESHOLD if copy_threshold is None else copy_threshold
         self._settings = SocketSettings(socket_type)
         self._readable = Wakeup()
         self._writable = Wakeup()
         self._pattern = pattern = pattern_class(self._readable.set)
         self._pattern_send = pattern.send
         self._pattern_recv = pattern.recv
+        # Told when a received multipart message is handed out frame by frame: only the types
+        # that care (REQ, REP) are, so that recv() of other types does not pay for the calls.
+        self._message_pending: Callable[[Callable[[], None] | None], None] | None = (
+            pattern.message_pending if pattern.wants_message_pending else None)
         self._monitor = MonitorPublisher()
         self._port = SocketPort(context, pattern, self._readable.set, self._writable.set, self._monitor)
         self._endpoints = Endpoints(self._port, registry, socket_type)
@@ -187,7 +192,9 @@ class SocketBase:
         done once greenmq lets go of the buffer (see :mod:`greenmq.frame`);
         otherwise None.
         """
-        if data.__class__ is not bytes or not copy:
+        # Untracked bytes take this path whatever ``copy`` says: bytes cannot change, so
+        # sharing it is copying it; only the return value differs (pyzmq's, below).
+        if data.__class__ is not bytes or track:
             return self._send_converted(data, flags, copy, track)
         parts = self._send_parts
         if parts:
@@ -196,7 +203,7 @@ class SocketBase:
             parts.append(data)
             if not flags & SNDMORE:
                 self._finish_message()
-            return None
+            return None if copy or len(data) >= self.copy_threshold else FINISHED_TRACKER
         if not self._tick() & _FAIRNESS_MASK:
             gevent.sleep(0)
         if not self._usable:
@@ -205,11 +212,11 @@ class SocketBase:
             self._start_message(data, flags)
         elif not self._pattern_send(data):
             self._send_wait(data, flags)
-        return None
+        return None if copy or len(data) >= self.copy_threshold else FINISHED_TRACKER
 
     def _send_converted(self, data: Any, flags: int, copy: bool, track: bool) -> MessageTracker | None:
-        """``send`` of anything but ``bytes`` with ``copy=True``: the frame is converted first
-        (copied, or shared as a view) and perhaps tracked."""
+        """``send`` of anything but untracked ``bytes``: the frame is converted first (copied,
+        or shared as a view) and perhaps tracked."""
         data = self._trackable(data, copy, track)
         frame = self._payload(data, copy)
         parts = self._send_parts
@@ -235,14 +242,17 @@ class SocketBase:
                        **kwargs: Any) -> MessageTracker | None:
         """Send a sequence of frames as one message: all of them or, on error or timeout, none.
 
-        Returns the tracker pyzmq returns for the last frame (see :meth:`send`); when
-        frames of the message are tracked, one tracker that waits for all of them."""
+        Returns what pyzmq returns, which is what :meth:`send` returns for the last frame
+        (the trackers of earlier frames are not in it: keep their Frames to watch them)."""
         msg: Any = []
         data: Any = None
-        trackers: list[MessageTracker] | None = None
         for index, data in enumerate(msg_parts):
-            if data.__class__ is bytes and (copy or not track):
+            cls = data.__class__
+            if cls is bytes and (copy or not track):
                 msg.append(data)  # bytes is never copied: it cannot change
+                continue
+            if cls is Frame and not track:
+                msg.append(frame_payload(data))  # e.g. a proxy forwarding recv(copy=False) frames
                 continue
             if not isinstance(data, (Frame, bytearray, memoryview)):
                 try:
@@ -251,35 +261,29 @@ class SocketBase:
                     raise TypeError(
                         f"Frame {index} ({data!r:.32}) does not support the buffer interface.") from None
             data = self._trackable(data, copy, track)
-            frame = self._payload(data, copy)
-            msg.append(frame)
-            if isinstance(data, Frame):
-                tracker = data.tracker
-                if tracker is not None and tracker is not FINISHED_TRACKER:
-                    trackers = [tracker] if trackers is None else trackers + [tracker]
+            msg.append(self._payload(data, copy))
         if not msg:
             raise TypeError("send_multipart needs at least one frame")
+        last = msg[-1]
         if self._send_parts:
             if not self._usable:
                 self._check_usable()
             self._send_parts.extend(msg)
             self._finish_message()
         else:
-            if len(msg) == 1 and msg[0].__class__ is bytes:
-                msg = msg[0]
+            if len(msg) == 1 and last.__class__ is bytes:
+                msg = last
             if not self._tick() & _FAIRNESS_MASK:
                 gevent.sleep(0)
             if not self._usable:
                 self._check_usable()
             if not self._pattern_send(msg):
                 self._send_wait(msg, flags)
-        if trackers is not None:
-            return trackers[0] if len(trackers) == 1 else MessageTracker(*trackers)
-        if copy and (data.__class__ is bytes or not isinstance(data, Frame)):
+        if copy and data.__class__ is bytes:
             return None
-        return self._tracker(data, msg if msg.__class__ is bytes else msg[-1], copy, track)
+        return self._tracker(data, last, copy, track)
 
-    # -- converting what send was given (not bytes with copy=True) --------------
+    # -- converting what send was given (anything but untracked bytes) ----------
 
     def _trackable(self, data: Any, copy: bool, track: bool) -> Any:
         """``data`` itself, or a tracked Frame of it for ``track=True`` with ``copy=False``
@@ -372,7 +376,9 @@ class SocketBase:
         self._recv_parts = msg
         self._recv_index = 0
         self._recv_metadata = self._source_metadata()
-        self._pattern.message_pending(self._drop_pending)
+        pending = self._message_pending
+        if pending is not None:
+            pending(self._drop_pending)
         return self._next_part(copy)
 
     def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> list[Any]:
@@ -428,7 +434,9 @@ class SocketBase:
             self._recv_index = index + 1
         else:
             self._recv_parts = None
-            self._pattern.message_pending(None)
+            pending = self._message_pending
+            if pending is not None:
+                pending(None)
         if copy:
             return frame if frame.__class__ is bytes else bytes(frame)
         return received_frame(frame, more, self._recv_metadata)

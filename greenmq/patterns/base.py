@@ -34,6 +34,8 @@ class Pattern:
     takes_subscriptions = False
     # PUB/XPUB: one message goes to many pipes; engines may take it encoded once (WirePipe).
     fans_out = False
+    # REQ/REP: message_pending is called (the socket skips the calls for other types).
+    wants_message_pending = False
 
     def __init__(self, wake_readers: Callable[[], None]):
         self.wake_readers = wake_readers
@@ -60,7 +62,8 @@ class Pattern:
         frames left (``drop`` discards them), or (None) the last one has been taken.
 
         libzmq's REQ and REP change state at a message's last frame, so they may
-        not send (nor report POLLOUT) until then."""
+        not send (nor report POLLOUT) until then. Called only for a type that sets
+        ``wants_message_pending``."""
 
     def check_send(self, first_frame: Any = None) -> None:
         """Called with the first frame of a message before it is accepted (libzmq checks EFSM,

@@ -175,6 +175,8 @@ class Router(Pattern):
 class Req(Dealer):
     """Strict request/reply alternation over a DEALER, replies taken only from the asked peer."""
 
+    wants_message_pending = True  # its state changes at a reply's last frame
+
     def __init__(self, wake_readers):
         super().__init__(wake_readers)
         # Dealer binds its strategies' methods on the instance; REQ's own rules must win.
@@ -253,6 +255,8 @@ class Req(Dealer):
 
 class Rep(Pattern):
     """Receive a request, keep its envelope, send the reply back along it."""
+
+    wants_message_pending = True  # its state changes at a request's last frame
 
     def __init__(self, wake_readers):
         super().__init__(wake_readers)
