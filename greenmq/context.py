@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-import weakref
 from typing import Any, Callable, TypeVar
 
 from ._socket.registry import SocketRegistry
 from .constants import ContextOption, Errno, SocketOption
+from ._shadow import Shadowable
 from .error import ZMQError, zmq_error
 from .socket import Socket
 
@@ -33,11 +33,9 @@ _READ_ONLY = (ContextOption.SOCKET_LIMIT, ContextOption.MSG_T_SIZE)
 _C = TypeVar("_C", bound="Context")
 _S = TypeVar("_S", bound=Socket)
 
-# The contexts whose ``underlying`` address was asked for, by that address (see Context.shadow).
-_UNDERLYING: weakref.WeakValueDictionary[int, Context] = weakref.WeakValueDictionary()
 
 
-class Context:
+class Context(Shadowable, unknown_address_errno=Errno.EFAULT):
     """A greenmq context: creates sockets with :meth:`socket`; ``with Context() as ctx:`` destroys it at exit.
 
     Socket options set on the context (``ctx.linger = 0`` or
@@ -46,12 +44,11 @@ class Context:
     """
 
     # Per object, not shared with shadows (the rest of the state is, in __dict__: see shadow()).
-    __slots__ = ("__dict__", "__weakref__", "_shadow", "_shadow_obj", "_terminated")
+    __slots__ = ("_shadow", "_shadow_obj", "_terminated")
     _instance = None
     _instance_pid = None
     _instance_lock = threading.Lock()
     _socket_class = Socket
-    _handle = 0  # the underlying address, once asked for
     _repr_cls = "greenmq.Context"
 
     def __init__(self, io_threads: Any = 1, shadow: Any = 0, **kwargs: Any) -> None:
@@ -74,48 +71,6 @@ class Context:
         # The context's sockets and inproc names; sockets register themselves here.
         self.registry = SocketRegistry()
         self.sockopts: dict[int, Any] = {}
-
-    def _share(self, address: Any) -> None:
-        """Become a shadow of the context at ``address`` (a Context or its underlying address)."""
-        if isinstance(address, Context):
-            target = address
-        elif isinstance(address, int):
-            found = _UNDERLYING.get(address)
-            if found is None:
-                raise zmq_error(Errno.EFAULT)  # libzmq's answer for what is not a context
-            target = found
-        else:
-            raise ValueError(f"cannot shadow {address!r}: a Context or a Context's underlying address is needed")
-        target.underlying  # noqa: B018 -- registers the address, so that it names the original context
-        object.__setattr__(self, "__dict__", target.__dict__)
-        self._shadow = True
-        self._shadow_obj = target  # keeps the context alive, as in pyzmq
-
-    @classmethod
-    def shadow(cls: type[_C], address: Any) -> _C:
-        """A new Context object on the same context as ``address`` (a Context, or a Context's
-        :attr:`underlying` address): it shares that context's sockets, options and termination.
-        Dropping a shadow terminates nothing.
-
-        An address that is no live greenmq context raises ZMQError(EFAULT); anything else that is
-        not an int raises ValueError, as in pyzmq. ``shadow(0)`` is a new context, as in pyzmq."""
-        return cls(shadow=address)
-
-    @property
-    def underlying(self) -> int:
-        """The context's address: an int that :meth:`shadow` turns back into this context (in this process)."""
-        handle = self._handle
-        if not handle:
-            handle = self._handle = id(self)
-            _UNDERLYING[handle] = self
-        return handle
-
-    def __copy__(self: _C) -> _C:
-        """A copy is a shadow, as in pyzmq."""
-        return type(self).shadow(self.underlying)
-
-    def __deepcopy__(self: _C, memo: Any) -> _C:
-        return self.__copy__()
 
     def __repr__(self) -> str:
         cls = type(self)

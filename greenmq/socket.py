@@ -15,11 +15,11 @@ import json
 import operator
 import pickle
 import random
-import weakref
 from typing import Any, Callable, TypeVar
 
 from ._connection.endpoint import IPC_PATH_MAX, split as split_endpoint
 from ._socket import options as _options
+from ._shadow import Shadowable
 from ._socket.base import SocketBase
 from .constants import Errno, Event as MonitorEvent, PollEvent, SocketOption, SocketType
 from .error import ZMQBindError, ZMQError, zmq_error
@@ -30,8 +30,6 @@ _S = TypeVar("_S", bound="Socket")
 
 IPC_PATH_MAX_LEN = IPC_PATH_MAX  # pyzmq's name: the longest ipc path (sizeof(sockaddr_un.sun_path) - 1)
 
-# The sockets whose ``underlying`` address was asked for, by that address (see Socket.shadow).
-_UNDERLYING: weakref.WeakValueDictionary[int, Socket] = weakref.WeakValueDictionary()
 # Setting these as attributes subscribes, as in pyzmq, although Socket has methods of those names.
 _SUBSCRIPTION_ATTRIBUTES = {"subscribe": SocketOption.SUBSCRIBE, "unsubscribe": SocketOption.UNSUBSCRIBE}
 
@@ -59,7 +57,7 @@ class SocketContext:
             self.socket.disconnect(self.addr)
 
 
-class Socket(SocketBase):
+class Socket(SocketBase, Shadowable, unknown_address_errno=Errno.ENOTSOCK):
     """A ZeroMQ socket, with pyzmq's API, blocking cooperatively on the gevent hub.
 
     Create sockets with :meth:`Context.socket`. Options are read and written
@@ -74,7 +72,6 @@ class Socket(SocketBase):
     # Per object, not shared with shadows (everything else is, see shadow()).
     __slots__ = ("_shadow", "_shadow_obj", "copy_threshold")
     _monitor_socket: Socket | None = None
-    _handle = 0  # the underlying address, once asked for
     _repr_cls = "greenmq.Socket"
 
     def __init__(self, ctx_or_socket: Any = None, socket_type: int = 0, *, shadow: Any = 0,
@@ -94,48 +91,6 @@ class Socket(SocketBase):
         if ctx_or_socket is None:
             raise TypeError("context must be specified")
         super().__init__(ctx_or_socket, socket_type, copy_threshold=copy_threshold)
-
-    def _share(self, address: Any) -> None:
-        """Become a shadow of the socket at ``address`` (a Socket or its underlying address)."""
-        if isinstance(address, Socket):
-            target = address
-        elif isinstance(address, int):
-            found = _UNDERLYING.get(address)
-            if found is None:
-                raise zmq_error(Errno.ENOTSOCK)
-            target = found
-        else:
-            raise ValueError(f"cannot shadow {address!r}: a Socket or a Socket's underlying address is needed")
-        target.underlying  # noqa: B018 -- registers the address, so that it names the original socket
-        object.__setattr__(self, "__dict__", target.__dict__)
-        self._shadow = True
-        self._shadow_obj = target  # keeps the socket alive, as in pyzmq
-
-    @classmethod
-    def shadow(cls: type[_S], address: Any) -> _S:
-        """A new Socket object on the same socket as ``address`` (a Socket, or a Socket's
-        :attr:`underlying` address): it shares all of that socket's state -- messages, options,
-        closing -- and can be of another Socket class. Dropping a shadow closes nothing.
-
-        An address that is no live greenmq socket raises ZMQError(ENOTSOCK); anything else that
-        is not an int raises ValueError, as in pyzmq."""
-        return cls(shadow=address)
-
-    @property
-    def underlying(self) -> int:
-        """The socket's address: an int that :meth:`shadow` turns back into this socket (in this process)."""
-        handle = self._handle
-        if not handle:
-            handle = self._handle = id(self)
-            _UNDERLYING[handle] = self
-        return handle
-
-    def __copy__(self: _S) -> _S:
-        """A copy is a shadow, as in pyzmq."""
-        return type(self).shadow(self.underlying)
-
-    def __deepcopy__(self: _S, memo: Any) -> _S:
-        return self.__copy__()
 
     def __repr__(self) -> str:
         cls = type(self)
