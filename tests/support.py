@@ -12,6 +12,7 @@ import importlib.util
 import itertools
 import json
 import os
+import socket
 import struct
 import sys
 import time
@@ -38,6 +39,20 @@ BENCH_IMPLS = ["greenmq"] + [name for name, module in (("pyzmq", "zmq"), ("zmq.g
                              if importlib.util.find_spec(module) is not None]
 
 _endpoint_numbers = itertools.count()
+
+
+def _has_ipv6_loopback():
+    """Whether this machine can bind ::1 (some containers have no IPv6 at all)."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+#: Marks a test that needs the IPv6 loopback address.
+needs_ipv6_loopback = pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback (::1) on this machine")
 
 
 def blocked(greenlet):

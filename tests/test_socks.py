@@ -6,7 +6,6 @@ messages pass through.
 """
 
 import errno
-import socket
 import struct
 
 import gevent
@@ -16,16 +15,7 @@ from gevent.server import StreamServer
 import greenmq as zmq
 from greenmq._connection import socks
 from socks_support import CONNECTION_REFUSED, NO_AUTHENTICATION, USERNAME_PASSWORD, SocksServer
-from support import TIMEOUT, new_socket, raises_errno, wait_until
-
-
-def _has_ipv6_loopback():
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
-            probe.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
+from support import TIMEOUT, needs_ipv6_loopback, new_socket, raises_errno, wait_until
 
 
 def _pull(ctx, endpoint="tcp://127.0.0.1:*", **options):
@@ -97,7 +87,7 @@ def test_a_name_goes_to_the_proxy_unresolved(ctx):
         push.close()
 
 
-@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback (::1) on this machine")
+@needs_ipv6_loopback
 def test_an_ipv6_destination_goes_as_an_address(ctx):
     pull, port = _pull(ctx, "tcp://[::1]:*", ipv6=1)
     with SocksServer() as proxy:

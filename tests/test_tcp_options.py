@@ -22,20 +22,11 @@ from gevent.server import StreamServer
 
 import greenmq as zmq
 from greenmq._connection.interfaces import interface_address
-from support import TIMEOUT, new_socket, raises_errno
+from support import TIMEOUT, needs_ipv6_loopback, new_socket, raises_errno
 
 LINUX = sys.platform.startswith("linux")
 needs_lo = pytest.mark.skipif(interface_address("lo", False) is None,
                               reason="interface names resolve on Linux only, and this system has no 'lo'")
-
-
-def _has_ipv6_loopback():
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
-            probe.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
 
 
 def _port(sock):
@@ -89,7 +80,7 @@ def test_unbind_by_interface_name(ctx):
 
 
 @needs_lo
-@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback (::1) on this machine")
+@needs_ipv6_loopback
 def test_an_ipv6_socket_takes_the_interface_s_ipv6_address(ctx):
     pull = new_socket(ctx, zmq.PULL, ipv6=1, rcvtimeo=TIMEOUT * 1000)
     pull.bind("tcp://lo:*")
@@ -230,7 +221,7 @@ def test_defaults_leave_the_os_socket_alone(ctx):
         assert fresh.getsockopt(socket.IPPROTO_IP, socket.IP_TOS) == 0
 
 
-@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback (::1) on this machine")
+@needs_ipv6_loopback
 def test_tos_sets_the_ipv6_traffic_class(ctx):
     pull = new_socket(ctx, zmq.PULL, ipv6=1, rcvtimeo=TIMEOUT * 1000)
     pull.bind("tcp://[::1]:*")
