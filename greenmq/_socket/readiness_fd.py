@@ -117,15 +117,17 @@ class ReadinessFd:
     def close_after_signal(self) -> None:
         """The socket closed: make the descriptor readable, then close it.
 
-        An io watcher of the owner's loop must see the descriptor readable
-        before it is closed (a closed descriptor silently leaves epoll, and
-        libev aborts when a watcher of it changes later), so the loop hands
-        its watchers of the descriptor the event (``closing_fd``) and a check
-        watcher -- which runs after the loop has polled and delivered that
-        event -- closes it, as gevent closes a file descriptor. Always: an
-        event that was pending already would not show in ``closing_fd``'s
-        answer. Only the owner's thread may ask its loop that; closed from
-        another thread, the whole step is handed to it.
+        An io watcher of the owner's loop must see the descriptor readable,
+        and a waiter woken by it must have stopped its watcher, before the
+        descriptor is closed: libev aborts the process when a watcher of a
+        closed descriptor changes. So the close waits two turns of the owner's
+        loop, in a check watcher (which runs after the loop has polled and
+        delivered the events): the first turn delivers the readiness, the
+        second finds the waiters done. ``loop.closing_fd`` is not used: with
+        gevent 26.9 it leaves the loop blocked in its next poll, so callbacks
+        scheduled meanwhile (a woken greenlet's links) wait for an unrelated
+        event. Only the owner's thread may touch its loop; closed from another
+        thread, the whole step is handed to it.
         """
         self.signal()
         if self._hub.thread_ident == _thread_ident():
@@ -135,16 +137,18 @@ class ReadinessFd:
             loop.run_callback_threadsafe(self._close_from_owner_loop)
 
     def _close_from_owner_loop(self) -> None:
-        loop: Any = self._hub.loop
-        loop.closing_fd(self.fileno)
-        check = loop.check()
+        check: Any = self._hub.loop.check()
+        turns = [0]
 
-        def close_once_delivered() -> None:
+        def close_on_the_second_turn() -> None:
+            turns[0] += 1
+            if turns[0] < 2:
+                return
             check.stop()
             check.close()
             self.close()
 
-        check.start(close_once_delivered)
+        check.start(close_on_the_second_turn)
 
     def close(self) -> None:
         """Close the descriptor (once)."""
