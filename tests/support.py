@@ -12,6 +12,7 @@ import importlib.util
 import itertools
 import json
 import os
+import signal
 import socket
 import struct
 import sys
@@ -53,6 +54,13 @@ def _has_ipv6_loopback():
 
 #: Marks a test that needs the IPv6 loopback address.
 needs_ipv6_loopback = pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback (::1) on this machine")
+
+
+def sigint_as_at_a_terminal():
+    """``preexec_fn`` for a child that a test stops with SIGINT: a shell without job control (CI
+    running the suite in the background) starts its jobs with SIGINT ignored, children inherit
+    that, and Python then installs no KeyboardInterrupt handler; restore the default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def blocked(greenlet):

@@ -14,7 +14,7 @@ import pytest
 import greenmq as zmq
 from greenmq.log.handlers import TOPIC_DELIM, PUBHandler, TopicLogger
 
-from support import ROOT, TIMEOUT, assert_nothing_arrives, new_socket
+from support import ROOT, TIMEOUT, assert_nothing_arrives, new_socket, sigint_as_at_a_terminal
 
 
 @pytest.fixture
@@ -227,7 +227,8 @@ class _PlainView:
 def _watch(processes, *args):
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     process = gevent.subprocess.Popen([sys.executable, "-m", "greenmq.log", *args], env=env,
-                                      stdout=gevent.subprocess.PIPE, stderr=gevent.subprocess.PIPE)
+                                      stdout=gevent.subprocess.PIPE, stderr=gevent.subprocess.PIPE,
+                                      preexec_fn=sigint_as_at_a_terminal)
     processes.append(process)
     lines = gevent.queue.Queue()
     reader = gevent.spawn(lambda: [lines.put(line.decode()) for line in iter(process.stdout.readline, b"")])

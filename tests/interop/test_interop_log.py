@@ -24,7 +24,7 @@ import pytest
 import greenmq as zmq
 from greenmq.log.handlers import PUBHandler
 
-from support import ROOT, TIMEOUT, new_socket
+from support import ROOT, TIMEOUT, new_socket, sigint_as_at_a_terminal
 
 pytest.importorskip("zmq", reason="the libzmq side is pyzmq")
 
@@ -60,7 +60,8 @@ def _env():
 
 def _spawn(processes, argv):
     process = gevent.subprocess.Popen(argv, env=_env(), stdin=gevent.subprocess.PIPE,
-                                      stdout=gevent.subprocess.PIPE, stderr=gevent.subprocess.PIPE)
+                                      stdout=gevent.subprocess.PIPE, stderr=gevent.subprocess.PIPE,
+                                      preexec_fn=sigint_as_at_a_terminal)
     processes.append(process)
     return process
 
