@@ -76,7 +76,8 @@ def test_json_output():
 @pytest.mark.curve
 def test_secret_gives_its_public_key():
     public, secret = zmq.curve_keypair()
-    done = _keygen("--secret", secret.decode(), "--json")
+    # --secret=KEY: Z85 keys may start with "-", which argparse would take for an option.
+    done = _keygen(f"--secret={secret.decode()}", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"public": public.decode(), "secret": secret.decode()}
 
@@ -84,7 +85,7 @@ def test_secret_gives_its_public_key():
 @pytest.mark.curve
 @pytest.mark.parametrize("secret", ["short", "~" * 40])
 def test_a_bad_secret_exits_1_with_one_line(secret):
-    done = _keygen("--secret", secret)
+    done = _keygen(f"--secret={secret}")
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr.startswith("curve_keygen: --secret: ") and done.stderr.count("\n") == 1
