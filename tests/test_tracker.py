@@ -141,14 +141,22 @@ def test_wait_blocks_only_its_own_greenlet():
     wait_done(tracker)  # done while waiting: the greenlet that lets go ran meanwhile
 
 
+
+@pytest.fixture
+def pair(ctx):
+    """Two PAIR sockets linked over inproc (tracked messages are done when the receiver lets go)."""
+    a = new_socket(ctx, zmq.PAIR)
+    b = new_socket(ctx, zmq.PAIR)
+    endpoint = endpoint_for("inproc", None)
+    a.bind(endpoint)
+    b.connect(endpoint)
+    return a, b
+
 # -- what send returns ----------------------------------------------------------
 
 
-def test_send_return_values_follow_pyzmq(ctx):
-    a = new_socket(ctx, zmq.PAIR)
-    b = new_socket(ctx, zmq.PAIR)
-    a.bind("inproc://tracker-returns")
-    b.connect("inproc://tracker-returns")
+def test_send_return_values_follow_pyzmq(pair):
+    a, b = pair
     big = bytes(BIG)
     assert a.send(b"x") is None
     assert a.send(b"x", track=True) is None  # copy=True: nothing to track
@@ -174,11 +182,8 @@ def test_send_return_values_follow_pyzmq(ctx):
     assert received[-1] == [b"a", b"b"]  # the refused sends sent nothing
 
 
-def test_copy_threshold_zero_shares_small_messages(ctx):
-    a = new_socket(ctx, zmq.PAIR)
-    b = new_socket(ctx, zmq.PAIR)
-    a.bind("inproc://tracker-threshold")
-    b.connect("inproc://tracker-threshold")
+def test_copy_threshold_zero_shares_small_messages(pair):
+    a, b = pair
     a.copy_threshold = 0
     tracker = a.send(b"small", copy=False, track=True)
     assert not tracker.done
@@ -187,11 +192,8 @@ def test_copy_threshold_zero_shares_small_messages(ctx):
     assert tracker.done
 
 
-def test_send_multipart_returns_what_sending_the_last_frame_returns(ctx):
-    a = new_socket(ctx, zmq.PAIR)
-    b = new_socket(ctx, zmq.PAIR)
-    a.bind("inproc://tracker-multipart")
-    b.connect("inproc://tracker-multipart")
+def test_send_multipart_returns_what_sending_the_last_frame_returns(pair):
+    a, b = pair
     first = zmq.Frame(bytes(BIG), track=True)
     second = zmq.Frame(bytes(BIG), track=True)
     assert a.send_multipart([first, b"bytes"]) is None
@@ -209,11 +211,8 @@ def test_send_multipart_returns_what_sending_the_last_frame_returns(ctx):
     assert first_tracker.done  # greenmq let go of every send of it
 
 
-def test_untracked_bytes_with_copy_false_inside_a_message(ctx):
-    a = new_socket(ctx, zmq.PAIR)
-    b = new_socket(ctx, zmq.PAIR)
-    a.bind("inproc://tracker-sndmore")
-    b.connect("inproc://tracker-sndmore")
+def test_untracked_bytes_with_copy_false_inside_a_message(pair):
+    a, b = pair
     big = bytes(BIG)
     assert a.send(b"first", zmq.SNDMORE, copy=False) is zmq._FINISHED_TRACKER
     assert a.send(big, zmq.SNDMORE, copy=False) is None
@@ -344,11 +343,8 @@ def test_pub_drops_at_its_high_water_mark(ctx):
     assert trackers[0].done
 
 
-def test_inproc_is_done_when_the_receiver_lets_go(ctx):
-    a = new_socket(ctx, zmq.PAIR)
-    b = new_socket(ctx, zmq.PAIR)
-    a.bind("inproc://tracker-inproc")
-    b.connect("inproc://tracker-inproc")
+def test_inproc_is_done_when_the_receiver_lets_go(pair):
+    a, b = pair
     payload = bytearray(BIG)
     copied = a.send(payload, copy=False, track=True)
     kept = a.send(payload, copy=False, track=True)
