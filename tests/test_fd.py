@@ -624,6 +624,14 @@ def test_descriptor_made_only_when_asked(ctx):
             os.fstat(fd)
 
 
+def armed_pull(ctx):
+    """A PULL socket and its ZMQ_FD, EVENTS read once: the fd is armed for the next change."""
+    sock = ctx.socket(zmq.PULL)
+    fd = sock.fd
+    sock.getsockopt(zmq.EVENTS)
+    return sock, fd
+
+
 def spawn_events_reader(sock, fd, outcome, then=None):
     """A greenlet that waits until ``fd`` is readable, then reads EVENTS: ``outcome["errno"]`` is
     the errno that raised (None if none did); ``then()``, if given, runs last."""
@@ -641,9 +649,7 @@ def spawn_events_reader(sock, fd, outcome, then=None):
 
 
 def test_close_wakes_a_gevent_waiter_then_closes_the_fd(ctx):
-    sock = ctx.socket(zmq.PULL)
-    fd = sock.fd
-    sock.getsockopt(zmq.EVENTS)
+    sock, fd = armed_pull(ctx)
     outcome = {}
     waiting = spawn_events_reader(sock, fd, outcome)
     assert support.blocked(waiting)
@@ -658,9 +664,7 @@ def test_close_wakes_a_gevent_waiter_then_closes_the_fd(ctx):
 
 
 def test_close_wakes_a_waiter_in_another_thread(ctx):
-    sock = ctx.socket(zmq.PULL)
-    fd = sock.fd
-    sock.getsockopt(zmq.EVENTS)
+    sock, fd = armed_pull(ctx)
     thread_ids = []
     waiting = gevent.spawn(wait_in_thread, poll_wait, fd, TIMEOUT, thread_ids)
     wait_until_thread_blocks(thread_ids)
@@ -679,9 +683,7 @@ def test_close_from_another_thread_is_left_to_the_owner_loop(ctx):
     its fd: the watcher is told (the fd is still the same open descriptor when it fires), then the
     owner's loop closes the fd; the closing thread gets no hub of its own; nothing leaks."""
     before = open_fds()
-    sock = ctx.socket(zmq.PULL)
-    fd = sock.fd
-    sock.getsockopt(zmq.EVENTS)
+    sock, fd = armed_pull(ctx)
     identity = os.fstat(fd)
     seen = []
 
@@ -725,9 +727,7 @@ def test_close_from_another_thread_is_left_to_the_owner_loop(ctx):
 
 
 def test_context_termination_wakes_the_fd(ctx):
-    sock = ctx.socket(zmq.PULL)
-    fd = sock.fd
-    sock.getsockopt(zmq.EVENTS)
+    sock, fd = armed_pull(ctx)
     outcome = {}
     waiting = spawn_events_reader(sock, fd, outcome, then=sock.close)
     assert support.blocked(waiting)
