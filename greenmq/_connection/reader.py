@@ -1,11 +1,21 @@
 """The receiving half of a ZMTP connection: bytes from the OS socket to the socket's inbound pipe.
 
-Reads go into the sans-I/O :class:`~greenmq.zmtp.ZmtpConnection`; the
-messages one read completes go into the peer's inbound pipe in one batch,
-preceded by the subscriptions the peer sent (for a socket type that takes
-them). When the pipe passes its high-water mark the reader stops reading
-until the socket has drained it to the low-water mark: that is the
-backpressure a slow receiver puts on a fast sender, through TCP.
+The reader is not a greenlet. It is a read watcher on the connection's
+descriptor whose callback runs in the hub: one non-blocking read per
+readiness, fed to the sans-I/O :class:`~greenmq.zmtp.ZmtpConnection`, and the
+messages it completes go into the peer's inbound pipe in one batch, preceded
+by the subscriptions the peer sent (for a socket type that takes them).
+
+That is what makes a round trip cheap: a reply that arrives while the
+application waits in ``recv()`` costs the hub one callback and the waiter
+one switch, where a reader greenlet would add a switch into it and out of
+it, and a second read that only meets EAGAIN before the waiter could run.
+The watcher is level-triggered, so whatever one read leaves in the kernel
+is read on the next loop iteration.
+
+When the pipe passes its high-water mark the watcher stops until the socket
+has drained it to the low-water mark: that is the backpressure a slow
+receiver puts on a fast sender, through TCP.
 
 The rest of a large frame is read into a reused buffer and handed to the
 decoder, which joins it into the received ``bytes`` (see :meth:`_read_body`).
@@ -13,11 +23,13 @@ decoder, which joins it into the received ``bytes`` (see :meth:`_read_body`).
 
 from __future__ import annotations
 
+import os
 from time import monotonic
 from typing import Any, Callable
 from collections.abc import Sequence
 
-from gevent.event import Event
+from gevent import get_hub
+from gevent.event import AsyncResult, Event
 
 from .._pipe import Pipe
 from ..zmtp import Ping, Subscription, ZmtpConnection
@@ -28,6 +40,7 @@ READ_SIZE = 262144
 LARGE_BODY_READ = 65536
 # The reused buffer for large frame bodies grows up to this size per connection.
 BODY_BUFFER_MAX = 16 << 20
+_READ = 1  # libev's EV_READ
 
 
 def _ignore() -> None:
@@ -35,7 +48,8 @@ def _ignore() -> None:
 
 
 def wait_for_room(inbound: Pipe, room: Event, stopped: Callable[[], bool] = lambda: False) -> None:
-    """Backpressure: stop reading until the socket has drained ``inbound`` to its low-water mark.
+    """Backpressure for a reader that is a greenlet (STREAM's): stop reading until the socket
+    has drained ``inbound`` to its low-water mark.
 
     ``room`` is the event the inbound pipe's writer wake-up sets; ``stopped`` ends the wait
     early (the connection is being dropped). Clearing before the last look means a wake-up
@@ -59,38 +73,63 @@ class ZmtpReader:
 
     def __init__(self, sock: Any, conn: ZmtpConnection, inbound: Pipe | None, takes_subscriptions: bool,
                  on_output: Callable[[], None] = _ignore, on_ping: Callable[[], None] = _ignore):
-        self._sock = sock
+        self._fd = sock.fileno()
         self._conn = conn
         self._inbound = inbound
         self._takes_subscriptions = takes_subscriptions
         self._on_output = on_output
         self._on_ping = on_ping
-        self._room = Event()
+        self._watcher: Any = get_hub().loop.io(self._fd, _READ)
+        self._ended: AsyncResult[BaseException] = AsyncResult()
+        self._paused = False  # stopped for backpressure
         self._stopped = False
         self._body_buffer = bytearray()
+        self._body_filled = 0  # how much of a large frame's body _read_body holds so far
         self.last_received = monotonic()
         self.peer_ttl = 0  # the peer's heartbeat TTL, tenths of a second (0: none announced)
 
     def room(self) -> None:
         """The inbound pipe drained to its low-water mark (or its reader left): read on."""
-        self._room.set()
+        if self._paused and not self._ended.ready():
+            inbound = self._inbound
+            if inbound is None or inbound.reader_closed or inbound.has_room():
+                self._paused = False
+                self._watcher.start(self._readable)
 
     def stop(self) -> None:
-        """The connection is being dropped (its OS socket shut down): stop waiting for room,
-        so that the next read meets the end of the connection."""
+        """The connection is being dropped (its OS socket shut down): read on regardless of
+        room, so that the next read meets the end of the connection."""
         self._stopped = True
-        self._room.set()
+        if self._paused:
+            self._paused = False
+            if not self._ended.ready():
+                self._watcher.start(self._readable)
 
     def run(self) -> None:
-        """Read until the connection ends; raises what ended it (:class:`PeerClosed`, ZmtpError, OSError)."""
-        recv = self._sock.recv
+        """Read until the connection ends, waiting in the calling greenlet; raises what ended
+        it (:class:`PeerClosed`, ZmtpError, OSError). Killing the greenlet stops the reading."""
+        if not self._paused:
+            self._watcher.start(self._readable)
+        try:
+            error = self._ended.get()
+        finally:
+            self._watcher.stop()
+            self._watcher.close()
+        raise error or PeerClosed()
+
+    def _readable(self) -> None:
+        """The watcher's callback, in the hub: one read, decoded and delivered. Nothing may
+        escape into the hub: whatever goes wrong ends this connection, and ``run`` raises it."""
         conn = self._conn
-        while True:
+        try:
             missing = conn.bytes_expected()
             if missing >= LARGE_BODY_READ:
-                messages = conn.receive(self._read_body(missing))
+                body = self._read_body(missing)
+                if body is None:
+                    return  # more of the frame to come
+                messages = conn.receive(body)
             else:
-                data = recv(READ_SIZE)
+                data = os.read(self._fd, READ_SIZE)
                 if not data:
                     raise PeerClosed()
                 messages = conn.receive(data)
@@ -100,6 +139,12 @@ class ZmtpReader:
                 self._on_output()
             if messages or events:
                 self.deliver(messages, events)
+        except BlockingIOError:
+            return  # a spurious readiness
+        except Exception as error:  # noqa: BLE001 -- handed to run(), whose caller decides
+            self._watcher.stop()
+            if not self._ended.ready():
+                self._ended.set(error)
 
     def deliver(self, messages: Sequence[Any], events: Sequence[Any] = ()) -> None:
         """Act on what the peer said: subscriptions (if this socket takes them) and then
@@ -116,14 +161,14 @@ class ZmtpReader:
             return  # a socket type that receives nothing (PUSH), or a socket that closed
         if subscriptions and self._takes_subscriptions:
             inbound.write_batch(subscriptions)
-        if messages and not inbound.write_batch(messages):
-            self._wait_for_room(inbound)
+        if messages and not inbound.write_batch(messages) and not self._stopped:
+            # Full: read no more until room() (the socket drained the pipe to its low-water mark).
+            self._paused = True
+            self._watcher.stop()
 
-    def _wait_for_room(self, inbound: Pipe) -> None:
-        wait_for_room(inbound, self._room, lambda: self._stopped)
-
-    def _read_body(self, missing: int) -> memoryview:
-        """Read the rest of a large frame (up to BODY_BUFFER_MAX of it) into a reused buffer.
+    def _read_body(self, missing: int) -> memoryview | None:
+        """Read more of a large frame (up to BODY_BUFFER_MAX of it) into a reused buffer;
+        the filled part once complete, else None.
 
         The buffer's pages are already mapped, so the kernel copies into warm
         memory and the decoder's single join is the only fresh allocation; fresh
@@ -134,11 +179,13 @@ class ZmtpReader:
         if len(self._body_buffer) < want:
             self._body_buffer = bytearray(want)
         view = memoryview(self._body_buffer)[:want]
-        filled = 0
-        recv_into = self._sock.recv_into
-        while filled < want:
-            count = recv_into(view[filled:])
-            if not count:
-                raise PeerClosed()
-            filled += count
+        filled = self._body_filled
+        count = os.readv(self._fd, (view[filled:],))
+        if not count:
+            raise PeerClosed()
+        filled += count
+        if filled < want:
+            self._body_filled = filled
+            return None
+        self._body_filled = 0
         return view

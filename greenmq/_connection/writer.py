@@ -52,7 +52,8 @@ class ZmtpWriter:
         self._on_flushed = on_flushed
         self._wake = Event()
         self._idle = False
-        self._direct_allowed = True
+        self._loop = gevent.get_hub().loop
+        self._direct_iteration = -1  # the hub loop iteration of the latest direct write
         self._unsent: memoryview | None = None
         self.closing = False
 
@@ -75,7 +76,9 @@ class ZmtpWriter:
         writer, which sends it first.
         """
         outbound = self._outbound
-        if outbound is None or self._preencoded or not (self._idle and self._direct_allowed and len(outbound) == 1):
+        iteration = self._loop.iteration
+        if (outbound is None or self._preencoded or not self._idle or iteration == self._direct_iteration
+                or len(outbound) != 1):
             # A publisher's fan-out batches instead: a lone direct write per loop
             # iteration would cost every subscriber connection an extra segment.
             self._wake.set()
@@ -84,14 +87,15 @@ class ZmtpWriter:
         if msg.__class__ is bytes:
             size = len(msg)
         elif msg.__class__ is list:
-            size = sum(len(frame) for frame in msg)
+            size = 0
+            for frame in msg:
+                size += len(frame)
         else:
             size = DIRECT_LIMIT + 1  # a Subscription: left to the writer
         if size > DIRECT_LIMIT:
             self._wake.set()
             return
-        self._direct_allowed = False
-        gevent.get_hub().loop.run_callback(self._allow_direct)
+        self._direct_iteration = iteration
         chunks: list = []
         self._conn.encode_messages((outbound.read(),), chunks)
         data = b"".join(chunks)
@@ -102,9 +106,6 @@ class ZmtpWriter:
         if sent < len(data):
             self._unsent = memoryview(data)[sent:]
             self._wake.set()
-
-    def _allow_direct(self) -> None:
-        self._direct_allowed = True
 
     def run(self) -> None:
         """The writer greenlet: write until the connection fails, or until flushed once closing."""
