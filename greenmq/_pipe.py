@@ -167,6 +167,18 @@ class Pipe:
             self._wake_writer()
         return msg
 
+    def take_single(self) -> Any:
+        """The queued message if it is the only one (taken), else None: an engine's cue
+        to write a lone message at once rather than batch."""
+        queue = self._queue
+        if len(queue) != 1:
+            return None
+        msg = queue.popleft()
+        if self._writer_waits and not queue:
+            self._writer_waits = False
+            self._wake_writer()
+        return msg
+
     def read_all(self) -> deque:
         """Take every queued message at once (an engine's batch)."""
         taken = self._queue

@@ -134,11 +134,9 @@ class ZmtpReader:
                     raise PeerClosed()
                 messages = conn.receive(data)
             self.last_received = monotonic()
-            events = conn.take_events()
             if conn.has_output:
                 self._on_output()
-            if messages or events:
-                self.deliver(messages, events)
+            self.deliver(messages, conn.take_events())
         except BlockingIOError:
             return  # a spurious readiness
         except Exception as error:  # noqa: BLE001 -- handed to run(), whose caller decides
@@ -150,6 +148,16 @@ class ZmtpReader:
         """Act on what the peer said: subscriptions (if this socket takes them) and then
         messages into the inbound pipe, a PING's TTL to the heartbeat."""
         inbound = self._inbound
+        if events:
+            self._take_events(events, inbound)
+        # Nothing is delivered to a socket type that receives nothing (PUSH), or that closed.
+        if (messages and inbound is not None and not inbound.reader_closed and not inbound.write_batch(messages)
+                and not self._stopped):
+            # Full: read no more until room() (the socket drained the pipe to its low-water mark).
+            self._paused = True
+            self._watcher.stop()
+
+    def _take_events(self, events: Sequence[Any], inbound: Pipe | None) -> None:
         subscriptions = []
         for event in events:
             if event.__class__ is Subscription:
@@ -157,14 +165,8 @@ class ZmtpReader:
             elif event.__class__ is Ping:
                 self.peer_ttl = event.ttl
                 self._on_ping()
-        if inbound is None or inbound.reader_closed:
-            return  # a socket type that receives nothing (PUSH), or a socket that closed
-        if subscriptions and self._takes_subscriptions:
+        if subscriptions and self._takes_subscriptions and inbound is not None and not inbound.reader_closed:
             inbound.write_batch(subscriptions)
-        if messages and not inbound.write_batch(messages) and not self._stopped:
-            # Full: read no more until room() (the socket drained the pipe to its low-water mark).
-            self._paused = True
-            self._watcher.stop()
 
     def _read_body(self, missing: int) -> memoryview | None:
         """Read more of a large frame (up to BODY_BUFFER_MAX of it) into a reused buffer;

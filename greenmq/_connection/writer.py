@@ -77,8 +77,7 @@ class ZmtpWriter:
         """
         outbound = self._outbound
         iteration = self._loop.iteration
-        if (outbound is None or self._preencoded or not self._idle or iteration == self._direct_iteration
-                or len(outbound) != 1):
+        if outbound is None or self._preencoded or not self._idle or iteration == self._direct_iteration:
             # A publisher's fan-out batches instead: a lone direct write per loop
             # iteration would cost every subscriber connection an extra segment.
             self._wake.set()
@@ -95,10 +94,12 @@ class ZmtpWriter:
         if size > DIRECT_LIMIT:
             self._wake.set()
             return
+        msg = outbound.take_single()
+        if msg is None:  # more than one queued: the writer batches them
+            self._wake.set()
+            return
         self._direct_iteration = iteration
-        chunks: list = []
-        self._conn.encode_messages((outbound.read(),), chunks)
-        data = b"".join(chunks)
+        data = self._conn.encode_message(msg)
         try:
             sent = os.write(self._fd, data)
         except OSError:

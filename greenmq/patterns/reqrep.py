@@ -303,7 +303,8 @@ class Rep(Pattern):
             return as_message(body)
 
     def send(self, msg, over_hwm=False):
-        self.check_send()
+        if not self.sending_reply or self._reading:
+            raise zmq_error(Errno.EFSM)  # check_send, written out
         peer = self._reply_peer
         self.sending_reply = False
         self._reply_peer = None

@@ -15,7 +15,7 @@ from ..constants import ProtocolError
 from .curve import MESSAGE_OVERHEAD
 from .errors import ZmtpError, ZmtpPeerError
 from .events import Ping, Pong
-from .framing import FrameDecoder, Subscription, command_name, encode_command, encode_messages
+from .framing import FrameDecoder, Subscription, command_name, encode_command, encode_message, encode_messages
 from .greeting import GREETING_SIZE, Greeting, check_partial_greeting, make_greeting
 from .mechanism import encode_error, error_reason
 from .security import NULL_SECURITY
@@ -81,6 +81,14 @@ class ZmtpConnection:
         if self.codec is not None:
             return self.codec.seal_messages(messages, out, subscription_commands=bool(self.peer_minor))
         return encode_messages(messages, out, subscription_commands=bool(self.peer_minor))
+
+    def encode_message(self, msg):
+        """The wire form of one message (not a subscription), as ``bytes``."""
+        if self.codec is not None:
+            chunks = []
+            self.codec.seal_messages((msg,), chunks)
+            return b"".join(chunks)
+        return encode_message(msg)
 
     def ping(self, ttl_deciseconds=0, context=b""):
         """Queue a PING command."""

@@ -112,9 +112,17 @@ class Subscription:
 
 
 def encode_message(msg):
-    """The wire form of one message, as ``bytes``."""
-    if msg.__class__ is bytes and len(msg) < 256:
-        return _SHORT_LAST[len(msg)] + msg
+    """The wire form of one message, as ``bytes``.
+
+    Short single frames and short two-frame messages (an envelope and a body:
+    REQ, REP, DEALER) take a path of their own: they are most round trips."""
+    if msg.__class__ is bytes:
+        if len(msg) < 256:
+            return _SHORT_LAST[len(msg)] + msg
+    elif msg.__class__ is list and len(msg) == 2:
+        head, body = msg
+        if len(head) < 256 and len(body) < 256:
+            return b"".join((_SHORT_MORE[len(head)], head, _SHORT_LAST[len(body)], body))
     chunks = []
     encode_messages([msg], chunks)
     return b"".join(chunks)
@@ -249,12 +257,20 @@ class FrameDecoder:
         append = messages.append
         while pos < n:
             flags = data[pos]
-            # Fast path: a short, final, non-command frame that is a whole message.
-            if not flags and short_ok and not parts and pos + 1 < n:
+            # Fast path: a short data frame (flags 0, or MORE) that is all here.
+            if flags <= MORE and short_ok and pos + 1 < n:
                 end = pos + 2 + data[pos + 1]
                 if end <= n:
-                    append(data[pos + 2:end])
+                    body = data[pos + 2:end]
                     pos = end
+                    if flags:
+                        parts.append(body)
+                    elif parts:
+                        parts.append(body)
+                        append(parts)
+                        parts = self._parts = []
+                    else:
+                        append(body)
                     continue
             if flags & LONG:
                 if pos + 9 > n:
