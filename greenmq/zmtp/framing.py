@@ -32,6 +32,7 @@ beyond the ``bytes`` body itself.
 """
 
 import os
+import struct
 import sys
 
 from ..constants import ProtocolError
@@ -58,6 +59,10 @@ def _physical_memory():
 MEMORY_LIMIT = _physical_memory()
 
 _SHORT_LAST = [bytes((0, n)) for n in range(256)]
+# A long frame's size, read in place (no slice, no int.from_bytes).
+_unpack_long_size = struct.Struct(">Q").unpack_from
+# A long frame's header: flags, then the size in 8 bytes, big-endian.
+_pack_long_header = struct.Struct(">BQ").pack
 _SHORT_MORE = [bytes((MORE, n)) for n in range(256)]
 
 
@@ -168,7 +173,7 @@ def encode_messages(messages, out, large=LARGE_BODY, subscription_commands=True)
                 append(body)
                 total += size + 2
                 continue
-            append(b"\x02" + size.to_bytes(8, "big"))
+            append(_pack_long_header(LONG, size))
             if size < large:
                 append(body)
             else:
@@ -182,7 +187,7 @@ def encode_messages(messages, out, large=LARGE_BODY, subscription_commands=True)
                 append(_SHORT_MORE[size] if index < last else _SHORT_LAST[size])
                 total += 2
             else:
-                append((b"\x03" if index < last else b"\x02") + size.to_bytes(8, "big"))
+                append(_pack_long_header(LONG | MORE if index < last else LONG, size))
                 total += 9
             if size < large:
                 append(body)
@@ -264,6 +269,22 @@ class FrameDecoder:
                     body = data[pos + 2:end]
                     pos = end
                     if flags:
+                        parts.append(body)
+                    elif parts:
+                        parts.append(body)
+                        append(parts)
+                        parts = self._parts = []
+                    else:
+                        append(body)
+                    continue
+            # Fast path: a long data frame (LONG, or LONG and MORE) that is all here.
+            elif (flags & ~MORE) == LONG and pos + 9 <= n:
+                size = _unpack_long_size(data, pos + 1)[0]
+                end = pos + 9 + size
+                if end <= n and (max_size < 0 or size <= max_size):
+                    body = data[pos + 9:end]
+                    pos = end
+                    if flags & MORE:
                         parts.append(body)
                     elif parts:
                         parts.append(body)
