@@ -318,12 +318,16 @@ class Sub(XSub):
             self._announce(False, topic)
 
     def _matches(self, msg):
-        return bool(self._filter.matching(first_frame(msg))) != self.invert
+        return self._filter.any_prefix(msg if msg.__class__ is bytes else first_frame(msg)) is not self.invert
 
     def _recv(self):
+        # _matches, written out: this loop runs once per message a subscriber receives.
+        receive = self._fq.recv
+        accepts = self._filter.any_prefix
+        invert = self.invert
         while True:
-            msg = self._fq.recv()
-            if msg is None or self._matches(msg):
+            msg = receive()
+            if msg is None or accepts(msg if msg.__class__ is bytes else first_frame(msg)) is not invert:
                 return msg
 
     def _can_recv(self):

@@ -38,6 +38,17 @@ class TopicIndex:
     def topics(self):
         return [topic for bucket in self._buckets.values() for topic in bucket]
 
+    def any_prefix(self, data):
+        """Whether some topic is a prefix of ``data`` (a subscriber's filter: no list is built)."""
+        size = len(data)
+        buckets = self._buckets
+        for length in self._lengths:
+            if length > size:
+                return False
+            if data[:length] in buckets[length]:
+                return True
+        return False
+
     def matching(self, data):
         """Values of every topic that is a prefix of ``data``."""
         found = []
