@@ -55,8 +55,9 @@ def router_scale_table(summaries, cells, impls, repeat, records, counts, quick):
     """The scale group's router series: round trips/s and server RSS per connection as connections grow."""
     header = ["connections", "figure", *impls, *ratio_header(impls)]
     rows = _router_rows(summaries, cells, impls, counts, (ROUND_TRIPS, RSS_PER_CONNECTION))
-    title = (f"scale: ROUTER echo server as connections grow -- medians of {repeat} run(s) (the router test's "
-             f"runs, at these counts); ratio > 1 means greenmq did better\n{_router_legend(records, counts, quick)}")
+    title = (f"scale: ROUTER echo server as connections grow -- medians of {repeat} run(s) (where a count is also "
+             f"one of the router test's, its runs serve both tables);\nratio > 1 means greenmq did better\n"
+             f"{_router_legend(records, counts, quick)}")
     return title + "\n" + render(header, rows)
 
 
@@ -80,13 +81,14 @@ def match_table(summaries, cells, impls, repeat):
     title = (f"scale: PUB matching cost -- one SUB over tcp subscribed to N distinct topics, of which one matches "
              f"every published message;\nthe PUB's send rate (16 B, default HWMs: it drops rather than waits), "
              f"median of {repeat} run(s); 'vs {series[0][3] if series else '-'}' = the rate over the same "
-             f"implementation's rate at the fewest subscriptions; ratio > 1 means greenmq publishes faster")
+             f"implementation's rate at the fewest subscriptions; ratio > 1 means greenmq publishes faster\n"
+             f"(the SUB subscribes after connecting, with SNDHWM 0 = unlimited: libzmq drops subscriptions past it)")
     return title + "\n" + render(header, rows)
 
 
 def churn_table(summaries, cells, impls, repeat):
     """Connection churn: cycles/s and microseconds per cycle per implementation, plus greenmq's ratios."""
-    header = ["transport", "cycle"]
+    header = ["transport", "size"]
     for impl in impls:
         header += [f"{impl} cycles/s", f"{impl} us/cycle"]
     header += ratio_header(impls)
@@ -95,7 +97,7 @@ def churn_table(summaries, cells, impls, repeat):
         if cell[0] != "churn":
             continue
         found = {impl: find(summaries, cell, impl) for impl in impls}
-        row = [cell[1], "DEALER connect, 16 B request/reply, close"]
+        row = [cell[1], fmt_size(cell[2])]
         for impl in impls:
             row += figure_cells(found[impl], lambda s: fmt_rate(s.cycles_per_s), lambda s: f"{s.us_per_cycle:.0f}")
         row += [fmt_ratio(ratio(found.get(GREENMQ), found[impl], CYCLES)) for impl in others(impls)]

@@ -51,8 +51,8 @@ DEFAULT_HWM = 1000
 QUEUE_BYTES = 16 << 20
 # The router test runs for a fixed time, not a count: (warm-up, timed) seconds.
 ROUTER_SECONDS, QUICK_ROUTER_SECONDS = (0.5, 1.5), (0.05, 0.2)
-# Where each test runs when --only allows: router, curve, proxy, churn and scale only over tcp.
-TEST_TRANSPORTS = {"router": ("tcp",), "curve": ("tcp",), "proxy": ("tcp",), "churn": ("tcp",), "scale": ("tcp",)}
+# Where each test runs when --only allows: router, curve, proxy and churn only over tcp (scale too: see plan()).
+TEST_TRANSPORTS = {"router": ("tcp",), "curve": ("tcp",), "proxy": ("tcp",), "churn": ("tcp",)}
 BACKLOG_FACTOR = 20  # kept throughput runs send at least this many high-water marks' worth
 
 
@@ -63,6 +63,10 @@ class Cell(NamedTuple):
     transport: str
     size: int
     scale: int = 0
+
+    def fields(self):
+        """The cell as the fields of a saved run."""
+        return {"test": self.test, "transport": self.transport, "size": self.size, "scale": self.scale}
 
 
 def hwm_for(size):

@@ -8,8 +8,6 @@ command at once, not after minutes of runs.  The file's extension (``.svg``,
 
 from __future__ import annotations
 
-import importlib.util
-
 EXTENSIONS = (".svg", ".png", ".pdf")
 MISSING = "--plot needs matplotlib, which is not installed: pip install \"greenmq[plot]\" (or matplotlib>=3.5)"
 COLORS = {"pyzmq": "tab:blue", "zmq.green": "tab:orange"}
@@ -24,8 +22,10 @@ def require(path):
     """Fail early if ``path`` cannot be drawn: matplotlib missing, or an unknown extension."""
     if not str(path).lower().endswith(EXTENSIONS):
         raise PlotError(f"--plot: the file name must end with one of {', '.join(EXTENSIONS)}: {path}")
-    if importlib.util.find_spec("matplotlib") is None:
-        raise PlotError(MISSING)
+    try:
+        import matplotlib  # noqa: F401 -- only to know it is there, before minutes of runs
+    except ImportError:
+        raise PlotError(MISSING) from None
 
 
 def draw(path, rows, title):

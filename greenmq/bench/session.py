@@ -69,7 +69,7 @@ class Bench:
 
     def _record(self, cell, entrant, rep, count, outcome):
         impl, security = entrant
-        record = {**cell._asdict(), "impl": impl, "security": security, "rep": rep, "count": count,
+        record = {**cell.fields(), "impl": impl, "security": security, "rep": rep, "count": count,
                   **asdict(outcome)}
         self.records.append(record)
         self.progress.line(describe_run(record))

@@ -19,7 +19,7 @@ from .router import measure_router, run_clients
 from .runtime import FLOOR, IMPLEMENTATIONS, Runtime
 
 LATENCY_MESSAGE_SIZE = 16
-ROUTER_CLIENTS = 200
+DEFAULT_CLIENTS = 200  # router: the --clients default
 PUBSUB_SUBSCRIBERS = 4  # SUB sockets fed by the one PUB of the pub/sub test, as issue 4 asks
 SECURITY = ("null", "curve")  # --security: the mechanism of the throughput and round-trip sockets
 
@@ -59,7 +59,7 @@ def parse_args(argv):
     parser.add_argument("--count", type=int, default=0, help="messages, round trips or cycles (not for router)")
     parser.add_argument("--warmup", type=int, default=0, help="untimed round trips or cycles first")
     parser.add_argument("--hwm", type=int, default=0, help="SNDHWM and RCVHWM of PUSH/PULL (0: default)")
-    parser.add_argument("--clients", type=int, default=ROUTER_CLIENTS, help="router: DEALER clients")
+    parser.add_argument("--clients", type=int, default=DEFAULT_CLIENTS, help="router: DEALER clients")
     parser.add_argument("--processes", type=int, default=1, help="router: client processes")
     parser.add_argument("--control", help="router peer: the server's control endpoint")
     parser.add_argument("--warmup-seconds", type=float, default=0.5, help="router: untimed echoing first")
