@@ -3,9 +3,10 @@
 A measurement ("cell run") is one measuring process, plus for tcp and ipc a
 peer process (or several, as the pub/sub test's subscribers) that connects to
 the endpoint the measuring process bound, as libzmq's ``local_thr``/``remote_thr``
-pair does.  Everything here is bounded by
-one deadline: a worker that does not answer in time is killed and the run is
-reported as a timeout instead of stalling the whole benchmark.
+pair does; the proxy test adds a relay process between the two.  Everything
+here is bounded by one deadline: a worker that does not answer in time is
+killed and the run is reported as a timeout instead of stalling the whole
+benchmark.
 
 This module runs in the orchestrating process, which never opens a ZeroMQ
 socket, so plain threads and :mod:`subprocess` are the right tools here.
@@ -30,7 +31,7 @@ TEARDOWN_GRACE = 5.0  # seconds a worker may take to close and exit after its jo
 
 @dataclass
 class Outcome:
-    """What one run produced: ``status`` is ``ok``, ``timeout`` or ``error``."""
+    """What one run produced: ``status`` is ``ok``, ``timeout``, ``error`` or ``skipped`` (``error`` says why)."""
 
     status: str
     result: dict | None = None
@@ -184,29 +185,46 @@ def _teardown_warnings(events, workers, deadline):
     return warnings
 
 
-def run_cell(base_argv, needs_peer, bind, timeout, peers=1):
+def run_cell(base_argv, needs_peer, bind, timeout, peers=1, relay=False):
     """Run one measurement: ``base_argv`` selects implementation, test, transport, size and count.
 
     The measuring worker binds ``bind`` and announces the real endpoint; when
     ``needs_peer`` (tcp/ipc), ``peers`` peer workers then connect to it, each
-    also given the announcement's ``peer_argv`` and its ``--index``.  Returns an
-    :class:`Outcome`; never raises for worker trouble and never outlives
-    ``timeout`` by more than the teardown grace.
+    also given the announcement's ``peer_argv`` and its ``--index``.
+
+    With ``relay`` (the proxy test) a relay worker comes first: it binds
+    ``bind`` and a second endpoint and announces both (``endpoint`` and
+    ``backend``); the measuring worker then connects to the backend and says
+    ``ready``, and the peers connect to the relay's endpoint.  The relay never
+    finishes by itself: it is killed once the others are done.
+
+    Returns an :class:`Outcome`; never raises for worker trouble and never
+    outlives ``timeout`` by more than the teardown grace.
     """
     started = time.monotonic()
     deadline = started + timeout
     events = queue.Queue()
     workers = []
+    relay_worker = None
     try:
-        measurer = Worker("measuring worker", [*base_argv, "--role", "measure", "--bind", bind], events)
-        workers.append(measurer)
-        announced = _await(events, measurer, "endpoint", deadline)
+        if relay:
+            relay_worker = Worker("relay worker", [*base_argv, "--role", "relay", "--bind", bind], events)
+            workers.append(relay_worker)
+            relayed = _await(events, relay_worker, "endpoint", deadline)
+            measurer = Worker("measuring worker", [*base_argv, "--role", "measure", "--connect", relayed["backend"]],
+                              events)
+            workers.append(measurer)
+            announced = {**_await(events, measurer, "ready", deadline), "endpoint": relayed["endpoint"]}
+        else:
+            measurer = Worker("measuring worker", [*base_argv, "--role", "measure", "--bind", bind], events)
+            workers.append(measurer)
+            announced = _await(events, measurer, "endpoint", deadline)
         peer_argv = [*base_argv, "--role", "peer", "--connect", announced["endpoint"], *announced.get("peer_argv", ())]
         for index in range(peers if needs_peer else 0):
             name = "peer worker" if peers == 1 else f"peer worker {index}"
             workers.append(Worker(name, [*peer_argv, "--index", str(index)], events))
         result = dict(_await(events, measurer, "result", deadline))
-        warnings = _teardown_warnings(events, workers, deadline)
+        warnings = _teardown_warnings(events, [worker for worker in workers if worker is not relay_worker], deadline)
         result.pop("event", None)
         return Outcome("ok", result=result, warnings=warnings, wall=time.monotonic() - started)
     except WorkerTimeout as error:
