@@ -2,11 +2,12 @@
 
 An engine lives as long as one OS-level connection. :meth:`ZmtpEngine.run`
 is that life, in the session's greenlet: the handshake
-(:mod:`~greenmq._connection.handshake`), then the peer is attached and a
-:class:`~greenmq._connection.writer.ZmtpWriter` greenlet and, if needed, a
-heartbeat greenlet (:mod:`~greenmq._connection.heartbeat`) start, while
-:class:`~greenmq._connection.reader.ZmtpReader` reads in the calling
-greenlet. Whatever ends the connection -- the peer closing, a protocol
+(:mod:`~greenmq._connection.handshake`), then the peer is attached, its
+:class:`~greenmq._connection.writer.ZmtpWriter` and
+:class:`~greenmq._connection.reader.ZmtpReader` -- watcher callbacks on the
+hub, no greenlets -- start and, if needed, a heartbeat greenlet
+(:mod:`~greenmq._connection.heartbeat`), while the calling greenlet waits
+in ``ZmtpReader.run`` for the connection's end. Whatever ends the connection -- the peer closing, a protocol
 error, the handshake timing out, the socket closing -- ends in
 :meth:`EngineBase._finish`, which stops the helpers, closes the OS socket and
 tells the session; :mod:`~greenmq._connection.failures` says what each
@@ -79,7 +80,7 @@ class EngineBase:
         """Stop the connection: at once for ``linger == 0``, else after flushing (up to linger ms)."""
         self.closing = True
         peer = self.peer or self.session.peer
-        pending = peer is not None and peer.outbound is not None and len(peer.outbound) > 0
+        pending = (peer is not None and peer.outbound is not None and len(peer.outbound) > 0) or self._writing()
         if linger == 0 or not pending:
             self._kill()
             return
@@ -89,6 +90,10 @@ class EngineBase:
 
     def _flush_then_stop(self) -> None:
         """Closing with LINGER: write what is queued, then end."""
+
+    def _writing(self) -> bool:
+        """Whether bytes taken from the outbound pipe are still being written."""
+        return False
 
     def _kill(self) -> None:
         greenlet = self._greenlet
@@ -131,7 +136,6 @@ class ZmtpEngine(EngineBase):
         self.conn: ZmtpConnection | None = None
         self._reader: ZmtpReader | None = None
         self._writer: ZmtpWriter | None = None
-        self._writer_greenlet: gevent.Greenlet | None = None
         self._heartbeat: gevent.Greenlet | None = None
 
     # -- lifetime -------------------------------------------------------
@@ -175,7 +179,8 @@ class ZmtpEngine(EngineBase):
         writer = self._writer = ZmtpWriter(self.sock, conn, peer.outbound, on_flushed=self._kill)
         if self.closing:
             writer.close()
-        self._writer_greenlet = gevent.spawn(writer.run)
+        else:
+            writer.wake()  # what was queued while there was no connection
         if self.options.heartbeat_ivl > 0 or reader.peer_ttl:
             self._start_heartbeat()
         return reader
@@ -220,10 +225,12 @@ class ZmtpEngine(EngineBase):
     # -- helpers --------------------------------------------------------
 
     def _helpers(self) -> list[gevent.Greenlet | None]:
-        return [self._writer_greenlet, self._heartbeat]
+        return [self._heartbeat]
 
     def _stop_sending(self) -> None:
-        self._writer = None
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.stop()
 
     def outbound_ready(self) -> None:
         writer = self._writer
@@ -234,6 +241,9 @@ class ZmtpEngine(EngineBase):
         reader = self._reader
         if reader is not None:
             reader.room()
+
+    def _writing(self) -> bool:
+        return self._writer is not None and self._writer.busy
 
     def _wake_writer(self) -> None:
         writer = self._writer

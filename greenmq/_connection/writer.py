@@ -1,33 +1,39 @@
 """The sending half of a ZMTP connection: the socket's outbound pipe to the OS socket.
 
-A writer greenlet sleeps until the outbound pipe goes non-empty (or the
-protocol has something to say: a PONG, a PING), then takes every queued
-message at once and writes them with as few system calls as it can; frames
-of 64 KiB and more are written from their own buffer, never copied into a
-joined one.
+Like the reader, the writer is not a greenlet. When the outbound pipe goes
+non-empty (or the protocol has something to say: a PONG, a PING) it
+schedules one flush on the hub; the flush takes every queued message at
+once, encodes the batch and writes it with non-blocking system calls --
+small frames joined into one buffer, frames of 64 KiB and more written from
+their own buffer, several buffers in one ``writev``. What the kernel does
+not take at once waits for a write watcher on the descriptor, which resumes
+the flush. A busy connection so costs a hub callback per batch, not two
+greenlet switches, and an idle one no greenlet at all.
 
 On an idle connection a lone small message is sent straight from the
 sending greenlet instead (:meth:`ZmtpWriter.outbound_ready`): one
-non-blocking system call instead of an event, a hub callback and a switch
-into the writer, which is most of a round trip's cost.
+non-blocking system call instead of a hub callback, which is most of a
+round trip's cost.
 """
 
 from __future__ import annotations
 
 import os
+from collections import deque
 from typing import Any, Callable
 
 import gevent
-from gevent import GreenletExit
-from gevent.event import Event
 
 from .._pipe import Pipe
 from ..zmtp import ZmtpConnection
 
 # Largest message outbound_ready sends directly from the sending greenlet.
 DIRECT_LIMIT = 8192
-# Batches up to this size are joined into one buffer for one send.
+# Small chunks are joined into buffers of up to this size.
 JOIN_LIMIT = 1 << 20
+# Buffers handed to one writev (the kernel's IOV_MAX is 1024).
+WRITEV_MAX = 64
+_WRITE = 2  # libev's EV_WRITE
 
 
 def _ignore() -> None:
@@ -37,50 +43,46 @@ def _ignore() -> None:
 class ZmtpWriter:
     """Drains one peer's outbound pipe into one OS socket (see the module docstring).
 
-    ``on_flushed`` is called when the writer stops after flushing a closing
-    connection (LINGER).
+    ``on_flushed`` is called when everything queued has been written after
+    :meth:`close` (LINGER). After a write error the writer stops writing: the
+    reader meets the same failure and reports it.
     """
 
     def __init__(self, sock: Any, conn: ZmtpConnection, outbound: Pipe | None,
                  on_flushed: Callable[[], None] = _ignore):
-        self._sock = sock
         self._fd = sock.fileno()
         self._conn = conn
         self._outbound = outbound
         # A WirePipe's messages are already encoded: the writer only joins them.
         self._preencoded = outbound is not None and outbound.carries_wire
         self._on_flushed = on_flushed
-        self._wake = Event()
-        self._idle = False
         self._loop = gevent.get_hub().loop
+        self._watcher: Any = self._loop.io(self._fd, _WRITE)
+        self._scheduled: Any = None  # the pending flush callback
+        self._unsent: deque[Any] = deque()  # encoded buffers the kernel has not taken yet
         self._direct_iteration = -1  # the hub loop iteration of the latest direct write
-        self._unsent: memoryview | None = None
+        self._stopped = False
+        self._flushing = False  # a flush is running (a sender it woke may run inside it)
         self.closing = False
 
-    def wake(self) -> None:
-        """Something to write: the protocol queued a command, or the connection is closing."""
-        self._wake.set()
-
-    def close(self) -> None:
-        """Stop once everything queued has been written."""
-        self.closing = True
-        self._wake.set()
+    # -- what the engine tells the writer ---------------------------------------
 
     def outbound_ready(self) -> None:
         """The outbound pipe went non-empty; runs in the sending greenlet.
 
         A lone small message on an idle connection goes out at once with one
         non-blocking system call. That happens at most once per hub loop
-        iteration, so a tight send loop still has its messages batched by the
-        writer. Whatever the kernel does not take at once is left for the
-        writer, which sends it first.
+        iteration, so a tight send loop still has its messages batched by a
+        flush. Whatever the kernel does not take at once is left for the
+        flush, which sends it first.
         """
         outbound = self._outbound
         iteration = self._loop.iteration
-        if outbound is None or self._preencoded or not self._idle or iteration == self._direct_iteration:
+        if (outbound is None or self._preencoded or self._scheduled is not None or self._unsent
+                or self._flushing or self._stopped or iteration == self._direct_iteration):
             # A publisher's fan-out batches instead: a lone direct write per loop
             # iteration would cost every subscriber connection an extra segment.
-            self._wake.set()
+            self.wake()
             return
         msg = outbound.peek()
         if msg.__class__ is bytes:
@@ -90,84 +92,150 @@ class ZmtpWriter:
             for frame in msg:
                 size += len(frame)
         else:
-            size = DIRECT_LIMIT + 1  # a Subscription: left to the writer
+            size = DIRECT_LIMIT + 1  # a Subscription: left to the flush
         if size > DIRECT_LIMIT:
-            self._wake.set()
+            self.wake()
             return
         msg = outbound.take_single()
-        if msg is None:  # more than one queued: the writer batches them
-            self._wake.set()
+        if msg is None:  # more than one queued: batched by a flush
+            self.wake()
             return
         self._direct_iteration = iteration
         data = self._conn.encode_message(msg)
         try:
             sent = os.write(self._fd, data)
+        except BlockingIOError:
+            sent = 0
         except OSError:
-            sent = 0  # EAGAIN, or an error the writer will meet and report
+            self._stopped = True  # the reader meets the same failure and reports it
+            return
         if sent < len(data):
-            self._unsent = memoryview(data)[sent:]
-            self._wake.set()
+            self._unsent.append(memoryview(data)[sent:])
+            self.wake()
 
-    def run(self) -> None:
-        """The writer greenlet: write until the connection fails, or until flushed once closing."""
-        conn = self._conn
-        sock = self._sock
-        outbound = self._outbound
-        wake = self._wake
+    def wake(self) -> None:
+        """Something to write (queued messages, protocol output, closing): flush on the hub soon."""
+        if not self._stopped and self._scheduled is None and not self._watcher.active:
+            self._scheduled = self._loop.run_callback(self._flush)
+
+    def close(self) -> None:
+        """Stop once everything queued has been written (``on_flushed`` then)."""
+        self.closing = True
+        self.wake()
+
+    def stop(self) -> None:
+        """The connection is closing now: write nothing more."""
+        self._stopped = True
+        if self._scheduled is not None:
+            self._scheduled.stop()
+            self._scheduled = None
+        self._watcher.stop()
+        self._watcher.close()
+        self._unsent.clear()
+
+    @property
+    def busy(self) -> bool:
+        """Something is written, or waits to be, that the outbound pipe no longer holds."""
+        return not self._stopped and (self._scheduled is not None or bool(self._unsent))
+
+    # -- the flush, in the hub ---------------------------------------------------
+
+    def _flush(self) -> None:
+        """Write until everything is out or the kernel's buffer is full (then the write
+        watcher calls back). Runs in the hub: nothing may escape.
+
+        Taking the batch can wake a sender that waited for room, and that
+        sender runs at once, inside this flush: ``_flushing`` makes it queue
+        behind the batch (no direct write may overtake it).
+        """
+        self._scheduled = None
+        if self._stopped:
+            return
+        self._flushing = True
+        try:
+            self._write_all()
+        finally:
+            self._flushing = False
+
+    def _write_all(self) -> None:
+        unsent = self._unsent
         try:
             while True:
-                if self._unsent is not None:
-                    unsent, self._unsent = self._unsent, None
-                    sock.sendall(unsent)
-                if conn.has_output:
-                    sock.sendall(conn.data_to_send())
-                if outbound is None or not len(outbound):
-                    if self.closing:
-                        break
-                    wake.clear()
-                    if (outbound is None or not len(outbound)) and not conn.has_output and self._unsent is None:
-                        self._idle = True
-                        try:
-                            wake.wait()
-                        finally:
-                            self._idle = False
-                    continue
-                self._write_batch(outbound.read_all())
-        except OSError:
-            pass  # the reader meets the same failure and reports it
-        except GreenletExit:
-            # Killed (the connection ends): end quietly. Letting the exception out would keep
-            # it, and with its traceback the batch being written, in the greenlet's result --
-            # and so keep zero-copy buffers held that greenmq has given up (their trackers).
+                if not unsent and not self._collect():
+                    break
+                count = len(unsent)
+                if count == 1:
+                    written = os.write(self._fd, unsent[0])
+                else:
+                    written = os.writev(self._fd, [unsent[i] for i in range(min(count, WRITEV_MAX))])
+                if not self._consume(written):
+                    self._watcher.start(self._flush)  # the kernel is full: wait until it takes more
+                    return
+        except BlockingIOError:
+            self._watcher.start(self._flush)
             return
+        except OSError:
+            self._stopped = True  # the reader meets the same failure and reports it
+            unsent.clear()
+            self._watcher.stop()
+            return
+        self._watcher.stop()
         if self.closing:
+            self._stopped = True
             self._on_flushed()
 
-    def _write_batch(self, batch: Any) -> None:
-        sendall = self._sock.sendall
-        if self._preencoded:
-            sendall(b"".join(batch))  # already encoded (see greenmq._pipe.WirePipe)
-            return
+    def _consume(self, written: int) -> bool:
+        """Drop ``written`` bytes from the front of the unsent buffers; True if all went."""
+        unsent = self._unsent
+        while written:
+            head = unsent[0]
+            size = len(head)
+            if written < size:
+                unsent[0] = memoryview(head)[written:]
+                return False
+            unsent.popleft()
+            written -= size
+        return not unsent
+
+    def _collect(self) -> bool:
+        """Move protocol output and every queued message, encoded, into the unsent buffers."""
+        conn = self._conn
+        unsent = self._unsent
+        if conn.has_output:
+            unsent.append(conn.data_to_send())
+        outbound = self._outbound
+        if outbound is not None and len(outbound):
+            batch = outbound.read_all()
+            if self._preencoded:
+                unsent.append(b"".join(batch))  # already encoded (see greenmq._pipe.WirePipe)
+            else:
+                self._encode(batch)
+        return bool(unsent)
+
+    def _encode(self, batch: Any) -> None:
+        """Encode ``batch`` into the unsent buffers: runs of small chunks joined, large
+        bodies as they are (never copied)."""
         chunks: list = []
+        unsent = self._unsent
         total, large_count = self._conn.encode_messages(batch, chunks)
         if total <= JOIN_LIMIT and not large_count:
-            sendall(b"".join(chunks))
+            unsent.append(b"".join(chunks))
             return
         pending: list = []
         pending_size = 0
         for chunk in chunks:
             if type(chunk) is memoryview:
                 if pending:
-                    sendall(b"".join(pending))
+                    unsent.append(b"".join(pending))
                     pending = []
                     pending_size = 0
-                sendall(chunk)
+                unsent.append(chunk)
                 continue
             pending.append(chunk)
             pending_size += len(chunk)
             if pending_size >= JOIN_LIMIT:
-                sendall(b"".join(pending))
+                unsent.append(b"".join(pending))
                 pending = []
                 pending_size = 0
         if pending:
-            sendall(b"".join(pending))
+            unsent.append(b"".join(pending))
