@@ -149,6 +149,16 @@ class Pipe:
         self._writer_waits = True
         return False
 
+    def redirect_reader_wakeup(self, wake_reader: Callable[[], None]) -> Callable[[], None]:
+        """Call ``wake_reader`` instead from now on; returns the wake-up it replaces.
+
+        An engine that reads a session's outbound pipe while it is connected
+        takes the wake-up over from the session (saving two forwarding calls on
+        every send that finds the pipe empty) and gives it back when it ends.
+        """
+        previous, self._wake_reader = self._wake_reader, wake_reader
+        return previous
+
     def close_writer(self) -> None:
         """No more messages will come; the reader may still drain what is queued."""
         self.writer_closed = True

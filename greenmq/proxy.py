@@ -119,7 +119,7 @@ class RunningProxy:
                 except Again:
                     ready = False
                     continue
-                size = sum(len(frame) for frame in msg)
+                size = sum(map(len, msg))
                 stats[recv_stat] += len(msg)  # libzmq counts frames, not messages
                 stats[recv_stat + 1] += size
                 if self.swap_ids:

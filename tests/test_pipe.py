@@ -649,3 +649,29 @@ def test_conflate_wakes_the_reader_only_when_the_pipe_goes_non_empty():
     pipe.write(b"c")
     assert list(pipe) == [b"c"]
     assert reader.count == 1
+
+
+def test_an_engine_takes_the_reader_wakeup_over_and_gives_it_back():
+    session, engine = Calls(), Calls()
+    pipe = Pipe(hwm=10, wake_reader=session)
+    assert pipe.redirect_reader_wakeup(engine) is session
+    pipe.write(b"a")
+    assert (session.count, engine.count) == (0, 1)
+    assert pipe.read() == b"a"
+    assert pipe.redirect_reader_wakeup(session) is engine
+    pipe.write(b"b")
+    assert (session.count, engine.count) == (1, 1)
+
+
+def test_take_single_takes_only_a_lone_message_and_releases_a_waiting_writer():
+    writer = Calls()
+    pipe = Pipe(hwm=1, wake_writer=writer)
+    assert pipe.take_single() is None  # empty
+    assert pipe.try_write(b"only")
+    assert not pipe.try_write(b"no room")  # the writer now waits for room
+    assert pipe.take_single() == b"only"
+    assert writer.count == 1 and len(pipe) == 0
+    pipe.write(b"one")
+    pipe.write(b"two")
+    assert pipe.take_single() is None  # two queued: left for a batch
+    assert len(pipe) == 2

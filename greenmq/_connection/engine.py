@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import logging
 from socket import SHUT_RDWR, SHUT_WR
-from typing import Any
+from typing import Any, Callable
 
 import gevent
 
-from .._pipe import Peer
+from .._pipe import Peer, Pipe
 from ..constants import Event as MonitorEvent
 from ..zmtp import ZmtpConnection
 from . import failures
@@ -136,6 +136,9 @@ class ZmtpEngine(EngineBase):
         self.conn: ZmtpConnection | None = None
         self._reader: ZmtpReader | None = None
         self._writer: ZmtpWriter | None = None
+        # While connected the outbound pipe wakes the writer directly (see _start_traffic).
+        self._outbound_pipe: Pipe | None = None
+        self._session_wakeup: Callable[[], None] | None = None
         self._heartbeat: gevent.Greenlet | None = None
 
     # -- lifetime -------------------------------------------------------
@@ -177,6 +180,9 @@ class ZmtpEngine(EngineBase):
                                            on_output=self._wake_writer, on_ping=self._start_heartbeat)
         reader.deliver(messages, conn.take_events())
         writer = self._writer = ZmtpWriter(self.sock, conn, peer.outbound, on_flushed=self._kill)
+        if peer.outbound is not None:
+            self._outbound_pipe = peer.outbound
+            self._session_wakeup = peer.outbound.redirect_reader_wakeup(writer.outbound_ready)
         if self.closing:
             writer.close()
         else:
@@ -231,6 +237,9 @@ class ZmtpEngine(EngineBase):
         writer, self._writer = self._writer, None
         if writer is not None:
             writer.stop()
+        pipe, self._outbound_pipe = self._outbound_pipe, None
+        if pipe is not None and self._session_wakeup is not None:
+            pipe.redirect_reader_wakeup(self._session_wakeup)  # the session's again
 
     def outbound_ready(self) -> None:
         writer = self._writer
