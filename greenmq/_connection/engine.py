@@ -7,8 +7,9 @@ is that life, in the session's greenlet: the handshake
 :class:`~greenmq._connection.reader.ZmtpReader` -- watcher callbacks on the
 hub, no greenlets -- start and, if needed, a heartbeat greenlet
 (:mod:`~greenmq._connection.heartbeat`), while the calling greenlet waits
-in ``ZmtpReader.run`` for the connection's end. Whatever ends the connection -- the peer closing, a protocol
-error, the handshake timing out, the socket closing -- ends in
+in ``ZmtpReader.run`` for the connection's end. Whatever ends the
+connection -- the peer closing, a protocol error, the handshake timing out,
+the socket closing -- ends in
 :meth:`EngineBase._finish`, which stops the helpers, closes the OS socket and
 tells the session; :mod:`~greenmq._connection.failures` says what each
 ending means for the monitor and for reconnection.

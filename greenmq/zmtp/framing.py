@@ -59,11 +59,11 @@ def _physical_memory():
 MEMORY_LIMIT = _physical_memory()
 
 _SHORT_LAST = [bytes((0, n)) for n in range(256)]
+_SHORT_MORE = [bytes((MORE, n)) for n in range(256)]
 # A long frame's size, read in place (no slice, no int.from_bytes).
 _unpack_long_size = struct.Struct(">Q").unpack_from
 # A long frame's header: flags, then the size in 8 bytes, big-endian.
 _pack_long_header = struct.Struct(">BQ").pack
-_SHORT_MORE = [bytes((MORE, n)) for n in range(256)]
 
 
 def frame_header(size, more=False, command=False):
