@@ -36,6 +36,8 @@ from ..zmtp import Ping, Subscription, ZmtpConnection
 from .failures import PeerClosed
 
 READ_SIZE = 262144
+# A readable connection is read at most this often per loop turn (fairness between connections).
+READS_PER_TURN = 8
 # Frames with at least this much still to come are read by _read_body.
 LARGE_BODY_READ = 65536
 # The reused buffer for large frame bodies grows up to this size per connection.
@@ -118,27 +120,37 @@ class ZmtpReader:
         raise error or PeerClosed()
 
     def _readable(self) -> None:
-        """The watcher's callback, in the hub: one read, decoded and delivered. Nothing may
-        escape into the hub: whatever goes wrong ends this connection, and ``run`` raises it."""
+        """The watcher's callback, in the hub: read, decode and deliver until the kernel has
+        nothing more (or READS_PER_TURN reads, or the pipe is full). Nothing may escape into
+        the hub: whatever goes wrong ends this connection, and ``run`` raises it.
+
+        Each read's messages are delivered before the next read, so a receiver waiting in
+        ``recv`` runs (and may answer) before the read that only meets EAGAIN. Reading on
+        while data keeps coming drains the kernel's buffer as fast as the sender fills it:
+        one read per loop turn lets a fast sender's writes stall on a full buffer.
+        """
         conn = self._conn
         try:
-            missing = conn.bytes_expected()
-            if missing >= LARGE_BODY_READ:
-                body = self._read_body(missing)
-                if body is None:
-                    return  # more of the frame to come
-                messages = conn.receive(body)
-            else:
-                data = os.read(self._fd, READ_SIZE)
-                if not data:
-                    raise PeerClosed()
-                messages = conn.receive(data)
-            self.last_received = monotonic()
-            if conn.has_output:
-                self._on_output()
-            self.deliver(messages, conn.take_events())
+            for _ in range(READS_PER_TURN):
+                missing = conn.bytes_expected()
+                if missing >= LARGE_BODY_READ:
+                    body = self._read_body(missing)
+                    if body is None:
+                        continue  # more of the frame to come
+                    messages = conn.receive(body)
+                else:
+                    data = os.read(self._fd, READ_SIZE)
+                    if not data:
+                        raise PeerClosed()
+                    messages = conn.receive(data)
+                self.last_received = monotonic()
+                if conn.has_output:
+                    self._on_output()
+                self.deliver(messages, conn.take_events())
+                if self._paused or self._ended.ready():
+                    return
         except BlockingIOError:
-            return  # a spurious readiness
+            return  # nothing more for now
         except Exception as error:  # noqa: BLE001 -- handed to run(), whose caller decides
             self._watcher.stop()
             if not self._ended.ready():

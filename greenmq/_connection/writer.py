@@ -60,6 +60,9 @@ class ZmtpWriter:
         self._watcher: Any = self._loop.io(self._fd, _WRITE)
         self._scheduled: Any = None  # the pending flush callback
         self._unsent: deque[Any] = deque()  # encoded buffers the kernel has not taken yet
+        # A big batch's encoded chunks, joined into _unsent piece by piece (see _join_next).
+        self._encoded: list[Any] = []
+        self._encoded_index = 0
         self._direct_iteration = -1  # the hub loop iteration of the latest direct write
         self._stopped = False
         self._flushing = False  # a flush is running (a sender it woke may run inside it)
@@ -132,11 +135,12 @@ class ZmtpWriter:
         self._watcher.stop()
         self._watcher.close()
         self._unsent.clear()
+        self._encoded = []
 
     @property
     def busy(self) -> bool:
         """Something is written, or waits to be, that the outbound pipe no longer holds."""
-        return not self._stopped and (self._scheduled is not None or bool(self._unsent))
+        return not self._stopped and (self._scheduled is not None or bool(self._unsent) or bool(self._encoded))
 
     # -- the flush, in the hub ---------------------------------------------------
 
@@ -198,7 +202,12 @@ class ZmtpWriter:
         return not unsent
 
     def _collect(self) -> bool:
-        """Move protocol output and every queued message, encoded, into the unsent buffers."""
+        """Refill the (empty) unsent buffers: the next piece of a big batch; else protocol
+        output and every queued message, encoded. Protocol output goes only between
+        batches, never into the middle of a message."""
+        if self._encoded:
+            self._join_next()
+            return True
         conn = self._conn
         unsent = self._unsent
         if conn.has_output:
@@ -210,32 +219,50 @@ class ZmtpWriter:
                 unsent.append(b"".join(batch))  # already encoded (see greenmq._pipe.WirePipe)
             else:
                 self._encode(batch)
+                if self._encoded:
+                    self._join_next()
         return bool(unsent)
 
     def _encode(self, batch: Any) -> None:
-        """Encode ``batch`` into the unsent buffers: runs of small chunks joined, large
-        bodies as they are (never copied)."""
+        """Encode ``batch``: a batch of at most JOIN_LIMIT small frames becomes one buffer at
+        once; a bigger one is kept as chunks that ``_join_next`` joins piece by piece."""
         chunks: list = []
-        unsent = self._unsent
         total, large_count = self._conn.encode_messages(batch, chunks)
         if total <= JOIN_LIMIT and not large_count:
-            unsent.append(b"".join(chunks))
+            self._unsent.append(b"".join(chunks))
             return
-        pending: list = []
-        pending_size = 0
-        for chunk in chunks:
-            if type(chunk) is memoryview:
-                if pending:
-                    unsent.append(b"".join(pending))
-                    pending = []
-                    pending_size = 0
-                unsent.append(chunk)
-                continue
-            pending.append(chunk)
-            pending_size += len(chunk)
-            if pending_size >= JOIN_LIMIT:
-                unsent.append(b"".join(pending))
-                pending = []
-                pending_size = 0
-        if pending:
-            unsent.append(b"".join(pending))
+        self._encoded = chunks
+        self._encoded_index = 0
+
+    def _join_next(self) -> None:
+        """The next piece of a big batch into the unsent buffers: small chunks joined up to
+        JOIN_LIMIT, or one large body as it is (never copied).
+
+        One piece at a time, joined only when the previous one has been written: a
+        batch of many megabytes would otherwise be joined into that many fresh
+        buffers at once, which glibc gives back to the system when they are freed
+        and must fault in again for the next batch -- that dominated the cost of
+        sending 4 KiB messages.
+        """
+        chunks = self._encoded
+        index = self._encoded_index
+        count = len(chunks)
+        first = chunks[index]
+        if type(first) is memoryview:
+            self._unsent.append(first)
+            index += 1
+        else:
+            end = index
+            size = 0
+            while end < count and size < JOIN_LIMIT:
+                chunk = chunks[end]
+                if type(chunk) is memoryview:
+                    break
+                size += len(chunk)
+                end += 1
+            self._unsent.append(b"".join(chunks[index:end]))
+            index = end
+        if index >= count:
+            self._encoded = []
+            index = 0
+        self._encoded_index = index
