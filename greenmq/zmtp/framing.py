@@ -262,37 +262,28 @@ class FrameDecoder:
         append = messages.append
         while pos < n:
             flags = data[pos]
-            # Fast path: a short data frame (flags 0, or MORE) that is all here.
+            # Fast paths: a data frame (flags 0 or MORE, short or LONG) that is all here.
+            start = 0  # where its body starts, once a fast path applies
             if flags <= MORE and short_ok and pos + 1 < n:
-                end = pos + 2 + data[pos + 1]
-                if end <= n:
-                    body = data[pos + 2:end]
-                    pos = end
-                    if flags:
-                        parts.append(body)
-                    elif parts:
-                        parts.append(body)
-                        append(parts)
-                        parts = self._parts = []
-                    else:
-                        append(body)
-                    continue
-            # Fast path: a long data frame (LONG, or LONG and MORE) that is all here.
+                start = pos + 2
+                end = start + data[pos + 1]
             elif (flags & ~MORE) == LONG and pos + 9 <= n:
                 size = _unpack_long_size(data, pos + 1)[0]
-                end = pos + 9 + size
-                if end <= n and (max_size < 0 or size <= max_size):
-                    body = data[pos + 9:end]
-                    pos = end
-                    if flags & MORE:
-                        parts.append(body)
-                    elif parts:
-                        parts.append(body)
-                        append(parts)
-                        parts = self._parts = []
-                    else:
-                        append(body)
-                    continue
+                if max_size < 0 or size <= max_size:  # else the general path refuses it
+                    start = pos + 9
+                    end = start + size
+            if start and end <= n:
+                body = data[start:end]
+                pos = end
+                if flags & MORE:
+                    parts.append(body)
+                elif parts:
+                    parts.append(body)
+                    append(parts)
+                    parts = self._parts = []
+                else:
+                    append(body)
+                continue
             if flags & LONG:
                 if pos + 9 > n:
                     break
