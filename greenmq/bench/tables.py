@@ -29,8 +29,9 @@ INPROC_NOTE = ("\n(inproc: greenmq hands the sent bytes object itself to the rec
                "it in and out,\n so greenmq's inproc MB/s for big messages count hand-overs, not bytes copied)")
 
 
-def _rate_rows(summaries, cells, impls, test, transport_label=None):
-    """msg/s and MB/s per implementation, then greenmq's msg/s ratios: one row per cell of ``test``."""
+def _pair_rows(summaries, cells, impls, test, first, second, compared, transport_label=None):
+    """One row per cell of ``test``: two figures per implementation (``first`` and
+    ``second`` format a summary), then greenmq's ratios on the ``compared`` figure."""
     rows = []
     for cell in cells:
         if cell[0] != test:
@@ -38,17 +39,27 @@ def _rate_rows(summaries, cells, impls, test, transport_label=None):
         found = {impl: find(summaries, cell, impl) for impl in impls}
         row = [transport_label(cell[1]) if transport_label else cell[1], fmt_size(cell[2])]
         for impl in impls:
-            row += figure_cells(found[impl], lambda s: fmt_rate(s.msgs_per_s), lambda s: fmt_number(s.mb_per_s))
-        row += [fmt_ratio(ratio(found.get(GREENMQ), found[impl], MSGS)) for impl in others(impls)]
+            row += figure_cells(found[impl], first, second)
+        row += [fmt_ratio(ratio(found.get(GREENMQ), found[impl], compared)) for impl in others(impls)]
         rows.append(row)
     return rows
 
 
-def _rate_header(impls):
+def _pair_header(impls, first_name, second_name):
     header = ["transport", "size"]
     for impl in impls:
-        header += [f"{impl} msg/s", f"{impl} MB/s"]
+        header += [f"{impl} {first_name}", f"{impl} {second_name}"]
     return header + ratio_header(impls)
+
+
+def _rate_rows(summaries, cells, impls, test, transport_label=None):
+    """msg/s and MB/s per implementation, then greenmq's msg/s ratios: one row per cell of ``test``."""
+    return _pair_rows(summaries, cells, impls, test, lambda s: fmt_rate(s.msgs_per_s),
+                      lambda s: fmt_number(s.mb_per_s), MSGS, transport_label)
+
+
+def _rate_header(impls):
+    return _pair_header(impls, "msg/s", "MB/s")
 
 
 def throughput_table(summaries, cells, impls, repeat):
@@ -74,24 +85,12 @@ def proxy_table(summaries, cells, impls, repeat):
 
 def _round_trip_rows(summaries, cells, impls, test):
     """Rows of a round-trip table: median and p99 per implementation, then greenmq's ratios."""
-    rows = []
-    for cell in cells:
-        if cell[0] != test:
-            continue
-        found = {impl: find(summaries, cell, impl) for impl in impls}
-        row = [cell[1], fmt_size(cell[2])]
-        for impl in impls:
-            row += figure_cells(found[impl], lambda s: fmt_number(s.median_us), lambda s: fmt_number(s.p99_us))
-        row += [fmt_ratio(ratio(found.get(GREENMQ), found[impl], MEDIAN)) for impl in others(impls)]
-        rows.append(row)
-    return rows
+    return _pair_rows(summaries, cells, impls, test, lambda s: fmt_number(s.median_us),
+                      lambda s: fmt_number(s.p99_us), MEDIAN)
 
 
 def _round_trip_header(impls):
-    header = ["transport", "size"]
-    for impl in impls:
-        header += [f"{impl} median us", f"{impl} p99 us"]
-    return header + ratio_header(impls)
+    return _pair_header(impls, "median us", "p99 us")
 
 
 def latency_table(summaries, cells, impls, repeat):
