@@ -3,10 +3,10 @@
 A :class:`Pipe` carries messages one way. Its two ends belong to two owners
 -- the socket on one side; an engine's session or another socket's inproc
 link on the other -- and each owner hands the pipe a wake-up callable when
-the pipe is made. The pipe calls the reader's only when it goes from empty to
-non-empty, and the writer's only when a writer that found it full may write
-again (the queue fell to the low-water mark). That keeps wake-ups, and so
-greenlet switches, off the per-message path.
+the pipe is made. The pipe calls the reader's only when a message arrives
+after the reader found the pipe empty, and the writer's only when a writer
+that found it full may write again (the queue fell to the low-water mark).
+That keeps wake-ups, and so greenlet switches, off the per-message path.
 
 Everything goes through the pipe's methods: the high-water mark, the
 low-water mark and the "writer is waiting" flag are the pipe's own
@@ -37,14 +37,24 @@ def low_water_mark(hwm: int) -> int:
 class Pipe:
     """One-way bounded message queue. ``hwm`` 0 means unlimited.
 
-    ``wake_reader`` is called when the pipe goes from empty to non-empty (or
-    its writer closes); ``wake_writer`` when a writer that found the pipe full
-    may write again (or its reader closes). ``conflate`` keeps only the
-    newest message (libzmq's CONFLATE; no high-water mark then).
+    ``wake_reader`` is called when a message arrives after the reader found
+    the pipe empty (or when the writer closes); ``wake_writer`` when a writer
+    that found the pipe full may write again (or its reader closes).
+    ``conflate`` keeps only the newest message (libzmq's CONFLATE; no
+    high-water mark then).
+
+    "The reader found it empty" is a flag, ``_reader_idle``, set when the
+    reader takes the last message, rather than a look at the queue before
+    each write: an inproc writer in another OS thread may append between the
+    reader's taking the last message and its noticing that the queue is
+    empty. A reader that keeps track of which pipes have messages (the fair
+    queue) looks at the pipe's length after the read that set the flag, so
+    either the writer sees the flag and wakes it, or the reader sees the
+    message (libzmq's ypipe makes the same handshake with a compare-and-swap).
     """
 
     __slots__ = ("_queue", "_hwm", "_lwm", "_wake_reader", "_wake_writer", "_writer_waits",
-                 "writer_closed", "reader_closed", "peer")
+                 "_reader_idle", "writer_closed", "reader_closed", "peer")
 
     # Whether what the reader takes out is already in ZMTP wire form (see WirePipe).
     carries_wire = False
@@ -58,6 +68,7 @@ class Pipe:
         self._wake_reader = wake_reader
         self._wake_writer = wake_writer
         self._writer_waits = False
+        self._reader_idle = True
         self.writer_closed = False
         self.reader_closed = False
         # The Peer this pipe is inbound for (set by Peer): a reader finds there the
@@ -118,9 +129,9 @@ class Pipe:
         queue = self._queue
         hwm = self._hwm
         if hwm <= 0 or len(queue) < hwm:
-            was_empty = not queue  # (a conflating queue holds one message before and after)
             queue.append(msg)
-            if was_empty:
+            if self._reader_idle:
+                self._reader_idle = False
                 self._wake_reader()
             return True
         self._writer_waits = True
@@ -129,19 +140,18 @@ class Pipe:
     def write(self, msg: Any) -> None:
         """Queue ``msg`` even past the high-water mark (commands, notifications, and the end
         of a message whose room was secured at its first frame)."""
-        queue = self._queue
-        was_empty = not queue
-        queue.append(msg)
-        if was_empty:
+        self._queue.append(msg)
+        if self._reader_idle:
+            self._reader_idle = False
             self._wake_reader()
 
     def write_batch(self, messages: Any) -> bool:
         """Queue everything an engine just read, past the mark if need be; True while
         there is still room, else False and the writer is woken at the low-water mark."""
         queue = self._queue
-        was_empty = not queue
         queue.extend(messages)
-        if was_empty and queue:
+        if self._reader_idle and queue:
+            self._reader_idle = False
             self._wake_reader()
         hwm = self._hwm
         if hwm <= 0 or len(queue) < hwm:
@@ -154,7 +164,8 @@ class Pipe:
 
         An engine that reads a session's outbound pipe while it is connected
         takes the wake-up over from the session (saving two forwarding calls on
-        every send that finds the pipe empty) and gives it back when it ends.
+        every send that finds the pipe empty) and gives it back when it ends;
+        a fair queue puts its own in front, to learn which pipe has messages.
         """
         previous, self._wake_reader = self._wake_reader, wake_reader
         return previous
@@ -172,6 +183,8 @@ class Pipe:
         if not queue:
             return None
         msg = queue.popleft()
+        if not queue:
+            self._reader_idle = True
         if self._writer_waits and len(queue) <= self._lwm:
             self._writer_waits = False
             self._wake_writer()
@@ -184,6 +197,7 @@ class Pipe:
         if len(queue) != 1:
             return None
         msg = queue.popleft()
+        self._reader_idle = True
         if self._writer_waits and not queue:
             self._writer_waits = False
             self._wake_writer()
@@ -193,6 +207,7 @@ class Pipe:
         """Take every queued message at once (an engine's batch)."""
         taken = self._queue
         self._queue = deque(maxlen=taken.maxlen)
+        self._reader_idle = True
         if self._writer_waits:
             self._writer_waits = False
             self._wake_writer()
@@ -202,6 +217,7 @@ class Pipe:
         """Nobody will read any more: drop what is queued and release a waiting writer."""
         self.reader_closed = True
         self._queue.clear()
+        self._reader_idle = True
         self._writer_waits = False
         self._wake_writer()
 
@@ -246,14 +262,14 @@ def write_each(msg: Any, pipes: Iterable[Pipe], over_hwm: bool = False) -> None:
         hwm = pipe._hwm
         if not over_hwm and 0 < hwm <= len(queue):
             continue
-        was_empty = not queue
         if pipe.carries_wire:
             if encoded is None:
                 encoded = cast(WirePipe, pipe)._encode(msg)
             queue.append(encoded)
         else:
             queue.append(msg)
-        if was_empty:
+        if pipe._reader_idle:
+            pipe._reader_idle = False
             pipe._wake_reader()
 
 
