@@ -54,7 +54,7 @@ class Pipe:
     """
 
     __slots__ = ("_queue", "_hwm", "_lwm", "_wake_reader", "_wake_writer", "_writer_waits",
-                 "_reader_idle", "writer_closed", "reader_closed", "peer")
+                 "_reader_idle", "_line", "writer_closed", "reader_closed", "peer")
 
     # Whether what the reader takes out is already in ZMTP wire form (see WirePipe).
     carries_wire = False
@@ -69,6 +69,7 @@ class Pipe:
         self._wake_writer = wake_writer
         self._writer_waits = False
         self._reader_idle = True
+        self._line: deque | None = None
         self.writer_closed = False
         self.reader_closed = False
         # The Peer this pipe is inbound for (set by Peer): a reader finds there the
@@ -131,8 +132,7 @@ class Pipe:
         if hwm <= 0 or len(queue) < hwm:
             queue.append(msg)
             if self._reader_idle:
-                self._reader_idle = False
-                self._wake_reader()
+                self._wake_in_line()
             return True
         self._writer_waits = True
         return False
@@ -142,8 +142,7 @@ class Pipe:
         of a message whose room was secured at its first frame)."""
         self._queue.append(msg)
         if self._reader_idle:
-            self._reader_idle = False
-            self._wake_reader()
+            self._wake_in_line()
 
     def write_batch(self, messages: Any) -> bool:
         """Queue everything an engine just read, past the mark if need be; True while
@@ -151,21 +150,38 @@ class Pipe:
         queue = self._queue
         queue.extend(messages)
         if self._reader_idle and queue:
-            self._reader_idle = False
-            self._wake_reader()
+            self._wake_in_line()
         hwm = self._hwm
         if hwm <= 0 or len(queue) < hwm:
             return True
         self._writer_waits = True
         return False
 
+    def _wake_in_line(self) -> None:
+        """A message came after the reader found the pipe empty: into the fair queue's line
+        (if the reader keeps one), then wake the reader."""
+        self._reader_idle = False
+        line = self._line
+        if line is not None:
+            line.append(self)
+        self._wake_reader()
+
+    def stand_in_line(self, line: deque | None) -> None:
+        """From now on, join ``line`` whenever the reader is woken (None: no more).
+
+        A fair queue with several pipes keeps a line of those with messages
+        (:class:`~greenmq.patterns.strategies.FairQueue`); the pipe joins it
+        itself, at the moment it wakes its reader, which costs a receive
+        nothing and a quiet pipe nothing at all.
+        """
+        self._line = line
+
     def redirect_reader_wakeup(self, wake_reader: Callable[[], None]) -> Callable[[], None]:
         """Call ``wake_reader`` instead from now on; returns the wake-up it replaces.
 
         An engine that reads a session's outbound pipe while it is connected
         takes the wake-up over from the session (saving two forwarding calls on
-        every send that finds the pipe empty) and gives it back when it ends;
-        a fair queue puts its own in front, to learn which pipe has messages.
+        every send that finds the pipe empty) and gives it back when it ends.
         """
         previous, self._wake_reader = self._wake_reader, wake_reader
         return previous
@@ -173,6 +189,9 @@ class Pipe:
     def close_writer(self) -> None:
         """No more messages will come; the reader may still drain what is queued."""
         self.writer_closed = True
+        line = self._line
+        if line is not None:
+            line.append(self)  # (the fair queue drops a drained pipe whose writer closed)
         self._wake_reader()
 
     # -- the reader's end -------------------------------------------------------
@@ -269,8 +288,7 @@ def write_each(msg: Any, pipes: Iterable[Pipe], over_hwm: bool = False) -> None:
         else:
             queue.append(msg)
         if pipe._reader_idle:
-            pipe._reader_idle = False
-            pipe._wake_reader()
+            pipe._wake_in_line()
 
 
 class Peer:

@@ -311,7 +311,7 @@ def test_fair_queue_hears_of_a_message_written_before_the_pipe_was_attached():
     assert [fq.recv(), fq.recv()] == ["c0", None]
 
 
-def test_fair_queue_gives_the_wake_up_back_when_a_pipe_leaves():
+def test_fair_queue_forgets_a_pipe_that_leaves_and_still_wakes_the_reader():
     woken = Calls()
     a, b = Pipe(10, wake_reader=woken), Pipe(10)
     fq = fair_queue(a, b)

@@ -13,8 +13,7 @@ another sender filled the pipes in between, or dropped if its peer has gone.
 from __future__ import annotations
 
 from collections import deque
-from functools import partial
-from typing import Any, Callable
+from typing import Any
 from collections.abc import Iterable
 
 from .._pipe import Pipe, write_each
@@ -89,70 +88,63 @@ class LoadBalancer:
 class FairQueue:
     """Take incoming messages from each pipe in turn (PULL, DEALER, ROUTER ...).
 
-    Only pipes with messages take turns, as in libzmq's ``fq``: the queue
-    puts its own wake-up in front of each pipe's (``activate``), so a pipe
-    joins the line of active pipes when a message reaches it while the queue
-    thought it empty, and leaves the line when it has been emptied. A receive
-    therefore costs the same with ten thousand quiet peers as with one; a
-    scan over every pipe made a busy ROUTER's receive grow with its number of
-    clients. Pipes are served in the order their messages arrived, one
-    message per turn.
+    Only pipes with messages take turns, as in libzmq's ``fq``: each pipe
+    joins the queue's line of active pipes when a message reaches it while
+    the queue had emptied it (:meth:`Pipe.stand_in_line`), and leaves the
+    line when it has been emptied. A receive therefore costs the same with
+    ten thousand quiet peers as with one; a scan over every pipe made a busy
+    ROUTER's receive grow with its number of clients. Pipes are served in the
+    order their messages arrived, one message per turn.
 
     A pipe may stand in the line twice for a moment (an inproc writer in
-    another thread woke it while the reader saw its message anyway); its
-    second turn then finds it empty and drops out. A pipe whose writer has
+    another thread announced it while the reader saw its message anyway); its
+    second turn then finds it empty and it drops out. A pipe whose writer has
     gone is kept until it has been drained, so that messages a peer sent
     before disconnecting are still delivered. ``last`` is the pipe of the
     latest message (REQ checks its reply came from the peer it asked; a
     received message's peer is found there). ``_only`` is the pipe when there
-    is exactly one, the common case, which then skips the line.
+    is exactly one, the common case, which is then read directly, without
+    the line.
     """
 
     __slots__ = ("pipes", "_active", "last", "_only")
 
     def __init__(self) -> None:
-        # Each pipe, in the order attached, with the wake-up it had before ours.
-        self.pipes: dict[Pipe, Callable[[], None]] = {}
+        self.pipes: list[Pipe] = []
         self._active: deque[Pipe] = deque()
         self.last: Pipe | None = None
         self._only: Pipe | None = None
 
     def attach(self, pipe: Pipe) -> None:
-        if pipe in self.pipes:
-            return
         pipes = self.pipes
-        pipes[pipe] = pipe.redirect_reader_wakeup(partial(self._activate, pipe))
+        pipes.append(pipe)
         if len(pipes) == 1:
             self._only = pipe
             return
         self._only = None
-        # Now in line: the pipes already holding messages (after _only is cleared, so that a
-        # message written meanwhile from another thread is announced to the line, if not seen here).
-        for candidate in (pipes if len(pipes) == 2 else (pipe,)):
+        # The pipes that hold messages already go in line, after they were told to stand in it:
+        # one written meanwhile from another thread is then either seen here or announced.
+        joining = pipes if len(pipes) == 2 else (pipe,)
+        active = self._active
+        for candidate in joining:
+            candidate.stand_in_line(active)
+        for candidate in joining:
             if len(candidate) or candidate.writer_closed:
-                self._active.append(candidate)
-
-    def _activate(self, pipe: Pipe) -> None:
-        """``pipe``'s wake-up: it has a message (or its writer closed); then the one it had."""
-        wake = self.pipes.get(pipe)
-        if wake is None:
-            return  # detached meanwhile (by the socket's thread, while another one wrote)
-        if self._only is None:
-            self._active.append(pipe)
-        wake()
+                active.append(candidate)
 
     def detach(self, pipe: Pipe) -> None:
         pipes = self.pipes
-        previous = pipes.pop(pipe, None)
-        if previous is None:
-            return
-        pipe.redirect_reader_wakeup(previous)
+        try:
+            pipes.remove(pipe)
+        except ValueError:
+            return  # detached already
+        pipe.stand_in_line(None)
         active = self._active
         if len(pipes) == 1:
+            only = self._only = pipes[0]
+            only.stand_in_line(None)
             active.clear()
-            self._only = next(iter(pipes))
             return
-        self._only = None
         while pipe in active:
             active.remove(pipe)
 
@@ -178,10 +170,9 @@ class FairQueue:
                     if self._only is not None:
                         return self.recv()  # one pipe left: it is read directly, not in line
                 continue
-            if pipe not in self.pipes:
-                active.popleft()  # detached while a wake-up from another thread put it in line
-                continue
             self.last = pipe
+            # Whether it still has messages, asked after the read (which told the pipe it
+            # was emptied, if it was): a message written after that announces itself.
             if len(pipe):
                 active.rotate(-1)  # to the back of the line
             else:
@@ -195,7 +186,7 @@ class FairQueue:
         pipe = self._only
         if pipe is not None:
             return len(pipe) > 0
-        # A copy: a wake-up from another thread may add to the line meanwhile.
+        # A copy: a pipe written from another thread may join the line meanwhile.
         return any(len(pipe) for pipe in list(self._active))
 
 
