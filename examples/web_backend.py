@@ -204,8 +204,8 @@ def self_test(port, count, backend):
     """Fire ``count`` requests at once; True if each got its own right answer."""
     clients = [gevent.spawn(http_get, port, f"/square?n={n}") for n in range(count)]
     gevent.joinall(clients, timeout=backend.timeout + 50)
-    gevent.killall(clients)  # any still waiting counts as wrong
-    answered_by = [check(n, client) for n, client in enumerate(clients)]
+    answered_by = [check(n, client) for n, client in enumerate(clients)]  # any still waiting is wrong
+    gevent.killall(clients)
     correct = sum(name is not None for name in answered_by)
     print(f"self-test: {correct}/{count} replies correct, from {len(set(answered_by) - {None})} workers, "
           f"up to {backend.peak_in_flight} requests in flight at once", flush=True)
