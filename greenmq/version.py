@@ -4,7 +4,7 @@ pyzmq's ``zmq.sugar.version`` (which ``greenmq.monkey`` maps here) has the same 
 difference is deliberate: in pyzmq ``__version__`` and ``pyzmq_version()`` are the same string;
 here ``__version__`` (and ``version_info``, ``VERSION_MAJOR`` ...) is greenmq's release, while
 ``pyzmq_version()`` is the pyzmq API level greenmq mirrors, which is what programs that test
-pyzmq's version mean to ask.
+pyzmq's version mean to ask. What the numbers promise: docs/versioning.rst.
 """
 
 from __future__ import annotations

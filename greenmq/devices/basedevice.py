@@ -61,7 +61,7 @@ class Device:
     ----------
     device_type : int
         The device type (QUEUE, FORWARDER, STREAMER; all of them proxy).
-    {in|out}_type : int
+    in_type, out_type : int
         Socket types, passed later to ``context.socket()``: e.g. ``zmq.PULL``,
         ``zmq.PUSH``. If ``out_type`` is < 0, the in-socket is used for both
         in and out.
