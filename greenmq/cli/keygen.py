@@ -8,7 +8,7 @@ import os
 
 from ..auth.certs import create_certificates
 from ..error import ZMQError
-from ..zmtp.keys import curve_keypair
+from .. import curve_keypair
 from .arguments import add_command
 from .errors import CliError
 from .sockets import Session

@@ -27,7 +27,7 @@ from ..auth.thread import ThreadAuthenticator
 from ..context import Context
 from ..error import ZMQError
 from ..socket import Socket
-from ..zmtp.keys import curve_keypair, curve_public
+from .. import curve_keypair, curve_public
 from .errors import CliError
 
 
