@@ -120,6 +120,12 @@ class CliProcess:
             rest.append(line)
         return status, rest, "\n".join(self.stderr_lines)
 
+    def stop_reading_stdout(self):
+        """Close the reading end of the command's stdout, as a reader that has had enough does."""
+        self._readers[0].kill()
+        self._out.put(None)
+        self.proc.stdout.close()
+
     def interrupt(self):
         self.proc.send_signal(signal.SIGINT)
 

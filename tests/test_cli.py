@@ -12,6 +12,7 @@ import json
 import os
 
 import gevent
+import gevent.subprocess
 import pytest
 
 import greenmq as zmq
@@ -635,3 +636,25 @@ def test_bench_and_run_keep_their_own_command_lines(cli, tmp_path):
     status, out, err = cli.run("bench", "--help")
     assert status == 0, err
     assert b"\n".join(out).decode().startswith("usage: python -m greenmq bench")
+
+
+def test_recv_into_a_closed_pipe_exits_141_quietly(ctx, cli):
+    push, endpoint = bound(ctx, zmq.PUSH)
+    process = cli.start("recv", "-c", endpoint)
+    push.send(b"first")
+    assert process.line() == b"first"
+    process.stop_reading_stdout()  # as ``head -1`` does after its line
+    with gevent.Timeout(TIMEOUT):
+        while True:  # each message is a write into the closed pipe, until one fails
+            try:
+                push.send(b"more", zmq.NOBLOCK)
+            except zmq.Again:  # the command has exited: no peer left
+                pass
+            try:
+                process.proc.wait(timeout=0.01)
+                break
+            except gevent.subprocess.TimeoutExpired:
+                pass
+    status, _, err = process.finish()
+    assert status == 141
+    assert err == ""

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import argparse
 import textwrap
+from typing import Any, Protocol
+
+
+class Commands(Protocol):
+    """What the subcommand modules add their parsers to (``ArgumentParser.add_subparsers()``'s result)."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
 
 
 def positive_int(text: str) -> int:
@@ -46,7 +53,7 @@ def show_seconds(value: float) -> str:
     return f"{value:g} s"
 
 
-def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, *, summary: str,
+def add_command(commands: Commands, name: str, *, summary: str,
                 description: str, epilog: str) -> argparse.ArgumentParser:
     """A subcommand's parser: ``summary`` in ``greenmq --help``; the ``description`` wrapped, the
     ``epilog`` (examples, exit statuses) laid out as written."""

@@ -9,7 +9,7 @@ import os
 from ..auth.certs import create_certificates
 from ..error import ZMQError
 from .. import curve_keypair
-from .arguments import add_command
+from .arguments import Commands, add_command
 from .errors import CliError
 from .sockets import Session
 from .streams import write_output
@@ -29,7 +29,7 @@ Exit status: 0 done, 1 CURVE unavailable (PyNaCl missing) or files in the way.
 """
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(commands: Commands) -> None:
     parser = add_command(
         commands, "keygen", summary="make a CURVE key pair (Z85), or zcert certificate files", epilog=_EPILOG,
         description="Generate a CURVE key pair for --curve-secretkey/--curve-serverkey (Z85 text), or a "

@@ -14,7 +14,7 @@ import errno
 
 from ..constants import Event
 from ..utils.monitor import recv_monitor_message
-from .arguments import add_command, positive_int
+from .arguments import Commands, add_command, positive_int
 from .security import add_security_arguments
 from .sockets import SOCKET_TYPES, Session, socket_type
 from .streams import write_output
@@ -64,7 +64,7 @@ def format_event(event: int, value: int, endpoint: bytes) -> str:
     return f"{name} {endpoint.decode('utf-8', 'replace') or '-'} {describe_value(event, value)}"
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(commands: Commands) -> None:
     parser = add_command(
         commands, "monitor", summary="print a socket's connection events as they happen", epilog=_EPILOG,
         description="Connect a socket of the given --type to ENDPOINT (or bind it there) and print each of "

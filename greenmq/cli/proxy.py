@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..constants import SocketType
 from ..proxy import proxy
 from ..socket import Socket
-from .arguments import add_command
+from .arguments import Commands, add_command
 from .security import add_security_arguments
 from .sockets import SOCKET_TYPES, Session, socket_type
 
@@ -73,7 +73,7 @@ def _capture_spec(text: str) -> SocketSpec:
     return parse_spec(text, SocketType.PUB)
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(commands: Commands) -> None:
     parser = add_command(
         commands, "proxy", summary="forward messages between two sockets (zmq.proxy)", epilog=_EPILOG,
         description="Run zmq.proxy between a FRONTEND and a BACKEND socket: every message one receives, "

@@ -18,7 +18,7 @@ import gevent.subprocess
 from ..constants import SocketType
 from ..error import Again
 from ..socket import Socket
-from .arguments import add_command, milliseconds, natural, positive_int, seconds, show_seconds
+from .arguments import Commands, add_command, milliseconds, natural, positive_int, seconds, show_seconds
 from .errors import TimedOut
 from .formats import Framing, add_format_arguments, framing_from_args
 from .security import add_security_arguments
@@ -52,7 +52,7 @@ within --timeout, 130 Ctrl-C.
 """
 
 
-def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parsers(commands: Commands) -> None:
     req = add_command(
         commands, "req", summary="send requests and print the replies, retrying (lazy pirate)", epilog=_REQ_EPILOG,
         description="Send each REQUEST (or each message read from stdin) from a REQ socket and print its "

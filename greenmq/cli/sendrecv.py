@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from ..constants import SocketType
 from ..error import Again
-from .arguments import add_command, milliseconds, positive_int, seconds, show_seconds
+from .arguments import Commands, add_command, milliseconds, positive_int, seconds, show_seconds
 from .errors import TimedOut
 from .formats import add_format_arguments, framing_from_args
 from .security import add_security_arguments
@@ -48,7 +48,7 @@ line, 3 no message within --timeout, 130 Ctrl-C.
 """
 
 
-def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parsers(commands: Commands) -> None:
     send = add_command(
         commands, "send", summary="send messages from the command line or stdin", epilog=_SEND_EPILOG,
         description="Send messages from a socket of any sending type: each MESSAGE, or each message read "
