@@ -68,7 +68,7 @@ _ROWS: list[tuple[Any, ...]] = [
     (O.XPUB_VERBOSE, INT, 0, at_least(0), False, True, (T.XPUB,)),
     (O.XPUB_VERBOSER, INT, 0, at_least(0), False, True, (T.XPUB,)),
     (O.XPUB_MANUAL, INT, 0, at_least(0), False, True, (T.XPUB,)),
-    (O.XPUB_NODROP, INT, 0, at_least(0), False, True, (T.PUB, T.XPUB)),
+    (O.XPUB_NODROP, INT, 0, at_least(0), False, True, (T.PUB, T.XPUB, T.RADIO)),
     (O.XPUB_WELCOME_MSG, BYTES, None, None, False, True, (T.XPUB,)),
     (O.INVERT_MATCHING, INT, 0, at_least(0), True, True, (T.PUB, T.XPUB, T.SUB)),
     (O.RATE, INT, 100, at_least(1)),

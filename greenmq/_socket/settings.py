@@ -99,6 +99,8 @@ class SocketSettings:
         self.socket_type = socket_type
         self._values: dict[Any, Any] = {spec.option: spec.default for spec in _options.OPTIONS.values()}
         self._values[O.TYPE] = socket_type
+        if socket_type == SocketType.DISH:
+            self._values[O.LINGER] = 0  # libzmq's DISH does not wait to send its joins on close
         _security.defaults(self._values)
         self._metadata: list[tuple[str, bytes]] = []
         # Read on every blocking wait: kept as plain attributes.

@@ -15,7 +15,8 @@ from ..constants import ProtocolError
 from .curve import MESSAGE_OVERHEAD
 from .errors import ZmtpError, ZmtpPeerError
 from .events import Ping, Pong
-from .framing import FrameDecoder, Subscription, command_name, encode_command, encode_message, encode_messages
+from .framing import (FrameDecoder, GroupCommand, Subscription, command_name, encode_command, encode_message,
+                      encode_messages)
 from .greeting import GREETING_SIZE, Greeting, check_partial_greeting, make_greeting
 from .mechanism import encode_error, error_reason
 from .security import NULL_SECURITY
@@ -45,6 +46,8 @@ class ZmtpConnection:
 
     def __init__(self, socket_type, identity=b"", metadata=(), max_message_size=-1, security=NULL_SECURITY):
         self.socket_type = socket_type
+        # A RADIO takes JOIN and LEAVE from its DISH peers; other types drop them, as libzmq's sessions do.
+        self._takes_groups = socket_type == b"RADIO"
         properties = [("Socket-Type", socket_type)]
         if socket_type in _SENDS_IDENTITY:
             properties.append(("Identity", identity))
@@ -130,7 +133,8 @@ class ZmtpConnection:
 
     def take_events(self):
         """Everything the peer said since the last call besides messages, in arrival order:
-        :class:`Subscription`, :class:`~greenmq.zmtp.events.Ping`, :class:`~greenmq.zmtp.events.Pong`."""
+        :class:`Subscription`, :class:`GroupCommand` (to a RADIO), :class:`~greenmq.zmtp.events.Ping`,
+        :class:`~greenmq.zmtp.events.Pong`."""
         if not self._events:
             return ()
         events, self._events = self._events, []
@@ -248,6 +252,8 @@ class ZmtpConnection:
                 self._events.append(Subscription(True, bytes(data)))
             elif name == b"CANCEL":
                 self._events.append(Subscription(False, bytes(data)))
+            elif (name == b"JOIN" or name == b"LEAVE") and self._takes_groups:
+                self._events.append(GroupCommand(name == b"JOIN", bytes(data)))
             elif name == b"ERROR":
                 raise ZmtpPeerError(error_reason(data))
             # libzmq silently drops any other command after the handshake.
