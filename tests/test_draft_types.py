@@ -539,3 +539,36 @@ def test_many_greenlets_wait_on_one_dish(ctx):
             radio.send(b"%d" % index, group="g")
         gevent.joinall(waiters, raise_error=True)
     assert sorted(w.value for w in waiters) == [b"%d" % i for i in range(5)]
+
+
+# -- encrypted ---------------------------------------------------------------------------
+
+@pytest.mark.curve
+def test_radio_dish_and_client_server_over_curve(ctx):
+    """JOIN commands and hello messages are sealed like any other traffic."""
+    from security_support import CLIENT_PUBLIC, CLIENT_SECRET, SERVER_PUBLIC, SERVER_SECRET
+
+    def secured(socket_type, server):
+        s = new_socket(ctx, socket_type)
+        if server:
+            s.curve_server = 1
+            s.curve_secretkey = SERVER_SECRET
+        else:
+            s.curve_serverkey = SERVER_PUBLIC
+            s.curve_publickey = CLIENT_PUBLIC
+            s.curve_secretkey = CLIENT_SECRET
+        return s
+
+    radio, dish = secured(zmq.RADIO, True), secured(zmq.DISH, False)
+    radio.bind("tcp://127.0.0.1:*")
+    dish.join("secret group")
+    dish.connect(radio.last_endpoint)
+    frame = receive_broadcast(radio, dish, "secret group", b"sealed")
+    assert (frame.bytes, frame.group) == (b"sealed", "secret group")
+
+    server, client = secured(zmq.SERVER, True), secured(zmq.CLIENT, False)
+    server.hello_msg = b"sealed hello"
+    server.bind("tcp://127.0.0.1:*")
+    client.connect(server.last_endpoint)
+    with gevent.Timeout(TIMEOUT):
+        assert client.recv() == b"sealed hello"

@@ -13,24 +13,11 @@ from gevent import socket as gsocket
 
 import greenmq as zmq
 
-from raw_peer_support import connect_raw, recv_exactly
+from raw_peer_support import connect_raw, null_handshake as handshake, recv_exactly
 from support import TIMEOUT, new_socket
-from zmtp_support import command, frame, greeting, properties
+from zmtp_support import command, frame, properties
 
 MORE = 0x01
-
-
-def handshake(raw, socket_type, minor=1):
-    """Complete a NULL handshake as ``socket_type`` on ``raw``, reading exactly the peer's greeting and
-    READY (nothing after them); returns the peer's READY command body."""
-    raw.sendall(greeting(b"NULL", minor=minor) + command(b"READY", properties((b"Socket-Type", socket_type))))
-    peer_greeting = recv_exactly(raw, 64)
-    assert peer_greeting[:1] == b"\xff" and peer_greeting[10] == 3
-    flags, size = recv_exactly(raw, 2)
-    assert flags == 0x04, "expected a short READY command"
-    ready = recv_exactly(raw, size)
-    assert ready.startswith(b"\x05READY")
-    return ready
 
 
 def accept_raw(listener):

@@ -37,15 +37,18 @@ class ZmtpConnection:
     ``socket_type`` is our wire type (b"PUSH" ...), ``identity`` the routing id
     we announce, ``metadata`` extra (name, value) properties (``ZMQ_METADATA``),
     ``max_message_size`` is ``MAXMSGSIZE`` (-1 for no limit), ``security`` a
-    :class:`~greenmq.zmtp.security.SecurityConfig` (NULL when omitted).
+    :class:`~greenmq.zmtp.security.SecurityConfig` (NULL when omitted), ``hello`` a
+    message sent ahead of all others once the handshake is done (libzmq's HELLO_MSG).
 
     While a server mechanism waits for its ZAP handler, :attr:`zap_request` is
     set and received commands wait in the decoder; the engine asks the handler
     and passes the answer to :meth:`zap_reply`.
     """
 
-    def __init__(self, socket_type, identity=b"", metadata=(), max_message_size=-1, security=NULL_SECURITY):
+    def __init__(self, socket_type, identity=b"", metadata=(), max_message_size=-1, security=NULL_SECURITY,
+                 hello=b""):
         self.socket_type = socket_type
+        self._hello = hello  # HELLO_MSG: the first message, sent as the handshake completes
         # A RADIO takes JOIN and LEAVE from its DISH peers; other types drop them, as libzmq's sessions do.
         self._takes_groups = socket_type == b"RADIO"
         properties = [("Socket-Type", socket_type)]
@@ -232,6 +235,8 @@ class ZmtpConnection:
         self.state = READY
         self._decoder.pause_on_command = False
         self.codec = self.mechanism.codec
+        if self._hello:
+            self._output.append(self.encode_message(self._hello))
         if self.codec is not None and self._decoder.max_size >= 0:
             # MAXMSGSIZE limits the payload; a MESSAGE adds its name, nonce, MAC and flags.
             self._decoder.max_size += MESSAGE_OVERHEAD
