@@ -189,6 +189,8 @@ class Socket(SocketBase, Shadowable, unknown_address_errno=Errno.ENOTSOCK):
             return self._observed_events()
         if option == SocketOption.FD:
             return self._readiness_fileno()
+        if option == SocketOption.TOPICS_COUNT:
+            return self._pattern.topics_count()
         return self._settings.get(spec.option)
 
     set = setsockopt

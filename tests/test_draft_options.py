@@ -229,3 +229,39 @@ def test_accepted_connections_give_no_hiccup(ctx):
     with gevent.Timeout(TIMEOUT):
         assert server.recv() == b"one"
     assert not server.poll(100)
+
+
+# -- TOPICS_COUNT -------------------------------------------------------------------------
+
+def test_topics_count_of_subscribers_and_publishers(ctx):
+    xpub = new_socket(ctx, zmq.XPUB, xpub_verbose=1)
+    xpub.bind("inproc://topics")
+    subs = [new_socket(ctx, zmq.SUB), new_socket(ctx, zmq.XSUB)]
+    for sub in subs:
+        sub.connect("inproc://topics")
+    subs[0].subscribe(b"a")
+    subs[0].subscribe(b"a")
+    subs[0].subscribe(b"b")
+    subs[1].send(b"\x01a")
+    subs[1].send(b"\x01c")
+    with gevent.Timeout(TIMEOUT):
+        notices = [xpub.recv() for _ in range(5)]  # verbose: every subscribe is passed on
+    assert sorted(notices) == [b"\x01a", b"\x01a", b"\x01a", b"\x01b", b"\x01c"]
+    assert xpub.topics_count == 3  # a, b, c
+    assert (subs[0].topics_count, subs[1].topics_count) == (2, 2)
+    subs[0].unsubscribe(b"b")
+    assert subs[0].getsockopt(zmq.TOPICS_COUNT) == 2 - 1
+    with gevent.Timeout(TIMEOUT):
+        assert xpub.recv() == b"\x00b"
+    assert xpub.topics_count == 2
+
+
+@pytest.mark.parametrize("socket_type", [zmq.PUSH, zmq.ROUTER, zmq.DISH])
+def test_topics_count_is_einval_on_other_types(ctx, socket_type):
+    sock = new_socket(ctx, socket_type)
+    raises_errno(zmq.EINVAL, sock.getsockopt, zmq.TOPICS_COUNT)
+
+
+def test_topics_count_is_read_only(ctx):
+    sub = new_socket(ctx, zmq.SUB)
+    raises_errno(zmq.EINVAL, sub.setsockopt, zmq.TOPICS_COUNT, 1)

@@ -124,6 +124,7 @@ _ROWS: list[tuple[Any, ...]] = [
     (O.HICCUP_MSG, BYTES, b"", None, False, True),
     # Accepted and checked as libzmq does, and read back; greenmq's reader and writer size their
     # batches themselves (greenmq._connection.reader, .writer), so these change nothing.
+    (O.TOPICS_COUNT, INT, 0, None, True, False, (T.PUB, T.XPUB, T.SUB, T.XSUB)),
     (O.IN_BATCH_SIZE, INT, 8192, at_least(1)),
     (O.OUT_BATCH_SIZE, INT, 8192, at_least(1)),
     # Security: values are checked and applied by greenmq._socket.security_options.

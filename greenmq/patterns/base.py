@@ -98,6 +98,10 @@ class Pattern:
         """The routing id (0: none) and group (b"": none) of the last message ``recv`` returned."""
         return 0, b""
 
+    def topics_count(self) -> int:
+        """TOPICS_COUNT: the distinct topics subscribed (PUB, XPUB, SUB, XSUB; EINVAL for others)."""
+        raise zmq_error(Errno.EINVAL)
+
     def join(self, group: bytes) -> None:
         """``Socket.join``: only a DISH has groups (libzmq's ENOTSUP for the others)."""
         raise zmq_error(Errno.ENOTSUP)
