@@ -92,7 +92,8 @@ class Frame:
     whether more frames of the same message follow, and :meth:`get` (or
     ``frame["User-Id"]``) the connection properties of the peer the frame came
     from (``"Socket-Type"``, ``"Identity"``, ``"Peer-Address"``, ``"User-Id"``
-    and what a ZAP handler added).
+    and what a ZAP handler added). ``routing_id`` (SERVER, PEER) and ``group``
+    (RADIO, DISH) say where a received frame came from, or where one sent goes.
 
     As in pyzmq, ``data`` smaller than ``copy_threshold`` bytes is copied
     unless ``copy=False`` is given; larger data, or any with ``copy=False``,

@@ -572,3 +572,22 @@ def test_radio_dish_and_client_server_over_curve(ctx):
     client.connect(server.last_endpoint)
     with gevent.Timeout(TIMEOUT):
         assert client.recv() == b"sealed hello"
+
+
+def test_addresses_through_the_other_send_forms(ctx):
+    server = new_socket(ctx, zmq.SERVER)
+    server.bind("inproc://forms")
+    client = new_socket(ctx, zmq.CLIENT)
+    client.connect("inproc://forms")
+    with gevent.Timeout(TIMEOUT):
+        client.send(b"hi")
+        routing_id = server.recv(copy=False).routing_id
+        server.send_multipart([b"multipart form"], routing_id=routing_id)
+        server.send_string("string form", routing_id=routing_id)
+        server.send_json({"json": "form"}, routing_id=routing_id)
+        server.send_pyobj(("pyobj", "form"), routing_id=routing_id)
+        assert client.recv() == b"multipart form"
+        assert client.recv_string() == "string form"
+        assert client.recv_json() == {"json": "form"}
+        assert client.recv_pyobj() == ("pyobj", "form")
+    raises_errno(zmq.EINVAL, partial(server.send_multipart, [b"a", b"b"], routing_id=routing_id))

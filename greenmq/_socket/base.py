@@ -263,7 +263,12 @@ class SocketBase:
         """Send a sequence of frames as one message: all of them or, on error or timeout, none.
 
         Returns what pyzmq returns, which is what :meth:`send` returns for the last frame
-        (the trackers of earlier frames are not in it: keep their Frames to watch them)."""
+        (the trackers of earlier frames are not in it: keep their Frames to watch them).
+        ``routing_id`` and ``group`` may be given as for :meth:`send`."""
+        if kwargs.get("routing_id") is not None or kwargs.get("group") is not None:
+            msg_parts = list(msg_parts)
+            if len(msg_parts) == 1:  # (the types that route by them refuse more frames)
+                return self.send(msg_parts[0], flags, copy, track, kwargs.get("routing_id"), kwargs.get("group"))
         msg: Any = []
         data: Any = None
         for index, data in enumerate(msg_parts):
