@@ -77,18 +77,25 @@ def __getattr__(name: str) -> Any:  # Any: how type checkers resolve pyzmq's con
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-_CAPABILITIES = {"ipc": True, "curve": _crypto.AVAILABLE}
+_CAPABILITIES = {"ipc": True, "curve": _crypto.AVAILABLE, "draft": True}
+
+# pyzmq's: whether the draft API is there. greenmq has the newer socket types (CLIENT, SERVER,
+# RADIO, DISH, SCATTER, GATHER, CHANNEL, PEER) stable and always on.
+DRAFT_API = True
 
 
 def has(capability: str) -> bool:
-    """Whether a transport or mechanism is available (``zmq_has``): ``"ipc"``, ``"curve"`` ...
+    """Whether a transport or mechanism is available (``zmq_has``): ``"ipc"``, ``"curve"``,
+    ``"draft"`` ...
 
-    ``"curve"`` is true when PyNaCl (the ``curve`` extra) is installed."""
+    ``"curve"`` is true when PyNaCl (the ``curve`` extra) is installed; ``"draft"`` always
+    (the thread-safe socket types and their API)."""
     return _CAPABILITIES.get(capability, False)
 
 
 __all__ = [
-    "COPY_THRESHOLD", "Again", "Context", "ContextOption", "ContextTerminated", "DeviceType", "Errno", "Event",
+    "COPY_THRESHOLD", "DRAFT_API", "Again", "Context", "ContextOption", "ContextTerminated", "DeviceType", "Errno",
+    "Event",
     "Flag", "Frame", "IPC_PATH_MAX_LEN", "InterruptedSystemCall", "Message", "MessageOption", "MessageTracker",
     "NotDone", "PollEvent", "Poller", "ProtocolError", "ReconnectStop", "RouterNotify", "SecurityMechanism",
     "Socket", "SocketContext", "SocketOption", "SocketType", "Stopwatch", "ZMQBaseError", "ZMQBindError",

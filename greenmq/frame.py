@@ -33,7 +33,7 @@ import weakref
 from collections.abc import Iterator
 from pickle import PickleBuffer
 from time import monotonic
-from typing import Any
+from typing import Any, cast
 
 from gevent.event import Event as GreenEvent
 
@@ -45,6 +45,8 @@ COPY_THRESHOLD = 65536
 
 _MORE = int(MessageOption.MORE)
 _SHARED = int(MessageOption.SHARED)
+# libzmq's ZMQ_GROUP_MAX_LENGTH: longer groups are cut (zmq_msg_set_group) or refused (zmq_join).
+GROUP_MAX_LENGTH = 255
 # A Frame's repr shows at most this many bytes of its content.
 _REPR_PREFIX = 24
 
@@ -90,7 +92,8 @@ class Frame:
     whether more frames of the same message follow, and :meth:`get` (or
     ``frame["User-Id"]``) the connection properties of the peer the frame came
     from (``"Socket-Type"``, ``"Identity"``, ``"Peer-Address"``, ``"User-Id"``
-    and what a ZAP handler added).
+    and what a ZAP handler added). ``routing_id`` (SERVER, PEER) and ``group``
+    (RADIO, DISH) say where a received frame came from, or where one sent goes.
 
     As in pyzmq, ``data`` smaller than ``copy_threshold`` bytes is copied
     unless ``copy=False`` is given; larger data, or any with ``copy=False``,
@@ -105,7 +108,7 @@ class Frame:
     """
 
     __slots__ = ("_data", "_bytes", "_buffer", "_holds", "more", "tracker", "_metadata",
-                 "routing_id", "group")
+                 "_routing_id", "_group")
 
     _data: Any  # bytes, or a one-dimensional byte memoryview
     _bytes: builtins.bytes | None
@@ -125,8 +128,8 @@ class Frame:
         self.more = False
         self._bytes = None
         self._metadata = None
-        self.routing_id = None
-        self.group = None
+        self._routing_id = 0
+        self._group = b""
         self._holds: BufferHolds | None = None
         self.tracker: MessageTracker | None = None
         if copy:
@@ -184,8 +187,8 @@ class Frame:
         new.tracker = self.tracker
         new.more = self.more
         new._metadata = self._metadata
-        new.routing_id = self.routing_id
-        new.group = self.group
+        new._routing_id = self._routing_id
+        new._group = self._group
         return new
 
     __copy__ = fast_copy
@@ -209,11 +212,12 @@ class Frame:
             if option == _SHARED:
                 return int(self._data.__class__ is memoryview)
             raise zmq_error(Errno.EINVAL)
-        if option == "routing_id" or option == "group":
-            value: int | str | None = getattr(self, option)
-            if value is None:
-                raise zmq_error(Errno.EINVAL)
-            return value
+        if option == "routing_id":
+            if not self._routing_id:
+                raise zmq_error(Errno.EINVAL)  # libzmq's 0: none (only SERVER and PEER set one)
+            return self._routing_id
+        if option == "group":
+            return self._group.decode("utf-8")
         if isinstance(option, builtins.bytes):
             option = option.decode("utf-8")
         if not isinstance(option, str):
@@ -230,10 +234,32 @@ class Frame:
 
     def set(self, option: int | str, value: Any) -> None:
         """``routing_id`` and ``group``; libzmq has no settable int option (``EINVAL``)."""
-        if option == "routing_id" or option == "group":
-            setattr(self, option, value)
+        if option == "routing_id":
+            self._routing_id = checked_routing_id(value)
+            return
+        if option == "group":
+            self._group = group_name(value)
             return
         raise zmq_error(Errno.EINVAL)
+
+    @property
+    def routing_id(self) -> int:
+        """The routing id of a message a SERVER or PEER received, or to send one to
+        (``EINVAL`` when none is set: libzmq's 0)."""
+        return cast(int, self.get("routing_id"))
+
+    @routing_id.setter
+    def routing_id(self, routing_id: int) -> None:
+        self.set("routing_id", routing_id)
+
+    @property
+    def group(self) -> str:
+        """The RADIO/DISH group of the message (``""`` when none is set, as libzmq's)."""
+        return cast(str, self.get("group"))
+
+    @group.setter
+    def group(self, group: str | builtins.bytes) -> None:
+        self.set("group", group)
 
     def __repr__(self) -> str:
         """``<greenmq.Frame(5 bytes: b'hello')>``: the size, and the content up to
@@ -268,9 +294,53 @@ def received_frame(data: Any, more: bool, metadata: Any) -> Frame:
     frame.more = more
     frame.tracker = None
     frame._metadata = metadata
-    frame.routing_id = None
-    frame.group = None
+    frame._routing_id = 0
+    frame._group = b""
     return frame
+
+
+def label_frame(frame: Frame, routing_id: int, group: builtins.bytes) -> Frame:
+    """Give a received frame the routing id (SERVER, PEER) or group (DISH) it came with."""
+    frame._routing_id = routing_id
+    frame._group = group
+    return frame
+
+
+def checked_routing_id(value: Any) -> int:
+    """A routing id as libzmq takes it: an unsigned 32-bit int other than 0 (pyzmq's
+    ``TypeError``/``OverflowError`` for a value that is no such int, ``EINVAL`` for 0)."""
+    if not isinstance(value, int):
+        raise TypeError(f"an integer is required, not {type(value).__name__}")
+    if not 0 <= value <= 0xFFFFFFFF:
+        raise OverflowError(f"routing id {value} does not fit 32 unsigned bits")
+    if value == 0:
+        raise zmq_error(Errno.EINVAL)
+    return int(value)
+
+
+def group_name(value: Any) -> builtins.bytes:
+    """A group as ``zmq_msg_set_group`` takes it: a C string (str is encoded as UTF-8), cut at
+    its first NUL and, silently, after GROUP_MAX_LENGTH (255) bytes, as libzmq 4.3 does."""
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    elif not isinstance(value, builtins.bytes):
+        raise TypeError(f"expected str or bytes, got: {value!r}")
+    name: builtins.bytes = value.partition(b"\0")[0]
+    return name[:GROUP_MAX_LENGTH]
+
+
+def message_address(data: Any, routing_id: Any, group: Any) -> tuple[int, builtins.bytes] | None:
+    """Where a message given to ``send`` goes, as (routing id or 0, group or b""): the
+    ``routing_id``/``group`` arguments (checked as pyzmq checks them, by setting them on a
+    Frame), else those of ``data`` if it is a Frame; None if it names neither."""
+    address_id, address_group = (data._routing_id, data._group) if isinstance(data, Frame) else (0, b"")
+    if routing_id is not None:
+        address_id = checked_routing_id(routing_id)
+    if group is not None:
+        address_group = group_name(group)
+    if not address_id and not address_group:
+        return None
+    return address_id, address_group
 
 
 def frame_payload(frame: Frame) -> Any:

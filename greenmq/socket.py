@@ -189,6 +189,8 @@ class Socket(SocketBase, Shadowable, unknown_address_errno=Errno.ENOTSOCK):
             return self._observed_events()
         if option == SocketOption.FD:
             return self._readiness_fileno()
+        if option == SocketOption.TOPICS_COUNT:
+            return self._pattern.topics_count()
         return self._settings.get(spec.option)
 
     set = setsockopt
@@ -221,6 +223,19 @@ class Socket(SocketBase, Shadowable, unknown_address_errno=Errno.ENOTSOCK):
         if isinstance(topic, str):
             topic = topic.encode("utf-8")
         self.setsockopt(SocketOption.UNSUBSCRIBE, topic)
+
+    # -- groups (DISH) ----------------------------------------------------------
+
+    def join(self, group: str | bytes) -> None:
+        """Join a RADIO/DISH group (DISH only: ``ENOTSUP`` otherwise). ``EINVAL`` for a group of
+        more than 255 bytes or one joined already, as libzmq; str is encoded as UTF-8."""
+        self._check_usable()
+        self._pattern.join(_group_argument(group))
+
+    def leave(self, group: str | bytes) -> None:
+        """Leave a group joined before (``EINVAL`` otherwise, as libzmq)."""
+        self._check_usable()
+        self._pattern.leave(_group_argument(group))
 
     # -- endpoints ---------------------------------------------------------------
 
@@ -282,6 +297,19 @@ class Socket(SocketBase, Shadowable, unknown_address_errno=Errno.ENOTSOCK):
             raise
         self._settings.record_endpoint(addr)
         return SocketContext(self, "connect", addr)
+
+    def connect_peer(self, addr: str | bytes) -> int:
+        """PEER only (``ENOTSUP`` otherwise): connect, and return the routing id of the new peer
+        at once, so that messages to it queue until the connection is made (``zmq_connect_peer``).
+        That cannot work with ``IMMEDIATE``, which makes it ``EFAULT``, as in libzmq."""
+        self._check_usable()
+        if self.socket_type != SocketType.PEER:
+            raise zmq_error(Errno.ENOTSUP)
+        if self._settings[SocketOption.IMMEDIATE]:
+            raise zmq_error(Errno.EFAULT)
+        self.connect(addr)
+        routing_id: int = self._pattern.newest_routing_id
+        return routing_id
 
     def disconnect(self, addr: str | bytes) -> None:
         """Undo a ``connect``: the peer is dropped at once; what was queued for it is still sent
@@ -407,6 +435,15 @@ class Socket(SocketBase, Shadowable, unknown_address_errno=Errno.ENOTSOCK):
         """Stop monitoring."""
         self._monitor_socket = None
         self.monitor(None)
+
+
+def _group_argument(group: str | bytes) -> bytes:
+    """A group given to ``join``/``leave``: a C string to libzmq, so it ends at a NUL."""
+    if isinstance(group, str):
+        group = group.encode("utf-8")
+    elif not isinstance(group, bytes):
+        raise TypeError(f"expected str or bytes, got: {group!r}")
+    return group.partition(b"\0")[0]
 
 
 def _ipc_path_too_long(addr: str) -> ZMQError:

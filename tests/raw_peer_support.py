@@ -8,6 +8,7 @@ import gevent
 from gevent import socket
 
 from support import TIMEOUT
+from zmtp_support import command, greeting, properties
 
 
 def exchange(push, pull, tag, count=20):
@@ -44,3 +45,16 @@ def read_until_eof(raw):
             if not chunk:
                 return data
             data += chunk
+
+
+def null_handshake(raw, socket_type, minor=1):
+    """Complete a NULL handshake as ``socket_type`` on ``raw``, reading exactly the peer's greeting and
+    READY (nothing after them); returns the peer's READY command body."""
+    raw.sendall(greeting(b"NULL", minor=minor) + command(b"READY", properties((b"Socket-Type", socket_type))))
+    peer_greeting = recv_exactly(raw, 64)
+    assert peer_greeting[:1] == b"\xff" and peer_greeting[10] == 3
+    flags, size = recv_exactly(raw, 2)
+    assert flags == 0x04, "expected a short READY command"
+    ready = recv_exactly(raw, size)
+    assert ready.startswith(b"\x05READY")
+    return ready

@@ -10,7 +10,7 @@ import pytest
 import greenmq as zmq
 from greenmq._pipe import Peer, Pipe
 from greenmq.patterns.base import Pattern
-from greenmq.patterns import PATTERNS, Dealer, Pair, Pub, Pull, Push, Rep, Req, Router, Stream, Sub, XPub, XSub
+from greenmq.patterns import PATTERNS, Dealer, Pair, Pub, Pull, Push, Radio, Rep, Req, Router, Stream, Sub, XPub, XSub
 from greenmq.zmtp.framing import Subscription
 from greenmq.zmtp.metadata import Metadata
 
@@ -73,8 +73,8 @@ def test_every_socket_type_has_a_pattern():
 def test_which_types_send_receive_and_fan_out():
     assert (Push.receives, Pull.sends) == (False, False)
     assert all(cls.sends and cls.receives for cls in (Pair, Req, Rep, Dealer, Router, Stream, Pub, Sub, XPub, XSub))
-    assert [cls for cls in PATTERNS.values() if cls.fans_out] == [Pub, XPub]
-    assert {cls for cls in PATTERNS.values() if cls.takes_subscriptions} == {Pub, XPub}
+    assert [cls for cls in PATTERNS.values() if cls.fans_out] == [Pub, XPub, Radio]
+    assert {cls for cls in PATTERNS.values() if cls.takes_subscriptions} == {Pub, XPub, Radio}
     assert [cls for cls in PATTERNS.values() if cls.raw] == [Stream]
 
 

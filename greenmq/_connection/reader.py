@@ -32,7 +32,7 @@ from gevent import get_hub
 from gevent.event import AsyncResult, Event
 
 from .._pipe import Pipe
-from ..zmtp import Ping, Subscription, ZmtpConnection
+from ..zmtp import GroupCommand, Ping, Subscription, ZmtpConnection
 from .failures import PeerClosed
 
 READ_SIZE = 262144
@@ -73,7 +73,7 @@ class ZmtpReader:
 
     ``inbound`` is None for a socket type that receives nothing (what such a
     peer sends is dropped). ``takes_subscriptions``: the socket type wants the peer's SUBSCRIBE/CANCEL
-    (PUB, XPUB). ``on_output``: the protocol queued something to send (a
+    (PUB, XPUB) or JOIN/LEAVE (RADIO). ``on_output``: the protocol queued something to send (a
     PONG). ``on_ping``: the peer announced a heartbeat TTL.
     """
 
@@ -180,7 +180,7 @@ class ZmtpReader:
     def _take_events(self, events: Sequence[Any], inbound: Pipe | None) -> None:
         subscriptions = []
         for event in events:
-            if event.__class__ is Subscription:
+            if event.__class__ is Subscription or event.__class__ is GroupCommand:
                 subscriptions.append(event)
             elif event.__class__ is Ping:
                 self.peer_ttl = event.ttl

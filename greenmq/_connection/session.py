@@ -67,6 +67,26 @@ class _Session:
         if engine is not None:
             engine.inbound_room()
 
+    def _notify_connected(self, peer: Peer) -> Peer:
+        """ROUTER_NOTIFY's connect notice: an empty message from the peer, ahead of what it sends."""
+        if self.options.router_notify & 1 and peer.inbound is not None:
+            peer.inbound.write(b"")
+        return peer
+
+    def _last_words(self, peer: Peer, accepted: bool) -> None:
+        """A connection that got past its handshake ended: what the socket receives in the
+        peer's name, as libzmq does (ROUTER_NOTIFY's empty message, then DISCONNECT_MSG for an
+        accepted connection or HICCUP_MSG for a connected one)."""
+        inbound = peer.inbound
+        if inbound is None or inbound.writer_closed:
+            return
+        options = self.options
+        if options.router_notify & 2:
+            inbound.write(b"")
+        last = options.disconnect_msg if accepted else options.hiccup_msg
+        if last:
+            inbound.write(last)
+
     def _drop_connection(self) -> None:
         engine = self.engine
         if engine is not None:
@@ -147,17 +167,19 @@ class ConnectSession(_Session):
             if not self.port.attach(fresh):
                 return None
             self.peer = fresh
-            return fresh
+            return self._notify_connected(fresh)
         peer = self.peer
         if peer is None:
             return None
         peer.metadata = metadata
         if not self.port.peer_ready(peer):
             return None
-        return peer
+        return self._notify_connected(peer)
 
     def engine_closed(self, engine: EngineBase, peer: Peer | None) -> None:
         self.engine = None
+        if peer is not None and not self.closing:
+            self._last_words(peer, accepted=False)
         # As libzmq: every connection that ends is reported, even one that never got past its handshake.
         self.port.event(MonitorEvent.DISCONNECTED, 0, self.endpoint)
         if self.immediate and self.peer is not None:
@@ -236,10 +258,11 @@ class AcceptSession(_Session):
         if not self.port.attach(peer):
             return None
         self.peer = peer
-        return peer
+        return self._notify_connected(peer)
 
     def engine_closed(self, engine: EngineBase, peer: Peer | None) -> None:
         if peer is not None:
+            self._last_words(peer, accepted=True)
             self.port.detach(peer)
         self.port.event(MonitorEvent.DISCONNECTED, 0, self.endpoint)
 

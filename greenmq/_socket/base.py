@@ -38,8 +38,8 @@ import gevent
 
 from ..constants import Errno, Flag, PollEvent, SocketOption, SocketType
 from ..error import Again, zmq_error
-from ..frame import (COPY_THRESHOLD, FINISHED_TRACKER, Frame, MessageTracker, frame_payload,
-                     outgoing_payload, received_frame)
+from ..frame import (COPY_THRESHOLD, FINISHED_TRACKER, Frame, MessageTracker, frame_payload, label_frame,
+                     message_address, outgoing_payload, received_frame)
 from ..patterns import PATTERNS
 from . import options as _options
 from .endpoints import Endpoints
@@ -98,6 +98,9 @@ class SocketBase:
         # that care (REQ, REP) are, so that recv() of other types does not pay for the calls.
         self._message_pending: Callable[[Callable[[], None] | None], None] | None = (
             pattern.message_pending if pattern.wants_message_pending else None)
+        # SERVER, PEER, DISH: the routing id or group of a received message, for its Frame.
+        self._last_address: Callable[[], tuple[int, bytes]] | None = (
+            pattern.last_address if pattern.carries_address else None)
         self._monitor = MonitorPublisher()
         self._port = SocketPort(context, pattern, self._readable.set, self._writable.set, self._monitor)
         self._endpoints = Endpoints(self._port, registry, socket_type)
@@ -191,11 +194,14 @@ class SocketBase:
         ``copy_threshold`` (copied) and, with ``track=True``, a tracker that is
         done once greenmq lets go of the buffer (see :mod:`greenmq.frame`);
         otherwise None.
+
+        ``routing_id`` (SERVER, PEER) and ``group`` (RADIO) say where the message goes,
+        as do those of a :class:`Frame` sent; other types ignore them, as libzmq does.
         """
         # Untracked bytes take this path whatever ``copy`` says: bytes cannot change, so
         # sharing it is copying it; only the return value differs (pyzmq's, below).
-        if data.__class__ is not bytes or track:
-            return self._send_converted(data, flags, copy, track)
+        if data.__class__ is not bytes or track or routing_id is not None or group is not None:
+            return self._send_converted(data, flags, copy, track, routing_id, group)
         parts = self._send_parts
         if parts:
             if not self._usable:
@@ -214,9 +220,13 @@ class SocketBase:
             self._send_wait(data, flags)
         return None if copy or len(data) >= self.copy_threshold else FINISHED_TRACKER
 
-    def _send_converted(self, data: Any, flags: int, copy: bool, track: bool) -> MessageTracker | None:
+    def _send_converted(self, data: Any, flags: int, copy: bool, track: bool, routing_id: int | None = None,
+                        group: Any = None) -> MessageTracker | None:
         """``send`` of anything but untracked ``bytes``: the frame is converted first (copied,
-        or shared as a view) and perhaps tracked."""
+        or shared as a view) and perhaps tracked; a routing id or group sends it addressed."""
+        address = None
+        if routing_id is not None or group is not None or isinstance(data, Frame):
+            address = message_address(data, routing_id, group)
         data = self._trackable(data, copy, track)
         frame = self._payload(data, copy)
         parts = self._send_parts
@@ -234,16 +244,31 @@ class SocketBase:
         msg = frame if frame.__class__ is bytes else [frame]  # see greenmq.patterns.message
         if flags & SNDMORE:
             self._start_message(frame, flags)
+        elif address is not None:
+            self._send_addressed(msg, address, flags)
         elif not self._pattern_send(msg):
             self._send_wait(msg, flags)
         return self._tracker(data, frame, copy, track)
+
+    def _send_addressed(self, msg: Any, address: tuple[int, bytes], flags: int) -> None:
+        """A single-frame send with a routing id or group (a wait as any send's)."""
+        send = self._pattern.send_addressed
+        routing_id, group = address
+        if not send(msg, routing_id, group):
+            self._wait_until(self._writable, lambda: send(msg, routing_id, group) or None,
+                             self._settings.sndtimeo, flags)
 
     def send_multipart(self, msg_parts: Any, flags: int = 0, copy: bool = True, track: bool = False,
                        **kwargs: Any) -> MessageTracker | None:
         """Send a sequence of frames as one message: all of them or, on error or timeout, none.
 
         Returns what pyzmq returns, which is what :meth:`send` returns for the last frame
-        (the trackers of earlier frames are not in it: keep their Frames to watch them)."""
+        (the trackers of earlier frames are not in it: keep their Frames to watch them).
+        ``routing_id`` and ``group`` may be given as for :meth:`send`."""
+        if kwargs.get("routing_id") is not None or kwargs.get("group") is not None:
+            msg_parts = list(msg_parts)
+            if len(msg_parts) == 1:  # (the types that route by them refuse more frames)
+                return self.send(msg_parts[0], flags, copy, track, kwargs.get("routing_id"), kwargs.get("group"))
         msg: Any = []
         data: Any = None
         for index, data in enumerate(msg_parts):
@@ -367,12 +392,12 @@ class SocketBase:
         else:
             msg = self._receive(flags)
         if msg.__class__ is bytes:
-            return msg if copy else received_frame(msg, False, self._source_metadata())
+            return msg if copy else self._single_frame(msg)
         if len(msg) == 1:
             frame = msg[0]
             if copy:
                 return frame if frame.__class__ is bytes else bytes(frame)
-            return received_frame(frame, False, self._source_metadata())
+            return self._single_frame(frame)
         self._recv_parts = msg
         self._recv_index = 0
         self._recv_metadata = self._source_metadata()
@@ -397,12 +422,14 @@ class SocketBase:
         else:
             msg = self._receive(flags)
         if msg.__class__ is bytes:
-            return [msg] if copy else [received_frame(msg, False, self._source_metadata())]
+            return [msg] if copy else [self._single_frame(msg)]
         if copy:
             for frame in msg:
                 if frame.__class__ is not bytes:
                     return [f if f.__class__ is bytes else bytes(f) for f in msg]
             return msg
+        if len(msg) == 1:
+            return [self._single_frame(msg[0])]
         metadata = self._source_metadata()
         last = len(msg) - 1
         return [received_frame(frame, i < last, metadata) for i, frame in enumerate(msg)]
@@ -419,6 +446,13 @@ class SocketBase:
     def _wait_for_message(self, flags: int) -> Any:
         """The next whole message, waited for as ``flags`` and RCVTIMEO allow."""
         return self._wait_until(self._readable, self._pattern_recv, self._settings.rcvtimeo, flags)
+
+    def _single_frame(self, data: Any) -> Frame:
+        """The Frame of a single-frame message for ``copy=False``, with its routing id or group."""
+        frame = received_frame(data, False, self._source_metadata())
+        if self._last_address is not None:
+            label_frame(frame, *self._last_address())
+        return frame
 
     def _source_metadata(self) -> Any:
         pipe = self._pattern.source()

@@ -68,7 +68,7 @@ _ROWS: list[tuple[Any, ...]] = [
     (O.XPUB_VERBOSE, INT, 0, at_least(0), False, True, (T.XPUB,)),
     (O.XPUB_VERBOSER, INT, 0, at_least(0), False, True, (T.XPUB,)),
     (O.XPUB_MANUAL, INT, 0, at_least(0), False, True, (T.XPUB,)),
-    (O.XPUB_NODROP, INT, 0, at_least(0), False, True, (T.PUB, T.XPUB)),
+    (O.XPUB_NODROP, INT, 0, at_least(0), False, True, (T.PUB, T.XPUB, T.RADIO)),
     (O.XPUB_WELCOME_MSG, BYTES, None, None, False, True, (T.XPUB,)),
     (O.INVERT_MATCHING, INT, 0, at_least(0), True, True, (T.PUB, T.XPUB, T.SUB)),
     (O.RATE, INT, 100, at_least(1)),
@@ -115,6 +115,18 @@ _ROWS: list[tuple[Any, ...]] = [
     (O.REQ_RELAXED, INT, 0, at_least(0), False, True, (T.REQ,)),
     (O.CONNECT_ROUTING_ID, BYTES, b"", len, False, True, (T.ROUTER, T.REP, T.STREAM)),
     (O.STREAM_NOTIFY, INT, 1, boolean, False, True, (T.STREAM,)),
+    # libzmq's draft options. ROUTER_NOTIFY is readable on every type, set on ROUTER only.
+    (O.ROUTER_NOTIFY, INT, 0, lambda v: 0 <= v <= 3, True, True, (T.ROUTER,)),
+    # Sent first on each connection (CLIENT, DEALER, PEER, ROUTER, SERVER), received when an accepted
+    # connection ends (PEER, ROUTER, SERVER) or a connected one does (CLIENT, DEALER, PEER); b"": none.
+    (O.HELLO_MSG, BYTES, b"", None, False, True),
+    (O.DISCONNECT_MSG, BYTES, b"", None, False, True),
+    (O.HICCUP_MSG, BYTES, b"", None, False, True),
+    # Accepted and checked as libzmq does, and read back; greenmq's reader and writer size their
+    # batches themselves (greenmq._connection.reader, .writer), so these change nothing.
+    (O.TOPICS_COUNT, INT, 0, None, True, False, (T.PUB, T.XPUB, T.SUB, T.XSUB)),
+    (O.IN_BATCH_SIZE, INT, 8192, at_least(1)),
+    (O.OUT_BATCH_SIZE, INT, 8192, at_least(1)),
     # Security: values are checked and applied by greenmq._socket.security_options.
     (O.PLAIN_SERVER, INT, 0, boolean),
     (O.PLAIN_USERNAME, BYTES, b"", one_to_255),

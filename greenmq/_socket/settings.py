@@ -24,6 +24,10 @@ from ..zmtp.security import SecurityConfig
 from ..zmtp.sockettypes import WIRE_NAMES
 from . import options as _options, security_options as _security
 
+# The socket types that libzmq lets send HELLO_MSG, receive DISCONNECT_MSG, receive HICCUP_MSG.
+_HELLO_TYPES = (SocketType.CLIENT, SocketType.DEALER, SocketType.PEER, SocketType.ROUTER, SocketType.SERVER)
+_DISCONNECT_TYPES = (SocketType.PEER, SocketType.ROUTER, SocketType.SERVER)
+_HICCUP_TYPES = (SocketType.CLIENT, SocketType.DEALER, SocketType.PEER)
 # The socket types on which libzmq honours CONFLATE.
 _CONFLATING_TYPES = (SocketType.PUSH, SocketType.PULL, SocketType.PUB, SocketType.SUB, SocketType.DEALER)
 
@@ -38,6 +42,7 @@ class EndpointOptions:
         "tcp_keepalive_cnt", "tcp_keepalive_idle", "tcp_keepalive_intvl", "tcp_maxrt", "use_fd", "bindtodevice",
         "socks_proxy", "socks_username", "socks_password", "sndhwm", "rcvhwm", "conflate",
         "stream_notify", "security", "raw", "takes_subscriptions", "fans_out", "connect_routing_id",
+        "router_notify", "hello_msg", "disconnect_msg", "hiccup_msg",
     )
 
     socket_type: SocketType
@@ -77,6 +82,10 @@ class EndpointOptions:
     takes_subscriptions: bool  # PUB/XPUB: SUBSCRIBE/CANCEL from peers go to the socket
     fans_out: bool  # PUB/XPUB: pipes to engines may carry messages encoded once (WirePipe)
     connect_routing_id: bytes | None  # CONNECT_ROUTING_ID for this connect's peer
+    router_notify: int  # ROUTER_NOTIFY bits: an empty message from a peer when it connects, disconnects
+    hello_msg: bytes  # sent first on each connection (b"": none, or not for this socket type)
+    disconnect_msg: bytes  # received from an accepted peer whose connection ended (b"": none)
+    hiccup_msg: bytes  # received from a connected peer whose connection ended (b"": none)
 
     def __init__(self, **values: Any):
         for name in self.__slots__:
@@ -87,7 +96,7 @@ class EndpointOptions:
     def handshake(self) -> dict[str, Any]:
         """The keyword arguments of :class:`~greenmq.zmtp.ZmtpConnection` for this endpoint."""
         return {"socket_type": self.wire_type, "identity": self.routing_id, "metadata": self.metadata,
-                "max_message_size": self.max_message_size, "security": self.security}
+                "max_message_size": self.max_message_size, "security": self.security, "hello": self.hello_msg}
 
 
 class SocketSettings:
@@ -99,6 +108,8 @@ class SocketSettings:
         self.socket_type = socket_type
         self._values: dict[Any, Any] = {spec.option: spec.default for spec in _options.OPTIONS.values()}
         self._values[O.TYPE] = socket_type
+        if socket_type == SocketType.DISH:
+            self._values[O.LINGER] = 0  # libzmq's DISH does not wait to send its joins on close
         _security.defaults(self._values)
         self._metadata: list[tuple[str, bytes]] = []
         # Read on every blocking wait: kept as plain attributes.
@@ -188,4 +199,8 @@ class SocketSettings:
             takes_subscriptions=pattern.takes_subscriptions,
             fans_out=pattern.fans_out,
             connect_routing_id=connect_routing_id,
+            router_notify=values[O.ROUTER_NOTIFY] if self.socket_type == SocketType.ROUTER else 0,
+            hello_msg=values[O.HELLO_MSG] if self.socket_type in _HELLO_TYPES else b"",
+            disconnect_msg=values[O.DISCONNECT_MSG] if self.socket_type in _DISCONNECT_TYPES else b"",
+            hiccup_msg=values[O.HICCUP_MSG] if self.socket_type in _HICCUP_TYPES else b"",
         )

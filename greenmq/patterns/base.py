@@ -36,6 +36,9 @@ class Pattern:
     fans_out = False
     # REQ/REP: message_pending is called (the socket skips the calls for other types).
     wants_message_pending = False
+    # SERVER, PEER, DISH: a received message comes with a routing id or a group (last_address),
+    # which the socket puts on the Frame of recv(copy=False).
+    carries_address = False
 
     def __init__(self, wake_readers: Callable[[], None]):
         self.wake_readers = wake_readers
@@ -83,6 +86,28 @@ class Pattern:
         raise zmq_error(Errno.EINVAL)
 
     def send(self, msg: Any, over_hwm: bool = False) -> bool:
+        raise zmq_error(Errno.ENOTSUP)
+
+    def send_addressed(self, msg: Any, routing_id: int, group: bytes, over_hwm: bool = False) -> bool:
+        """``send`` of a message that names a routing id (0: none) or a group (b"": none), given
+        to ``send(..., routing_id=, group=)`` or on a Frame. Types that route by neither ignore
+        them, as libzmq does."""
+        return self.send(msg, over_hwm)
+
+    def last_address(self) -> tuple[int, bytes]:
+        """The routing id (0: none) and group (b"": none) of the last message ``recv`` returned."""
+        return 0, b""
+
+    def topics_count(self) -> int:
+        """TOPICS_COUNT: the distinct topics subscribed (PUB, XPUB, SUB, XSUB; EINVAL for others)."""
+        raise zmq_error(Errno.EINVAL)
+
+    def join(self, group: bytes) -> None:
+        """``Socket.join``: only a DISH has groups (libzmq's ENOTSUP for the others)."""
+        raise zmq_error(Errno.ENOTSUP)
+
+    def leave(self, group: bytes) -> None:
+        """``Socket.leave``: only a DISH has groups (libzmq's ENOTSUP for the others)."""
         raise zmq_error(Errno.ENOTSUP)
 
     def recv(self) -> Any:

@@ -132,6 +132,10 @@ class Pub(Pattern):
     def can_send(self):
         return not self.nodrop or Distributor.all_have_room(self._dist.pipes)
 
+    def topics_count(self):
+        """The topics some subscriber has (libzmq counts its trie's prefixes)."""
+        return len(self._subscribers)
+
     def option_changed(self, option, value):
         if option == SocketOption.XPUB_NODROP:
             self.nodrop = bool(value)
@@ -248,6 +252,10 @@ class XSub(Pattern):
 
     def source(self):
         return self._fq.last
+
+    def topics_count(self):
+        """The distinct topics subscribed, however many times each."""
+        return len(self._counts)
 
     def _announce(self, subscribe, topic):
         for pipe in self._ready.pipes:

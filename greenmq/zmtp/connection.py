@@ -15,7 +15,8 @@ from ..constants import ProtocolError
 from .curve import MESSAGE_OVERHEAD
 from .errors import ZmtpError, ZmtpPeerError
 from .events import Ping, Pong
-from .framing import FrameDecoder, Subscription, command_name, encode_command, encode_message, encode_messages
+from .framing import (FrameDecoder, GroupCommand, Subscription, command_name, encode_command, encode_message,
+                      encode_messages)
 from .greeting import GREETING_SIZE, Greeting, check_partial_greeting, make_greeting
 from .mechanism import encode_error, error_reason
 from .security import NULL_SECURITY
@@ -36,15 +37,20 @@ class ZmtpConnection:
     ``socket_type`` is our wire type (b"PUSH" ...), ``identity`` the routing id
     we announce, ``metadata`` extra (name, value) properties (``ZMQ_METADATA``),
     ``max_message_size`` is ``MAXMSGSIZE`` (-1 for no limit), ``security`` a
-    :class:`~greenmq.zmtp.security.SecurityConfig` (NULL when omitted).
+    :class:`~greenmq.zmtp.security.SecurityConfig` (NULL when omitted), ``hello`` a
+    message sent ahead of all others once the handshake is done (libzmq's HELLO_MSG).
 
     While a server mechanism waits for its ZAP handler, :attr:`zap_request` is
     set and received commands wait in the decoder; the engine asks the handler
     and passes the answer to :meth:`zap_reply`.
     """
 
-    def __init__(self, socket_type, identity=b"", metadata=(), max_message_size=-1, security=NULL_SECURITY):
+    def __init__(self, socket_type, identity=b"", metadata=(), max_message_size=-1, security=NULL_SECURITY,
+                 hello=b""):
         self.socket_type = socket_type
+        self._hello = hello  # HELLO_MSG: the first message, sent as the handshake completes
+        # A RADIO takes JOIN and LEAVE from its DISH peers; other types drop them, as libzmq's sessions do.
+        self._takes_groups = socket_type == b"RADIO"
         properties = [("Socket-Type", socket_type)]
         if socket_type in _SENDS_IDENTITY:
             properties.append(("Identity", identity))
@@ -130,7 +136,8 @@ class ZmtpConnection:
 
     def take_events(self):
         """Everything the peer said since the last call besides messages, in arrival order:
-        :class:`Subscription`, :class:`~greenmq.zmtp.events.Ping`, :class:`~greenmq.zmtp.events.Pong`."""
+        :class:`Subscription`, :class:`GroupCommand` (to a RADIO), :class:`~greenmq.zmtp.events.Ping`,
+        :class:`~greenmq.zmtp.events.Pong`."""
         if not self._events:
             return ()
         events, self._events = self._events, []
@@ -228,6 +235,8 @@ class ZmtpConnection:
         self.state = READY
         self._decoder.pause_on_command = False
         self.codec = self.mechanism.codec
+        if self._hello:
+            self._output.append(self.encode_message(self._hello))
         if self.codec is not None and self._decoder.max_size >= 0:
             # MAXMSGSIZE limits the payload; a MESSAGE adds its name, nonce, MAC and flags.
             self._decoder.max_size += MESSAGE_OVERHEAD
@@ -248,6 +257,8 @@ class ZmtpConnection:
                 self._events.append(Subscription(True, bytes(data)))
             elif name == b"CANCEL":
                 self._events.append(Subscription(False, bytes(data)))
+            elif (name == b"JOIN" or name == b"LEAVE") and self._takes_groups:
+                self._events.append(GroupCommand(name == b"JOIN", bytes(data)))
             elif name == b"ERROR":
                 raise ZmtpPeerError(error_reason(data))
             # libzmq silently drops any other command after the handshake.

@@ -27,7 +27,7 @@ import struct
 from ..constants import ProtocolError
 from . import crypto
 from .errors import ZmtpError
-from .framing import LONG, MORE, Subscription
+from .framing import LONG, MORE, GroupCommand, Subscription
 from .mechanism import Mechanism
 from .metadata import encode_properties
 
@@ -302,6 +302,8 @@ class CurveCodec:
                     total += seal(COMMAND_FLAG, bytes((len(name),)) + name + msg.topic, out)
                 else:
                     total += seal(0, msg.as_message(), out)
+            elif msg.__class__ is GroupCommand:
+                total += seal(COMMAND_FLAG, msg.command_body(), out)
             else:
                 last = len(msg) - 1
                 for index, body in enumerate(msg):

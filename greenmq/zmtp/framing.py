@@ -116,6 +116,36 @@ class Subscription:
     __hash__ = None  # type: ignore[assignment]
 
 
+class GroupCommand:
+    """A DISH joining or leaving a group, travelling towards a RADIO.
+
+    Like :class:`Subscription` it crosses pipes as an object; an engine writes
+    it as a JOIN or LEAVE command frame (``\x04JOIN<group>``, ``\x05LEAVE<group>``:
+    the group follows the name without a length), to a ZMTP 3.0 peer as well,
+    as libzmq does. A RADIO's connection reads those commands back into it.
+    """
+
+    __slots__ = ("join", "group")
+
+    def __init__(self, join, group):
+        self.join = join
+        self.group = group
+
+    def command_body(self):
+        """The command frame's body: the length-prefixed name, then the group."""
+        return b"\x04JOIN" + self.group if self.join else b"\x05LEAVE" + self.group
+
+    def __repr__(self):
+        return f"GroupCommand({self.join!r}, {self.group!r})"
+
+    def __eq__(self, other):
+        if not isinstance(other, GroupCommand):
+            return NotImplemented
+        return self.join == other.join and self.group == other.group
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 def encode_message(msg):
     """The wire form of one message, as ``bytes``.
 
@@ -161,6 +191,12 @@ def encode_messages(messages, out, large=LARGE_BODY, subscription_commands=True)
             else:
                 body = msg.as_message()
                 wire = frame_header(len(body)) + body
+            append(wire)
+            total += len(wire)
+            continue
+        elif msg.__class__ is GroupCommand:
+            body = msg.command_body()
+            wire = frame_header(len(body), command=True) + body
             append(wire)
             total += len(wire)
             continue

@@ -1,0 +1,22 @@
+"""CHANNEL (RFC 52): a PAIR of single frames -- one peer, both ways, never dropping."""
+
+from ..constants import Errno
+from ..error import zmq_error
+from .pair import Pair
+from .singlepart import incoming, outgoing
+
+
+class Channel(Pair):
+    """PAIR's single link, with the one-frame rule of greenmq.patterns.singlepart."""
+
+    def check_send(self, first_frame=None):
+        raise zmq_error(Errno.EINVAL)  # only the first frame of a SNDMORE message is checked
+
+    def send(self, msg, over_hwm=False):
+        return super().send(outgoing(msg), over_hwm)
+
+    def recv(self):
+        while True:
+            msg = super().recv()
+            if msg is None or incoming(msg) is not None:
+                return msg
