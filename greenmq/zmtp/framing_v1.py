@@ -33,18 +33,17 @@ def frame_header(size, more=False):
 
 
 def split_header(data, pos=0):
-    """``(header size, body size)`` of the frame starting at ``data[pos]``; None until the
-    header is complete. The flags byte ends the header."""
+    """``(header size, body size)`` of the frame starting at ``data[pos]`` (the header ends with
+    the flags byte); None until the length is complete -- so that a length can be refused before
+    the flags byte arrives."""
     if pos >= len(data):
         return None
     if data[pos] == ESCAPE:
-        if pos + 10 > len(data):
+        if pos + 9 > len(data):
             return None
         length = _unpack_length(data, pos + 1)[0]
         header = 10
     else:
-        if pos + 2 > len(data):
-            return None
         length = data[pos]
         header = 2
     if length == 0:
@@ -150,6 +149,8 @@ class FrameDecoder1:
             if 0 <= max_size < size:
                 raise MessageTooLarge(f"frame of {size} bytes exceeds MAXMSGSIZE {max_size}")
             start = pos + header_size
+            if start > n:
+                break  # the flags byte is still to come
             more = bool(data[start - 1] & MORE)
             end = start + size
             if end > n:
