@@ -177,3 +177,17 @@ def test_messages_pipelined_after_null_ready_wait_for_the_reply():
     assert server.zap_reply(ZapReply(b"200")) == []
     assert names(server.data_to_send()) == [b"READY"]
     assert server.state is READY
+
+
+def test_null_refusal_waits_for_the_clients_ready():
+    # A libzmq NULL client takes an ERROR as final only once it has sent READY; an ERROR read
+    # before that (with the end of our greeting, say) makes it reconnect.
+    server = ZmtpConnection(b"PULL", security=SecurityConfig(zap_domain=b"d"))
+    assert server.receive(greet(server, greeting(b"NULL"))) == []
+    assert server.zap_request == (b"NULL", [])
+    assert server.zap_reply(ZapReply(b"400")) == []
+    assert server.data_to_send() == b""
+    with pytest.raises(ZapRefused) as info:
+        server.receive(command(b"READY", properties((b"Socket-Type", b"PUSH"))))
+    assert info.value.status == 400
+    assert server.data_to_send() == command(b"ERROR", b"\x03400")
