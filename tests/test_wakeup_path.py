@@ -103,3 +103,41 @@ def test_a_reply_wakes_a_req_waiting_in_recv_directly(ctx):
         server.kill()
         req.close()
         rep.close()
+
+
+class CountingOs:
+    """Stands in for the reader module's ``os``: counts the reads, passes everything through."""
+
+    def __init__(self, real):
+        self._real = real
+        self.reads = 0
+
+    def read(self, fd, size):
+        self.reads += 1
+        return self._real.read(fd, size)
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+def test_a_small_message_costs_one_read(ctx, transport, tmp_path, monkeypatch):
+    """A short read means the kernel's buffer was emptied: the reader does not read again
+    only to meet EAGAIN (the level-triggered watcher tells it when more comes). In a round
+    trip that second read was one of the four syscalls."""
+    import greenmq._connection.reader as reader_module
+
+    pull = ctx.socket(zmq.PULL)
+    pull.linger = 0
+    pull.rcvtimeo = int(TIMEOUT * 1000)
+    raw = raw_push_peer(pull, transport, tmp_path)
+    counting = CountingOs(reader_module.os)
+    monkeypatch.setattr(reader_module, "os", counting)
+    try:
+        for attempt in range(20):
+            raw.sendall(frame(b"job %d" % attempt))
+            assert pull.recv() == b"job %d" % attempt
+        assert counting.reads == 20
+    finally:
+        raw.close()
+        pull.close()

@@ -38,6 +38,10 @@ from .failures import PeerClosed
 READ_SIZE = 262144
 # A readable connection is read at most this often per loop turn (fairness between connections).
 READS_PER_TURN = 8
+# A read shorter than this most likely emptied the kernel's buffer: rather than a second read
+# that only meets EAGAIN (a syscall that is most of a small round trip's cost), the
+# level-triggered watcher says on the next loop turn whether more came.
+DRAINED_BELOW = 65536
 # Frames with at least this much still to come are read by _read_body.
 LARGE_BODY_READ = 65536
 # The reused buffer for large frame bodies grows up to this size per connection.
@@ -121,15 +125,17 @@ class ZmtpReader:
 
     def _readable(self) -> None:
         """The watcher's callback, in the hub: read, decode and deliver until the kernel has
-        nothing more (or READS_PER_TURN reads, or the pipe is full). Nothing may escape into
-        the hub: whatever goes wrong ends this connection, and ``run`` raises it.
+        nothing more (a short read, or EAGAIN), READS_PER_TURN reads, or a full pipe. Nothing
+        may escape into the hub: whatever goes wrong ends this connection, and ``run`` raises it.
 
         Each read's messages are delivered before the next read, so a receiver waiting in
-        ``recv`` runs (and may answer) before the read that only meets EAGAIN. Reading on
-        while data keeps coming drains the kernel's buffer as fast as the sender fills it:
-        one read per loop turn lets a fast sender's writes stall on a full buffer.
+        ``recv`` runs (and may answer) first. Reading on while reads come back long drains
+        the kernel's buffer as fast as the sender fills it: one read per loop turn lets a
+        fast sender's writes stall on a full buffer. A short read ends the turn without the
+        read that would only meet EAGAIN.
         """
         conn = self._conn
+        drained = False
         try:
             for _ in range(READS_PER_TURN):
                 missing = conn.bytes_expected()
@@ -143,11 +149,13 @@ class ZmtpReader:
                     if not data:
                         raise PeerClosed()
                     messages = conn.receive(data)
+                    if len(data) < DRAINED_BELOW:
+                        drained = True
                 self.last_received = monotonic()
                 if conn.has_output:
                     self._on_output()
                 self.deliver(messages, conn.take_events())
-                if self._paused or self._ended.ready():
+                if drained or self._paused or self._ended.ready():
                     return
         except BlockingIOError:
             return  # nothing more for now
