@@ -473,3 +473,22 @@ def test_transcode_joins_a_batch():
     out = []
     encode_messages([[b"a", b"b"]], out)
     assert transcode([b"".join(out), b"\x00\x01c"]) == b"\x02\x01a\x02\x00b\x02\x00c"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([b"", ZMTP2_PUSH, ZMTP2_PUSH[:10] + b"\x00\x05", b"\xff" + bytes(8)]),
+       st.binary(max_size=600), st.integers(1, 64),
+       st.sampled_from([b"PULL", b"PUB", b"ROUTER", b"SUB"]))
+def test_any_bytes_from_an_old_peer_fail_only_as_protocol_errors(prefix, data, cut, socket_type):
+    conn = ZmtpConnection(socket_type, max_message_size=300)
+    conn.data_to_send()
+    stream = prefix + data
+    try:
+        for pos in range(0, len(stream), cut):
+            target = conn.downgraded or conn
+            for msg in target.receive(stream[pos:pos + cut]):
+                assert all(len(frame) <= 300 for frame in ([msg] if isinstance(msg, bytes) else msg))
+            target.take_events()
+            target.data_to_send()
+    except ZmtpError:
+        pass
