@@ -34,6 +34,7 @@ from zmtp_support import (
     ENGINE_LARGE_BODY,
     PUSH_METADATA,
     ReusedBuffer,
+    greet,
     as_bytes,
     command,
     flip_last_byte,
@@ -70,8 +71,7 @@ def raw_client_at_initiate(server=None):
     """A RawCurve client that has exchanged HELLO/WELCOME with a greenmq CURVE server."""
     server = server or curve_server()
     raw = RawCurve()
-    server.data_to_send()
-    assert server.receive(CURVE_GREETING + raw.hello()) == []
+    assert server.receive(greet(server, CURVE_GREETING) + raw.hello()) == []
     raw.read_welcome(only_frame(server.data_to_send())[2])
     return raw, server
 
@@ -95,8 +95,7 @@ def raw_server_at_welcome(client=None, minor=1):
     """A RawCurve server that has read a greenmq CURVE client's HELLO (nothing answered yet)."""
     client = client or curve_client()
     raw = RawCurve(as_server=True)
-    client.data_to_send()
-    assert client.receive(greeting(b"CURVE", as_server=True, minor=minor)) == []
+    assert client.receive(greet(client, greeting(b"CURVE", as_server=True, minor=minor))) == []
     assert raw.read_hello(only_frame(client.data_to_send())[2]) == 1
     return raw, client
 
@@ -153,15 +152,15 @@ def test_handshake_between_greenmq_connections_with_official_keys():
 
 def test_greetings_name_curve():
     client, server = curve_client(), curve_server()
-    for data in (client.data_to_send(), server.data_to_send()):
-        assert len(data) == 64
-        assert data[12:32] == b"CURVE" + bytes(15)
+    for conn in (client, server):
+        conn.data_to_send()  # the signature
+        assert conn.receive(CURVE_GREETING[:11]) == []
+        assert conn.data_to_send()[2:22] == b"CURVE" + bytes(15)  # after the major and minor bytes
 
 
 def test_hello_is_200_bytes_and_boxes_64_zeros_to_the_server_key():
     client = curve_client()
-    client.data_to_send()
-    assert client.receive(greeting(b"CURVE", as_server=True)) == []
+    assert client.receive(greet(client, greeting(b"CURVE", as_server=True))) == []
     out = client.data_to_send()
     assert out[:2] == b"\x04\xc8" and len(out) == 2 + 200
     body = out[2:]
@@ -191,8 +190,7 @@ def test_each_connection_uses_a_new_ephemeral_key():
 def test_welcome_is_168_bytes_and_carries_ephemeral_key_and_cookie():
     raw = RawCurve()
     server = curve_server()
-    server.data_to_send()
-    assert server.receive(CURVE_GREETING) == []
+    assert server.receive(greet(server, CURVE_GREETING)) == []
     assert server.data_to_send() == b""  # the server speaks only after HELLO
     assert server.receive(raw.hello()) == []
     out = server.data_to_send()
@@ -592,8 +590,7 @@ def test_server_rejects_bad_input(case):
     stage, build, code = SERVER_CASES[case]
     raw = RawCurve()
     server = curve_server()
-    server.data_to_send()
-    assert server.receive(CURVE_GREETING) == []
+    assert server.receive(greet(server, CURVE_GREETING)) == []
     data = build(raw) if stage is None else stage(server, raw, build)
     delivered = []
     # Only a ZmtpError may come out: anything else would reach the engine as a bug.
@@ -627,9 +624,8 @@ def test_nonces_may_skip_but_not_go_back():
 
 def test_client_error_instead_of_hello_is_a_peer_error():
     server = curve_server()
-    server.data_to_send()
     with pytest.raises(ZmtpPeerError) as info:
-        server.receive(CURVE_GREETING + command(b"ERROR", b"\x03bye"))
+        server.receive(greet(server, CURVE_GREETING) + command(b"ERROR", b"\x03bye"))
     assert info.value.reason == "bye"
     assert server.data_to_send() == b""
 
@@ -637,9 +633,8 @@ def test_client_error_instead_of_hello_is_a_peer_error():
 @pytest.mark.parametrize("mechanism", [b"NULL", b"PLAIN"])
 def test_mechanism_mismatch(mechanism):
     for conn in (curve_server(), curve_client()):
-        conn.data_to_send()
         with pytest.raises(ZmtpError) as info:
-            conn.receive(greeting(mechanism))
+            conn.receive(greet(conn, greeting(mechanism)))
         assert info.value.code == ProtocolError.ZMTP_MECHANISM_MISMATCH
         assert conn.data_to_send() == b""  # closed without ERROR (checklist 7)
 
@@ -737,8 +732,7 @@ def test_low_order_public_key_is_a_protocol_error(case):
     # raises nacl.exceptions.RuntimeError. libzmq 4.3.5 reports both cases as ZMTP_CRYPTOGRAPHIC and closes.
     raw = RawCurve()
     server = curve_server()
-    server.data_to_send()
-    assert server.receive(CURVE_GREETING) == []
+    assert server.receive(greet(server, CURVE_GREETING)) == []
     if case == "hello-zero-ephemeral-key":
         data = raw.hello(eph_public=bytes(32))
     else:
@@ -763,8 +757,7 @@ def test_vouch_for_another_connection_reports_key_exchange_like_libzmq():
     # (asked with pyzmq in a separate process); errors.py promises libzmq's codes to monitors.
     raw = RawCurve()
     server = curve_server()
-    server.data_to_send()
-    assert server.receive(CURVE_GREETING) == []
+    assert server.receive(greet(server, CURVE_GREETING)) == []
     data = _after_welcome(server, raw, lambda raw: raw.initiate(vouch=raw.vouch(eph_public=wrong_key_pair()[0])))
     with pytest.raises(ZmtpError) as info:
         server.receive(data)

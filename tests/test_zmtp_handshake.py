@@ -29,11 +29,13 @@ from greenmq.zmtp import (
     make_greeting,
 )
 
-from zmtp_support import ENGINE_BODY_MAX, ENGINE_LARGE_BODY, ReusedBuffer, as_bytes, parse_commands
+from zmtp_support import ENGINE_BODY_MAX, ENGINE_LARGE_BODY, ReusedBuffer, as_bytes, greet, parse_commands
 
-NULL_GREETING = b"\xff" + bytes(8) + b"\x7f" + b"\x03\x01" + b"NULL" + bytes(16) + b"\x00" + bytes(31)
-# What libzmq really sends: "routing-id length + 1" in the padding, ZMTP 3.0 up to 4.3.2 (checklist 2, 6).
-LIBZMQ_GREETING = b"\xff" + (1).to_bytes(8, "big") + b"\x7f" + b"\x03\x00" + b"NULL" + bytes(16) + b"\x00" + bytes(31)
+# greenmq's greeting as libzmq's: "routing-id length + 1" in the padding (checklist 2; rfc37 "Detecting ZMTP 1.0
+# and 2.0 Peers"), so that a ZMTP 1.0 peer reads the signature as the header of an identity frame.
+NULL_GREETING = b"\xff" + (1).to_bytes(8, "big") + b"\x7f" + b"\x03\x01" + b"NULL" + bytes(16) + b"\x00" + bytes(31)
+# What libzmq 4.0 to 4.3.2 sends: ZMTP 3.0 (checklist 6).
+LIBZMQ_GREETING = NULL_GREETING[:11] + b"\x00" + NULL_GREETING[12:]
 
 
 # -- helpers -----------------------------------------------------------------
@@ -52,8 +54,7 @@ def wire(messages):
 def after_greeting(socket_type=b"PULL", **kwargs):
     """A connection that has sent its greeting and READY and got the peer's greeting."""
     conn = ZmtpConnection(socket_type, **kwargs)
-    assert conn.data_to_send() == NULL_GREETING
-    assert conn.receive(NULL_GREETING) == []
+    assert conn.receive(greet(conn, NULL_GREETING)) == []
     assert conn.state == HANDSHAKE
     out = conn.data_to_send()
     assert parse_commands(out)[0][0] == b"READY"
@@ -91,20 +92,48 @@ def test_greeting_options():
     assert len(plain) == 64
 
 
-def test_connection_sends_only_greeting_first():
+def test_connection_sends_only_the_signature_first():
     conn = ZmtpConnection(b"PUSH")
     assert conn.state == "GREETING"
-    assert conn.data_to_send() == NULL_GREETING
+    assert conn.data_to_send() == NULL_GREETING[:10]
     assert conn.data_to_send() == b""
+
+
+def test_signature_padding_is_identity_length_plus_one():
+    # rfc37 "Detecting ZMTP 1.0 and 2.0 Peers": a 1.0 peer reads it as the length of our identity frame.
+    assert ZmtpConnection(b"DEALER", identity=b"abc").data_to_send() == b"\xff" + (4).to_bytes(8, "big") + b"\x7f"
+    assert make_greeting(b"NULL", identity_size=255)[1:9] == (256).to_bytes(8, "big")
+
+
+def test_greeting_goes_out_in_stages():
+    # Checklist 4, as libzmq: the major version after the peer's signature, the rest after its revision.
+    conn = ZmtpConnection(b"PUSH")
+    conn.data_to_send()
+    assert conn.receive(NULL_GREETING[:9]) == []
+    assert conn.data_to_send() == b""
+    assert conn.receive(NULL_GREETING[9:10]) == []
+    assert conn.data_to_send() == NULL_GREETING[10:11]
+    assert conn.receive(NULL_GREETING[10:11]) == []
+    assert conn.data_to_send() == NULL_GREETING[11:]
+    assert conn.state == "GREETING"
+
+
+def test_whole_peer_greeting_gets_the_rest_of_ours_and_ready_at_once():
+    conn = ZmtpConnection(b"PUSH")
+    conn.data_to_send()
+    assert conn.receive(NULL_GREETING) == []
+    out = conn.data_to_send()
+    assert out[:54] == NULL_GREETING[10:]
+    assert parse_commands(out[54:]) == [(b"READY", b"\x0bSocket-Type\x00\x00\x00\x04PUSH")]
 
 
 def test_ready_waits_for_whole_peer_greeting():
     conn = ZmtpConnection(b"PUSH")
-    conn.data_to_send()
-    assert conn.receive(NULL_GREETING[:63]) == []
+    rest = greet(conn, NULL_GREETING)
+    assert conn.receive(rest[:-1]) == []
     assert conn.state == "GREETING"
     assert conn.data_to_send() == b""
-    assert conn.receive(NULL_GREETING[63:]) == []
+    assert conn.receive(rest[-1:]) == []
     assert conn.state == HANDSHAKE
     assert parse_commands(conn.data_to_send()) == [(b"READY", b"\x0bSocket-Type\x00\x00\x00\x04PUSH")]
 
@@ -152,42 +181,7 @@ def test_greeting_filler_not_checked():
     assert conn.state == HANDSHAKE
 
 
-# -- version detection ---------------------------------------------------------
-
-
-@pytest.mark.parametrize("first", [0x00, 0x01, 0x05, 0x7F, 0xFE])
-def test_zmtp10_peer_detected_from_first_byte(first):
-    # A ZMTP 1.0 peer starts with its identity frame's length byte (checklist 3).
-    conn = ZmtpConnection(b"PUSH")
-    with pytest.raises(ZmtpVersionError):
-        conn.receive(bytes((first,)))
-
-
-def test_zmtp10_peer_with_long_identity_detected_at_byte_9():
-    # 0xFF + 8-byte length + flags byte whose bit 0 is clear: a ZMTP 1.0 long frame.
-    data = b"\xff" + (300).to_bytes(8, "big") + b"\x00"
-    conn = ZmtpConnection(b"PUSH")
-    for i in range(9):
-        assert conn.receive(data[i:i + 1]) == []
-    with pytest.raises(ZmtpVersionError):
-        conn.receive(data[9:10])
-
-
-@pytest.mark.parametrize("revision", [0, 1, 2])
-def test_pre_3_revision_detected_at_byte_10(revision):
-    # ZMTP 2.0 greeting: signature, revision 01, socket type, identity frame (rfc15).
-    data = b"\xff" + bytes(8) + b"\x7f" + bytes((revision,)) + b"\x07\x00\x00"
-    conn = ZmtpConnection(b"PUSH")
-    for i in range(10):
-        assert conn.receive(data[i:i + 1]) == []
-    with pytest.raises(ZmtpVersionError):
-        conn.receive(data[10:11])
-
-
-def test_zmtp20_greeting_in_one_chunk():
-    conn = ZmtpConnection(b"PULL")
-    with pytest.raises(ZmtpVersionError):
-        conn.receive(b"\xff" + bytes(8) + b"\x7f\x01\x08\x00\x00")
+# -- version detection (ZMTP 2.0 and 1.0 peers: test_zmtp_legacy.py) -----------------
 
 
 def test_version_error_is_a_zmtp_error():
@@ -205,9 +199,9 @@ def test_version_error_is_a_zmtp_error():
 ])
 def test_mechanism_mismatch(mechanism):
     conn = ZmtpConnection(b"PUSH")
-    conn.data_to_send()
+    rest = greet(conn, NULL_GREETING)
     with pytest.raises(ZmtpError) as info:
-        conn.receive(NULL_GREETING[:12] + mechanism + NULL_GREETING[32:])
+        conn.receive(rest[:1] + mechanism + rest[21:])
     assert info.value.code == ProtocolError.ZMTP_MECHANISM_MISMATCH
     # libzmq closes without sending ERROR (checklist 7), and no READY may follow.
     assert conn.data_to_send() == b""
@@ -219,8 +213,7 @@ def test_mechanism_mismatch(mechanism):
 def test_dealer_ready_bytes_match_rfc_example():
     # Checklist 17: 04 29 05 READY 0B Socket-Type 00 00 00 06 DEALER 08 Identity 00 00 00 00.
     conn = ZmtpConnection(b"DEALER")
-    conn.data_to_send()
-    conn.receive(NULL_GREETING)
+    conn.receive(greet(conn, NULL_GREETING))
     expected = (
         b"\x04\x29" + b"\x05READY" + b"\x0bSocket-Type" + b"\x00\x00\x00\x06DEALER"
         + b"\x08Identity" + b"\x00\x00\x00\x00"
@@ -232,8 +225,7 @@ def test_dealer_ready_bytes_match_rfc_example():
 @pytest.mark.parametrize("socket_type", [b"REQ", b"DEALER", b"ROUTER"])
 def test_identity_sent_by_req_dealer_router(socket_type):
     conn = ZmtpConnection(socket_type, identity=b"me")
-    conn.data_to_send()
-    conn.receive(NULL_GREETING)
+    conn.receive(greet(conn, NULL_GREETING))
     ((name, data),) = parse_commands(conn.data_to_send())
     assert name == b"READY"
     assert decode_properties(data).items() == [("Socket-Type", socket_type), ("Identity", b"me")]
@@ -242,16 +234,14 @@ def test_identity_sent_by_req_dealer_router(socket_type):
 @pytest.mark.parametrize("socket_type", [b"PUSH", b"PULL", b"PAIR", b"REP", b"PUB", b"SUB"])
 def test_no_identity_from_other_types(socket_type):
     conn = ZmtpConnection(socket_type, identity=b"me")
-    conn.data_to_send()
-    conn.receive(NULL_GREETING)
+    conn.receive(greet(conn, NULL_GREETING))
     ((name, data),) = parse_commands(conn.data_to_send())
     assert decode_properties(data).items() == [("Socket-Type", socket_type)]
 
 
 def test_extra_metadata_sent_after_basic_properties():
     conn = ZmtpConnection(b"PUSH", metadata=[("X-Hello", b"world"), ("X-Empty", b"")])
-    conn.data_to_send()
-    conn.receive(NULL_GREETING)
+    conn.receive(greet(conn, NULL_GREETING))
     ((_, data),) = parse_commands(conn.data_to_send())
     assert data == (
         b"\x0bSocket-Type\x00\x00\x00\x04PUSH" + b"\x07X-Hello\x00\x00\x00\x05world" + b"\x07X-Empty\x00\x00\x00\x00"
@@ -393,13 +383,20 @@ def test_fail_truncates_reason_to_255():
 # -- handshake sequencing ------------------------------------------------------------
 
 
+def cross_greetings(left, right):
+    """Two connections exchange their greetings stage by stage (signature, major version,
+    the rest), each stage crossing the other's, as between two libzmq peers (checklist 4)."""
+    for stage in (NULL_GREETING[:10], NULL_GREETING[10:11], NULL_GREETING[11:]):
+        left_out, right_out = left.data_to_send(), right.data_to_send()
+        assert left_out[:len(stage)] == right_out[:len(stage)] == stage
+        assert right.receive(left_out) == []
+        assert left.receive(right_out) == []
+
+
 def test_full_handshake_between_two_connections():
     push = ZmtpConnection(b"PUSH")
     pull = ZmtpConnection(b"PULL")
-    push_greeting, pull_greeting = push.data_to_send(), pull.data_to_send()
-    assert push_greeting == pull_greeting == NULL_GREETING
-    assert pull.receive(push_greeting) == []
-    assert push.receive(pull_greeting) == []
+    cross_greetings(push, pull)
     assert push.state == pull.state == HANDSHAKE
     assert pull.receive(push.data_to_send()) == []
     assert push.receive(pull.data_to_send()) == []
@@ -788,12 +785,11 @@ def test_random_chunked_handshake_and_traffic(data, push_messages, pull_messages
 def test_ready_and_messages_arrive_in_one_chunk_deterministic():
     push = ZmtpConnection(b"PUSH")
     pull = ZmtpConnection(b"PULL")
-    pull.receive(push.data_to_send())  # pull: HANDSHAKE, READY queued
-    push.receive(pull.data_to_send())  # pull's greeting + READY: push is READY, its own READY queued
+    cross_greetings(push, pull)  # both in HANDSHAKE, their READY queued
+    push.receive(pull.data_to_send())  # pull's READY: push is READY
     assert push.state == READY and pull.state == HANDSHAKE
     out = []
     push.encode_messages([[b"1"], [b"2", b"3"]], out)
     chunk = push.data_to_send() + b"".join(bytes(c) for c in out)
-    pull.data_to_send()
     assert as_bytes(pull.receive(chunk)) == [[b"1"], [b"2", b"3"]]
     assert pull.state == READY

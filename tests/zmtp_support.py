@@ -10,7 +10,7 @@ from greenmq._connection.reader import BODY_BUFFER_MAX as ENGINE_BODY_MAX, LARGE
 
 __all__ = [
     "ENGINE_BODY_MAX", "ENGINE_LARGE_BODY", "PUSH_METADATA", "ReusedBuffer", "as_bytes", "command", "flip_last_byte",
-    "frame", "greeting", "parse_commands", "parse_frames", "properties", "split_command",
+    "frame", "greet", "greeting", "parse_commands", "parse_frames", "properties", "split_command",
 ]
 
 
@@ -18,6 +18,19 @@ def greeting(mechanism, as_server=False, minor=1):
     """A ZMTP 3.x greeting written out from checklist bullet 1."""
     return (b"\xff" + bytes(8) + b"\x7f" + bytes((3, minor)) + mechanism.ljust(20, b"\x00")
             + bytes((int(as_server),)) + bytes(31))
+
+
+def greet(conn, peer_greeting):
+    """Take a sans-I/O connection through the staged greeting (checklist 4) up to the point where
+    it has sent all of its own: the peer's signature and revision go in (11 bytes), and all 64
+    bytes of ``conn``'s greeting must have come out -- the mechanism has not started yet, since
+    the peer's greeting is incomplete. Returns the peer's greeting bytes still to feed."""
+    sent = conn.data_to_send()
+    assert sent[:1] == b"\xff" and sent[9:10] == b"\x7f" and len(sent) == 10, sent
+    assert conn.receive(peer_greeting[:11]) == []
+    sent += conn.data_to_send()
+    assert len(sent) == 64 and sent[10] == 3, sent
+    return peer_greeting[11:]
 
 
 def frame(body, flags=0):

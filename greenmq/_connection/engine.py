@@ -28,7 +28,7 @@ import gevent
 
 from .._pipe import Peer, Pipe
 from ..constants import Event as MonitorEvent
-from ..zmtp import ZmtpConnection
+from ..zmtp import Connection, ZmtpConnection
 from . import failures
 from .handshake import perform_handshake
 from .heartbeat import run_heartbeat
@@ -134,7 +134,7 @@ class ZmtpEngine(EngineBase):
 
     def __init__(self, session: Any, sock: Any, peer_address: str | None):
         super().__init__(session, sock, peer_address)
-        self.conn: ZmtpConnection | None = None
+        self.conn: Connection | None = None
         self._reader: ZmtpReader | None = None
         self._writer: ZmtpWriter | None = None
         # While connected the outbound pipe wakes the writer directly (see _start_traffic).
@@ -149,8 +149,7 @@ class ZmtpEngine(EngineBase):
         self._greenlet = gevent.getcurrent()
         handshaking = True
         try:
-            conn = self.conn = ZmtpConnection(**self.options.handshake())
-            messages = self._handshake(conn)
+            conn, messages = self._handshake(ZmtpConnection(**self.options.handshake()))
             handshaking = False
             peer = self.peer = self.session.engine_ready(self, conn.peer_metadata)
             if peer is None:
@@ -167,14 +166,19 @@ class ZmtpEngine(EngineBase):
         finally:
             self._finish()
 
-    def _handshake(self, conn: ZmtpConnection) -> list[Any]:
+    def _handshake(self, conn: ZmtpConnection) -> tuple[Connection, list[Any]]:
+        """The connection that carries the traffic (a ZMTP 2.0/1.0 peer's is another one) and the
+        messages that came with the handshake."""
+        self.conn = conn
         options = self.options
         zap_client = ZapClient(self.port.context, options.security.zap_domain, options.routing_id)
-        messages = perform_handshake(self.sock, conn, options.handshake_ivl, zap_client, self.peer_address)
-        self.port.event(MonitorEvent.HANDSHAKE_SUCCEEDED, 0, self.endpoint)
-        return messages
+        traffic, messages = perform_handshake(self.sock, conn, options.handshake_ivl, zap_client, self.peer_address)
+        self.conn = traffic
+        if not traffic.legacy:  # libzmq reports no handshake for peers without a mechanism
+            self.port.event(MonitorEvent.HANDSHAKE_SUCCEEDED, 0, self.endpoint)
+        return traffic, messages
 
-    def _start_traffic(self, conn: ZmtpConnection, peer: Peer, messages: list[Any]) -> ZmtpReader:
+    def _start_traffic(self, conn: Connection, peer: Peer, messages: list[Any]) -> ZmtpReader:
         """Deliver what came with the handshake, start the writer (and heartbeats); the reader
         returned is the rest of the engine's life."""
         reader = self._reader = ZmtpReader(self.sock, conn, peer.inbound, self.options.takes_subscriptions,
@@ -266,7 +270,9 @@ class ZmtpEngine(EngineBase):
 
     def _start_heartbeat(self) -> None:
         conn, reader = self.conn, self._reader
-        if self._heartbeat is None and self._writer is not None and conn is not None and reader is not None:
+        # Only a ZMTP 3.x connection has PING: libzmq heartbeats no ZMTP 2.0/1.0 peer either.
+        if (self._heartbeat is None and self._writer is not None and isinstance(conn, ZmtpConnection)
+                and reader is not None):
             self._heartbeat = gevent.spawn(self._heartbeat_run, conn, reader)
 
     def _heartbeat_run(self, conn: ZmtpConnection, reader: ZmtpReader) -> None:

@@ -32,7 +32,7 @@ from gevent import get_hub
 from gevent.event import AsyncResult, Event
 
 from .._pipe import Pipe
-from ..zmtp import GroupCommand, Ping, Subscription, ZmtpConnection
+from ..zmtp import Connection, GroupCommand, Ping, Subscription
 from .failures import PeerClosed
 
 READ_SIZE = 262144
@@ -77,7 +77,7 @@ class ZmtpReader:
     PONG). ``on_ping``: the peer announced a heartbeat TTL.
     """
 
-    def __init__(self, sock: Any, conn: ZmtpConnection, inbound: Pipe | None, takes_subscriptions: bool,
+    def __init__(self, sock: Any, conn: Connection, inbound: Pipe | None, takes_subscriptions: bool,
                  on_output: Callable[[], None] = _ignore, on_ping: Callable[[], None] = _ignore):
         self._fd = sock.fileno()
         self._conn = conn

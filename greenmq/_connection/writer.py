@@ -25,7 +25,7 @@ from typing import Any, Callable
 import gevent
 
 from .._pipe import Pipe
-from ..zmtp import ZmtpConnection
+from ..zmtp import Connection
 
 # Largest message outbound_ready sends directly from the sending greenlet.
 DIRECT_LIMIT = 8192
@@ -48,13 +48,14 @@ class ZmtpWriter:
     reader meets the same failure and reports it.
     """
 
-    def __init__(self, sock: Any, conn: ZmtpConnection, outbound: Pipe | None,
+    def __init__(self, sock: Any, conn: Connection, outbound: Pipe | None,
                  on_flushed: Callable[[], None] = _ignore):
         self._fd = sock.fileno()
         self._conn = conn
         self._outbound = outbound
         # A WirePipe's messages are already encoded: the writer only joins them.
         self._preencoded = outbound is not None and outbound.carries_wire
+        self._join_encoded = conn.join_encoded  # b"".join, but for a ZMTP 1.0 peer
         self._on_flushed = on_flushed
         self._loop = gevent.get_hub().loop
         self._watcher: Any = self._loop.io(self._fd, _WRITE)
@@ -216,7 +217,7 @@ class ZmtpWriter:
         if outbound is not None and len(outbound):
             batch = outbound.read_all()
             if self._preencoded:
-                unsent.append(b"".join(batch))  # already encoded (see greenmq._pipe.WirePipe)
+                unsent.append(self._join_encoded(batch))  # already encoded (see greenmq._pipe.WirePipe)
             else:
                 self._encode(batch)
                 if self._encoded:

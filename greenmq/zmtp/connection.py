@@ -8,16 +8,23 @@ failure deserves an ERROR command, it is queued in the output before the
 exception is raised so that the engine can flush it and close.
 
 States: ``GREETING`` → ``HANDSHAKE`` (mechanism commands) → ``READY``
-(traffic: messages, PING/PONG, SUBSCRIBE/CANCEL).
+(traffic: messages, PING/PONG, SUBSCRIBE/CANCEL). The greeting goes out in
+stages (see :mod:`~greenmq.zmtp.greeting`); a peer whose first bytes show
+ZMTP 2.0 or 1.0 leads to ``DOWNGRADED``: :attr:`ZmtpConnection.downgraded`
+is then the :class:`~greenmq.zmtp.legacy.LegacyConnection` that carries on,
+and the engine talks to it from then on.
 """
 
 from ..constants import ProtocolError
 from .curve import MESSAGE_OVERHEAD
-from .errors import ZmtpError, ZmtpPeerError
+from .errors import ZmtpError, ZmtpPeerError, ZmtpVersionError
 from .events import Ping, Pong
 from .framing import (FrameDecoder, GroupCommand, Subscription, command_name, encode_command, encode_message,
                       encode_messages)
-from .greeting import GREETING_SIZE, Greeting, check_partial_greeting, make_greeting
+from .greeting import (
+    GREETING_SIZE, REVISION_POS, SIGNATURE_SIZE, UNVERSIONED, Greeting, is_legacy, make_greeting, peer_revision,
+)
+from .legacy import LegacyConnection, refusal
 from .mechanism import encode_error, error_reason
 from .security import NULL_SECURITY
 from .sockettypes import compatible
@@ -25,6 +32,7 @@ from .sockettypes import compatible
 GREETING = "GREETING"
 HANDSHAKE = "HANDSHAKE"
 READY = "READY"
+DOWNGRADED = "DOWNGRADED"
 
 # Socket types that announce an Identity property, as libzmq does.
 _SENDS_IDENTITY = (b"REQ", b"DEALER", b"ROUTER")
@@ -45,6 +53,12 @@ class ZmtpConnection:
     and passes the answer to :meth:`zap_reply`.
     """
 
+    # A ZMTP 3.x connection (a LegacyConnection says True): a mechanism, heartbeats.
+    legacy = False
+    # How a writer joins messages a publisher already encoded (see greenmq._pipe.WirePipe):
+    # they are in this connection's wire form.
+    join_encoded = staticmethod(b"".join)
+
     def __init__(self, socket_type, identity=b"", metadata=(), max_message_size=-1, security=NULL_SECURITY,
                  hello=b""):
         self.socket_type = socket_type
@@ -61,10 +75,15 @@ class ZmtpConnection:
         self.state = GREETING
         self.peer_metadata = None
         self.peer_minor = None
+        self.downgraded = None  # the LegacyConnection that took over from a ZMTP 2.0/1.0 peer
+        self._identity = identity
+        self._max_message_size = max_message_size
         self._events = []
         self._decoder = FrameDecoder(max_message_size, pause_on_command=True)
         self._greeting_buffer = b""
-        self._output = [make_greeting(self.mechanism.name, self.mechanism.as_server)]
+        self._greeting = make_greeting(self.mechanism.name, self.mechanism.as_server, identity_size=len(identity))
+        self._greeting_sent = SIGNATURE_SIZE
+        self._output = [self._greeting[:SIGNATURE_SIZE]]
 
     # -- output ---------------------------------------------------------
 
@@ -165,7 +184,11 @@ class ZmtpConnection:
         if self.state is GREETING:
             data = self._receive_greeting(data)
             if data is None:
+                if self.downgraded is not None:  # it takes the peer's bytes from the first one
+                    return self.downgraded.receive(self._take_greeting_buffer())
                 return []
+        elif self.state is DOWNGRADED:
+            return self.downgraded.receive(data)
         return self._continue_handshake(self._decoder.feed(data))
 
     def _continue_handshake(self, messages):
@@ -196,11 +219,28 @@ class ZmtpConnection:
             self._output.extend(output)
             output.clear()
 
+    def _send_greeting_up_to(self, size):
+        """Queue our greeting up to byte ``size`` (the stages: after the peer's signature, the
+        major version; after its revision, the rest)."""
+        if self._greeting_sent < size:
+            self._output.append(self._greeting[self._greeting_sent:size])
+            self._greeting_sent = size
+
     def _receive_greeting(self, data):
+        """The peer's greeting; the bytes after it, or None while it is incomplete (or when the
+        peer turned out to speak ZMTP 2.0/1.0: see :attr:`downgraded`)."""
         buffered = self._greeting_buffer + data
-        check_partial_greeting(buffered)
+        self._greeting_buffer = buffered
+        revision = peer_revision(buffered)
+        if revision is None:
+            if len(buffered) >= SIGNATURE_SIZE:
+                self._send_greeting_up_to(REVISION_POS + 1)
+            return None
+        if is_legacy(revision):
+            self._downgrade(revision)
+            return None
+        self._send_greeting_up_to(GREETING_SIZE)
         if len(buffered) < GREETING_SIZE:
-            self._greeting_buffer = buffered
             return None
         self._greeting_buffer = b""
         greeting = Greeting(buffered[:GREETING_SIZE])
@@ -212,6 +252,22 @@ class ZmtpConnection:
         if done:
             self._handshake_done()
         return buffered[GREETING_SIZE:]
+
+    def _downgrade(self, revision):
+        """The peer speaks ZMTP 2.0 or 1.0: a LegacyConnection carries on, as libzmq would."""
+        reason = refusal(self.socket_type, self.mechanism.config)
+        if reason is not None:
+            raise ZmtpVersionError(reason)
+        if revision != UNVERSIONED:
+            self._send_greeting_up_to(REVISION_POS + 1)  # the peer waits for our revision first
+        self.downgraded = LegacyConnection(self.socket_type, self._identity, self._max_message_size, revision,
+                                           self._output)
+        self._output = []
+        self.state = DOWNGRADED
+
+    def _take_greeting_buffer(self):
+        data, self._greeting_buffer = self._greeting_buffer, b""
+        return data
 
     def _check_peer_metadata(self, metadata):
         """The peer's socket type must be able to talk to ours (ERROR, then close, if not).

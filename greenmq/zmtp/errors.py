@@ -19,7 +19,8 @@ class ZmtpError(Exception):
 
 
 class ZmtpVersionError(ZmtpError):
-    """The peer speaks a ZMTP revision older than 3.0, which greenmq does not downgrade to."""
+    """A ZMTP 2.0/1.0 peer this socket refuses, as libzmq would (ZAP is on), or a socket type
+    those revisions did not have."""
 
 
 class ZmtpPeerError(ZmtpError):

@@ -89,10 +89,14 @@ class Mechanism:
             self.zap_properties.extend(reply.metadata.items())
             self._zap_admitted()
         else:
-            if reply.status != SILENT_STATUS:
-                self.output.append(encode_error(reply.status.decode("ascii")))
-            raise ZapRefused(reply.status)
+            self._zap_refused(reply.status)
         return self.complete
+
+    def _zap_refused(self, status):
+        """The handler refused the peer: an ERROR with the status (none for 300), then the end."""
+        if status != SILENT_STATUS:
+            self.output.append(encode_error(status.decode("ascii")))
+        raise ZapRefused(status)
 
     def _no_zap_handler(self):
         """Default (NULL, CURVE): without a handler every peer is admitted."""

@@ -4,6 +4,12 @@ libzmq sends READY as soon as the greeting is done, whichever side it is on,
 so greenmq does the same; the handshake is over once READY has gone both ways.
 With a ``ZAP_DOMAIN`` set, the ZAP handler (if one is bound) is asked first,
 and our READY waits for its verdict, as in libzmq.
+
+A refusal waits for the peer's READY: a libzmq NULL client takes an ERROR
+as final (and does not reconnect) only once it has sent its READY. Without
+the wait, an ERROR that reaches it together with the end of our greeting
+-- which goes out only after the peer's revision arrived -- would be read
+before its READY went out, and it would reconnect.
 """
 
 from .mechanism import Mechanism
@@ -18,6 +24,7 @@ class NullMechanism(Mechanism):
     def __init__(self, config, properties):
         super().__init__(config, properties)
         self._ready_sent = False
+        self._refusal = None  # the ZAP status of a refusal that waits for the peer's READY
 
     def start(self):
         if self.config.zap_domain:
@@ -27,11 +34,19 @@ class NullMechanism(Mechanism):
         return self.complete
 
     def process(self, name, data):
+        if name == b"READY" and self._refusal is not None:
+            super()._zap_refused(self._refusal)
         if name == b"READY" and self.peer_metadata is None:
             self.accept_metadata(data)
             self.complete = self._ready_sent
             return self.complete
         return self.unexpected(name, data)
+
+    def _zap_refused(self, status):
+        if self.peer_metadata is None:
+            self._refusal = status
+        else:
+            super()._zap_refused(status)
 
     def _zap_admitted(self):
         self._send_ready()
