@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from .draft_support import DraftPeerGroup, draft_libzmq_path
 from .libzmq_peer import PeerGroup
 
 _HERE = Path(__file__).parent
@@ -23,6 +24,22 @@ def pytest_collection_modifyitems(items):
 def peers():
     """The libzmq peer processes a test starts; all are killed when it ends."""
     group = PeerGroup()
+    try:
+        yield group
+    finally:
+        group.close()
+
+
+@pytest.fixture(scope="session")
+def draft_libzmq():
+    """The path of a libzmq.so built with the draft API (draft_support.draft_libzmq_path: may build it)."""
+    return draft_libzmq_path()
+
+
+@pytest.fixture
+def draft_peers(draft_libzmq):
+    """Starts draft libzmq peer processes (draft_peer.py); all are ended when the test ends."""
+    group = DraftPeerGroup(draft_libzmq)
     try:
         yield group
     finally:
