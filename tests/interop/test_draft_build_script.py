@@ -1,4 +1,6 @@
-"""build_draft_libzmq.py's reading of apt's sources: the deb-src entries it adds are twins of bookworm's deb ones.
+"""build_draft_libzmq.py's reading of apt's sources (the deb-src entries it adds are twins of bookworm's deb
+ones), and how the draft_libzmq fixture takes its outcome: a path, a skip only when the machine cannot build,
+a failure otherwise.
 
 (The build itself runs in CI's draft step and behind the draft_libzmq fixture.)
 """
@@ -6,6 +8,7 @@
 import pytest
 
 from . import build_draft_libzmq as build
+from . import draft_support
 
 DEB822 = """\
 Types: deb
@@ -82,3 +85,44 @@ def test_no_bookworm_entries_means_cannot_build(apt_dir, monkeypatch):
     (apt_dir / "sources.list").write_text("deb http://mirror.invalid/ubuntu jammy main\n")
     monkeypatch.setattr(build.shutil, "which", lambda tool: "/usr/bin/" + tool)  # every tool present
     assert build.main([str(apt_dir / "cache")]) == build.CANNOT_BUILD
+
+
+# -- the fixture's use of it (draft_support.draft_libzmq_path) ----------------------------------
+
+
+@pytest.fixture
+def fake_build(tmp_path, monkeypatch):
+    """Replace the build script by one that exits with a given status; GREENMQ_DRAFT_LIBZMQ unset."""
+    monkeypatch.delenv(draft_support.LIBRARY_VARIABLE, raising=False)
+
+    def install(status, stdout=""):
+        script = tmp_path / "fake_build.py"
+        script.write_text(f"import sys\nprint({stdout!r})\nsys.stderr.write('the reason')\nsys.exit({status})\n")
+        monkeypatch.setattr(draft_support, "BUILD_SCRIPT", str(script))
+
+    return install
+
+
+def test_library_path_from_the_build(fake_build):
+    fake_build(0, "/somewhere/libzmq.so")
+    assert draft_support.draft_libzmq_path() == "/somewhere/libzmq.so"
+
+
+def test_skips_only_when_the_machine_cannot_build(fake_build):
+    fake_build(build.CANNOT_BUILD)
+    with pytest.raises(pytest.skip.Exception) as info:
+        draft_support.draft_libzmq_path()
+    assert "the reason" in str(info.value)
+    assert "set GREENMQ_DRAFT_LIBZMQ or run tests/interop/build_draft_libzmq.py" in str(info.value)
+
+
+def test_a_failed_build_fails(fake_build):
+    fake_build(1)
+    with pytest.raises(pytest.fail.Exception, match="the reason"):
+        draft_support.draft_libzmq_path()
+
+
+def test_a_missing_named_library_fails(tmp_path, monkeypatch):
+    monkeypatch.setenv(draft_support.LIBRARY_VARIABLE, str(tmp_path / "absent.so"))
+    with pytest.raises(pytest.fail.Exception, match="no such file"):
+        draft_support.draft_libzmq_path()

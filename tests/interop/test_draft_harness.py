@@ -14,12 +14,10 @@ import pytest
 
 import greenmq as zmq
 
-from .draft_support import BUILD_TIMEOUT, DraftRefused, free_udp_port, wait_udp_bound
+from .draft_support import DraftRefused, free_udp_port, wait_udp_bound
 from .libzmq_peer import greenmq_socket
 
-# The first test to ask for the draft_libzmq fixture may build the library: its setup is inside the
-# test's timeout, so allow for that; each step below has its own, short, bound.
-pytestmark = [pytest.mark.draft_interop, pytest.mark.timeout(BUILD_TIMEOUT + 60)]
+pytestmark = pytest.mark.draft_interop
 
 TCP = "tcp://127.0.0.1:*"
 STEP = 30  # seconds, the bound on each test's exchange
