@@ -221,7 +221,7 @@ def asleep_in_kernel(native_id):
     try:
         with open(f"/proc/self/task/{native_id}/stat") as stat:
             return stat.read().rsplit(")", 1)[1].split()[0] == "S"
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # (the thread ended before, or while, we read)
         return False
 
 
