@@ -87,6 +87,8 @@ def test_subclass_defaults_match_pyzmq():
     "tcp://127.0.0.1",           # no port
     "tcp://127.0.0.1:",          # empty port
     "tcp://127.0.0.1:abc",       # port not a number
+    "tcp://127.0.0.1:\u00b2",     # a digit to str.isdigit, not to int() (found by the endpoint fuzz target)
+    "tcp://127.0.0.1:\u0661\u0662",  # Arabic-Indic digits: int() reads them, libzmq does not
     "inproc://",                 # empty inproc name
 ])
 @pytest.mark.parametrize("method", ["bind", "connect"])
