@@ -25,7 +25,7 @@ from ..constants import Flag, SocketType
 from ..context import Context
 from ..error import Again
 from ..zmtp import crypto, encode_command, encode_properties, make_greeting
-from .peers import CurveClientPeer
+from .peers import CurveClientPeer, fixed_keypair
 from .script import chunks
 from .target import InvariantBroken, Target, register
 
@@ -130,7 +130,8 @@ class EngineTarget(Target):
             _Setup(self.context, SocketType.SUB, SocketType.PUB, b"PUB", None, self.max_message_size),
         ]
         if crypto.AVAILABLE:
-            (server_public, server_secret), (client_public, client_secret) = crypto.keypair(), crypto.keypair()
+            (server_public, server_secret), (client_public, client_secret) = fixed_keypair("server"), \
+                fixed_keypair("client")
             self.curve_public = server_public
             self.setups.append(_Setup(self.context, SocketType.PULL, SocketType.PUSH, b"PUSH",
                                       (server_public, server_secret, client_public, client_secret),

@@ -13,6 +13,8 @@ Only the public names of :mod:`greenmq.zmtp` are used.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import struct
 
 from ..zmtp import curve as curve_names
@@ -21,6 +23,14 @@ from ..zmtp.framing import COMMAND, MORE, command_name, encode_command, frame_he
 from ..zmtp.greeting import make_greeting
 
 _NONCE = struct.Struct(">Q")
+
+
+@functools.cache
+def fixed_keypair(role: str) -> tuple[bytes, bytes]:
+    """A CURVE key pair that is the same in every process (public, secret): the parent that writes
+    the seeds and the child that fuzzes must agree on the server's key. For fuzzing only."""
+    secret = hashlib.sha256(b"greenmq fuzz " + role.encode()).digest()
+    return crypto.public_key(secret), secret
 
 
 def xor(data: bytes, mask: bytes) -> bytes:

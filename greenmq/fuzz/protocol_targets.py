@@ -16,7 +16,7 @@ from ..zmtp import crypto
 from ..zmtp.framing import FrameDecoder, Subscription
 from ..zmtp.security import SecurityConfig
 from ..zmtp.zap import ZapReply, parse_reply
-from .peers import CurveClientPeer, CurveServerPeer, Peer
+from .peers import CurveClientPeer, CurveServerPeer, Peer, fixed_keypair
 from .script import Script, build, chunks
 from .target import InvariantBroken, Target, register
 
@@ -84,24 +84,12 @@ def frame_of(body: bytes, more: bool = False) -> bytes:
     return b"".join(bytes(chunk) for chunk in out)
 
 
-class _Keys:
-    """One CURVE key pair per role, made once per process (only when PyNaCl is there)."""
-
-    server: tuple[bytes, bytes] | None = None
-    client: tuple[bytes, bytes] | None = None
-
-    @classmethod
-    def get(cls) -> tuple[tuple[bytes, bytes], tuple[bytes, bytes]]:
-        if cls.server is None or cls.client is None:
-            cls.server, cls.client = crypto.keypair(), crypto.keypair()
-        return cls.server, cls.client
-
-
 def security_and_peer(mechanism: bytes, greenmq_is_server: bool,
                       zap_domain: bytes = b"") -> tuple[SecurityConfig, Peer]:
     """greenmq's security settings for one side of a handshake, and the fuzzer's peer for the other."""
     if mechanism == b"CURVE":
-        (server_public, server_secret), (client_public, client_secret) = _Keys.get()
+        (server_public, server_secret), (client_public, client_secret) = fixed_keypair("server"), \
+            fixed_keypair("client")
         if greenmq_is_server:
             return (SecurityConfig(b"CURVE", True, secret_key=server_secret, public_key=server_public,
                                    zap_domain=zap_domain),
@@ -171,8 +159,8 @@ class HandshakeTarget(Target):
             while conn.zap_request is not None:
                 messages += conn.zap_reply(zap_answer)
             for message in messages:
-                if sum(len(frame) for frame in _as_frames(message)) > len(wire) + self.max_message_size:
-                    raise InvariantBroken("a message larger than the bytes received")
+                if any(len(frame) > self.max_message_size for frame in _as_frames(message)):
+                    raise InvariantBroken(f"a frame above MAXMSGSIZE ({self.max_message_size}) was delivered")
             conn.take_events()
             listener.hear(conn.data_to_send())
 
