@@ -13,7 +13,7 @@ from typing import Any
 
 from ..zmtp import ZmtpConnection, ZmtpError, decode_properties, encode_messages, encode_properties, make_greeting
 from ..zmtp import crypto
-from ..zmtp.framing import FrameDecoder, Subscription
+from ..zmtp.framing import FrameDecoder, Subscription, encode_command
 from ..zmtp.security import SecurityConfig
 from ..zmtp.zap import ZapReply, parse_reply
 from .peers import CurveClientPeer, CurveServerPeer, Peer, fixed_keypair
@@ -225,7 +225,7 @@ class GreetingTarget(Target):
     errors = (ZmtpError,)
 
     def seeds(self) -> list[bytes]:
-        ready = b"\x04\x19\x05READY" + encode_properties([("Socket-Type", b"PUSH")])[:20]
+        ready = encode_command(b"READY", encode_properties([("Socket-Type", b"PUSH")]))
         return [bytes((0,)) + make_greeting(b"NULL") + ready, bytes((1,)) + make_greeting(b"PLAIN", True),
                 bytes((2,)) + make_greeting(b"CURVE", minor=0), bytes((5,)) + make_greeting(b"NULL")[:11]]
 
