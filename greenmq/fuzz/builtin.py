@@ -112,6 +112,7 @@ class Result:
         self.slowest_input = b""
         self.peak_memory = 0
         self.finding: Any = None
+        self.interrupted = False  # stopped by SIGINT before its budget was spent
 
 
 def fuzz(checker: Checker, seeds: Iterable[bytes], seconds: float, runs: int | None, seed: int | None,
@@ -154,6 +155,8 @@ def fuzz(checker: Checker, seeds: Iterable[bytes], seconds: float, runs: int | N
                 progress(result)
     except Finding as finding:
         result.finding = finding
+    except KeyboardInterrupt:
+        result.interrupted = True
     _fill(result, checker, coverage, corpus, started)
     return result
 

@@ -111,7 +111,7 @@ def report(name: str, engine: str, result: builtin.Result, corpus: Path | None, 
           f"peak memory per input {result.peak_memory / 1024:.1f} KiB", file=out)
     finding = result.finding
     if finding is None:
-        print(f"{name}: no invariant broken", file=out)
+        print(f"{name}: no invariant broken{' (interrupted)' if result.interrupted else ''}", file=out)
         return 0
     print(f"{name}: FOUND {finding.kind}: {finding.detail}", file=out)
     if finding.data:

@@ -18,6 +18,7 @@ import json
 import math
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -40,10 +41,14 @@ from greenmq.fuzz.libfuzzer import child_main
 child_main(sys.argv[1:])
 """ % (HARNESS,)
 
+# The child's exit statuses after a SIGINT (or ^C): libFuzzer's when it catches the signal, Python's
+# when the KeyboardInterrupt surfaces in the callback. The run was stopped; nothing was found.
+INTERRUPTED_EXIT = 72
+INTERRUPTED = (INTERRUPTED_EXIT, 128 + signal.SIGINT, -signal.SIGINT)
 # Seconds between the child's progress lines (libFuzzer's own come at powers of two).
 PROGRESS_EVERY = 60
 _STATUS = re.compile(r"^#(\d+)\s+(\w+)\s+cov: (\d+) ft: (\d+) corp: (\d+)")
-_DONE = re.compile(r"^Done (\d+) runs in (\d+) second")
+_DONE = re.compile(r"^(?:Done (\d+) runs in \d+ second|stat::number_of_executed_units: (\d+))")
 
 
 def available() -> bool:
@@ -114,7 +119,8 @@ def run(target: Any, seconds: float, runs: int | None, seed: int | None, corpus_
         args = [f"-max_total_time={max(1, math.ceil(seconds))}", f"-max_len={target.max_len}",
                 # Wall-clock, unlike the checker's CPU bound: generous, since a low-priority run waits its turn.
                 f"-timeout={math.ceil(target.time_bound * 10)}", "-print_final_stats=1",
-                f"-artifact_prefix={corpus}/crash-", "-rss_limit_mb=4096"]
+                f"-artifact_prefix={corpus}/crash-", "-rss_limit_mb=4096",
+                f"-interrupted_exitcode={INTERRUPTED_EXIT}"]
         if runs is not None:
             args.append(f"-runs={runs}")
         if seed is not None:
@@ -133,7 +139,7 @@ def run(target: Any, seconds: float, runs: int | None, seed: int | None, corpus_
                 result.coverage, result.corpus = int(status.group(3)), int(status.group(5))
             done = _DONE.match(line)
             if done:
-                result.inputs = int(done.group(1))
+                result.inputs = int(done.group(1) or done.group(2))
             if echo is not None and not line.startswith(("INFO: Instrumenting", "WARNING: Failed to find")) and (
                     not line.startswith("#") or "pulse" in line or "DONE" in line):
                 echo(line.rstrip("\n"))
@@ -149,6 +155,8 @@ def run(target: Any, seconds: float, runs: int | None, seed: int | None, corpus_
         found = figures.get("finding")
         if found is not None:
             result.finding = Finding(found["kind"], found["detail"], bytes.fromhex(found["data"]))
+        elif code in INTERRUPTED:
+            result.interrupted = True
         elif code != 0:
             result.finding = Finding("exception", "libFuzzer stopped with exit code "
                                      f"{code}:\n" + "".join(tail), b"")
