@@ -223,6 +223,7 @@ class GreetingTarget(Target):
     name = "greeting"
     summary = "ZmtpConnection.receive from the first byte: signature, version, mechanism, as-server"
     errors = (ZmtpError,)
+    max_len = 512  # the greeting and the first command or two
 
     def seeds(self) -> list[bytes]:
         ready = encode_command(b"READY", encode_properties([("Socket-Type", b"PUSH")]))
