@@ -437,6 +437,21 @@ def test_unknown_attribute_is_attributeerror(push):
     assert str(info.value) == "Socket has no such option: NOT_AN_OPTION"
 
 
+def test_option_attribute_in_any_case_is_the_option(push):
+    # pyzmq upper-cases any attribute name it does not know (found by the options fuzz target)
+    push.Linger = 250
+    assert push.getsockopt(zmq.LINGER) == 250
+    raises_errno(zmq.EINVAL, setattr, push, "Type", 5)  # read-only, as setsockopt(TYPE) is
+
+
+def test_type_attribute_can_be_overwritten_as_in_pyzmq(push):
+    # pyzmq's sock.type is a plain attribute: assigning it replaces what it reads (not the socket's type)
+    assert push.type == zmq.PUSH
+    push.type = zmq.PULL
+    assert push.type == zmq.PULL
+    assert push.getsockopt(zmq.TYPE) == zmq.PUSH
+
+
 # -- send / recv ---------------------------------------------------------------------------------
 
 

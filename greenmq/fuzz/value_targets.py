@@ -181,8 +181,9 @@ class OptionsTarget(Target):
                         sock.set(option, value)
                     elif way == 2 and isinstance(value, str):
                         sock.setsockopt_string(option, value)
-                    elif way == 3 and option in ALL_OPTIONS:
-                        setattr(sock, SocketOption(option).name.lower(), value)
+                    elif way in (3, 4) and option in ALL_OPTIONS:
+                        name = SocketOption(option).name  # sock.linger, and sock.Linger as pyzmq takes it
+                        setattr(sock, name.lower() if way == 3 else name.title(), value)
                     else:
                         sock.setsockopt(option, value)
                 except self.ALLOWED:
