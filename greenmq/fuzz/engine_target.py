@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import socket as _pysocket
 
 import gevent
@@ -27,7 +26,7 @@ from ..error import Again
 from ..zmtp import crypto, encode_command, encode_properties, make_greeting
 from .peers import CurveClientPeer, fixed_keypair
 from .script import chunks
-from .target import InvariantBroken, Target, register
+from .target import InvariantBroken, Target, open_fds, register
 
 HEALTH_EVERY = 100
 # Descriptors that may come and go during a run (the hub's, a resolver's) before a leak is reported.
@@ -138,7 +137,7 @@ class EngineTarget(Target):
                                       self.max_message_size))
         for setup in self.setups:
             setup.check_healthy(self.max_message_size, self.time_bound)
-        self.fds = _open_fds()
+        self.fds = open_fds()
         self.count = 0
 
     def seeds(self) -> list[bytes]:
@@ -189,8 +188,8 @@ class EngineTarget(Target):
             setup.check_healthy(self.max_message_size, self.time_bound)
         # Closed connections release their descriptors once the hub has run their endings.
         gevent.sleep(0)
-        if _open_fds() > self.fds + FD_TOLERANCE:
-            raise InvariantBroken(f"descriptors leak: {self.fds} open at the start, {_open_fds()} now")
+        if open_fds() > self.fds + FD_TOLERANCE:
+            raise InvariantBroken(f"descriptors leak: {self.fds} open at the start, {open_fds()} now")
         self._check_no_errors()
 
     def close(self) -> None:
@@ -202,11 +201,4 @@ class EngineTarget(Target):
             self.context.destroy(linger=0)
             logging.getLogger("greenmq").removeHandler(self.error_log)
             gevent.get_hub().exception_stream = self._saved_stream
-
-
-def _open_fds() -> int:
-    try:
-        return len(os.listdir("/proc/self/fd"))
-    except OSError:
-        return 0
 

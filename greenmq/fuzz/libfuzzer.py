@@ -41,10 +41,9 @@ from greenmq.fuzz.libfuzzer import child_main
 child_main(sys.argv[1:])
 """ % (HARNESS,)
 
-# The child's exit statuses after a SIGINT (or ^C): libFuzzer's when it catches the signal, Python's
+# The child's exit statuses after a SIGINT (or ^C): libFuzzer's (72) when it catches the signal, Python's
 # when the KeyboardInterrupt surfaces in the callback. The run was stopped; nothing was found.
-INTERRUPTED_EXIT = 72
-INTERRUPTED = (INTERRUPTED_EXIT, 128 + signal.SIGINT, -signal.SIGINT)
+INTERRUPTED = (72, 128 + signal.SIGINT, -signal.SIGINT)
 # Seconds between the child's progress lines (libFuzzer's own come at powers of two).
 PROGRESS_EVERY = 60
 _STATUS = re.compile(r"^#(\d+)\s+(\w+)\s+cov: (\d+) ft: (\d+) corp: (\d+)")
@@ -119,8 +118,7 @@ def run(target: Any, seconds: float, runs: int | None, seed: int | None, corpus_
         args = [f"-max_total_time={max(1, math.ceil(seconds))}", f"-max_len={target.max_len}",
                 # Wall-clock, unlike the checker's CPU bound: generous, since a low-priority run waits its turn.
                 f"-timeout={math.ceil(target.time_bound * 10)}", "-print_final_stats=1",
-                f"-artifact_prefix={corpus}/crash-", "-rss_limit_mb=4096",
-                f"-interrupted_exitcode={INTERRUPTED_EXIT}"]
+                f"-artifact_prefix={corpus}/crash-", "-rss_limit_mb=4096"]
         if runs is not None:
             args.append(f"-runs={runs}")
         if seed is not None:

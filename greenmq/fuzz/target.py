@@ -12,6 +12,7 @@ when one fails.
 
 from __future__ import annotations
 
+import os
 from typing import Callable
 
 # MAXMSGSIZE given to every decoder and socket under test: the memory bound is this plus a constant.
@@ -49,6 +50,14 @@ class Target:
 
     def close(self) -> None:
         """Release what the target holds (sockets, listeners); checks that it is still healthy."""
+
+
+def open_fds() -> int:
+    """How many descriptors this process has open (0 where /proc is not there)."""
+    try:
+        return len(os.listdir("/proc/self/fd"))
+    except OSError:
+        return 0
 
 
 _REGISTRY: dict[str, Callable[[], Target]] = {}
