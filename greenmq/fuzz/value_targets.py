@@ -195,16 +195,11 @@ class OptionsTarget(Target):
             self._check_usable(sock, socket_type)
         finally:
             sock.close(linger=0)
-        if self.count % FD_CHECK_EVERY == 0:
-            self._check_descriptors()
-
-    def _check_descriptors(self) -> None:
-        """A socket's ZMQ_FD descriptor is closed two turns of the hub's loop after the socket
-        (readiness_fd explains why), and an input that never blocks lets the loop idle: so let it
-        turn, then nothing may be left over."""
-        for _ in range(3):
-            gevent.sleep(0.001)
-        if open_fds() > self.fds + FD_TOLERANCE:
+            # A socket's ZMQ_FD descriptor is closed two turns of the hub's loop after the socket
+            # (readiness_fd says why); inputs that never block would never let the loop turn.
+            gevent.idle()
+            gevent.idle()
+        if self.count % FD_CHECK_EVERY == 0 and open_fds() > self.fds + FD_TOLERANCE:
             raise InvariantBroken(f"descriptors leak: {self.fds} open at the start, {open_fds()} now")
 
     def _check_usable(self, sock: Any, socket_type: SocketType) -> None:
