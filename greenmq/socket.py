@@ -114,8 +114,14 @@ class Socket(SocketBase, Shadowable, unknown_address_errno=Errno.ENOTSOCK):
 
     @property
     def type(self) -> int:
-        socket_type: int = self.socket_type
+        socket_type: int = self.__dict__.get("type", self.socket_type)
         return socket_type
+
+    @type.setter
+    def type(self, value: Any) -> None:
+        # pyzmq keeps ``type`` as a plain attribute, which a program (or a test's fake) may overwrite;
+        # the socket's real type (getsockopt(TYPE)) stays.
+        self.__dict__["type"] = value
 
     def __enter__(self: _S) -> _S:
         return self
@@ -150,6 +156,8 @@ class Socket(SocketBase, Shadowable, unknown_address_errno=Errno.ENOTSOCK):
             self.setsockopt(subscription, value.encode("utf-8") if isinstance(value, str) else value)
         elif hasattr(type(self), name):
             object.__setattr__(self, name, value)
+        elif name.upper() in SocketOption.__members__:  # an option in any case (sock.Linger), as in pyzmq
+            self.set(SocketOption[name.upper()], value)
         else:
             raise AttributeError(f"Socket has no such option: {name.upper()}")
 

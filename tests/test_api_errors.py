@@ -87,6 +87,8 @@ def test_subclass_defaults_match_pyzmq():
     "tcp://127.0.0.1",           # no port
     "tcp://127.0.0.1:",          # empty port
     "tcp://127.0.0.1:abc",       # port not a number
+    "tcp://127.0.0.1:\u00b2",     # a digit to str.isdigit, not to int() (found by the endpoint fuzz target)
+    "tcp://127.0.0.1:\u0661\u0662",  # Arabic-Indic digits: int() reads them, libzmq does not
     "inproc://",                 # empty inproc name
 ])
 @pytest.mark.parametrize("method", ["bind", "connect"])
@@ -433,6 +435,21 @@ def test_unknown_attribute_is_attributeerror(push):
     with pytest.raises(AttributeError) as info:
         push.not_an_option = 1
     assert str(info.value) == "Socket has no such option: NOT_AN_OPTION"
+
+
+def test_option_attribute_in_any_case_is_the_option(push):
+    # pyzmq upper-cases any attribute name it does not know (found by the options fuzz target)
+    push.Linger = 250
+    assert push.getsockopt(zmq.LINGER) == 250
+    raises_errno(zmq.EINVAL, setattr, push, "Type", 5)  # read-only, as setsockopt(TYPE) is
+
+
+def test_type_attribute_can_be_overwritten_as_in_pyzmq(push):
+    # pyzmq's sock.type is a plain attribute: assigning it replaces what it reads (not the socket's type)
+    assert push.type == zmq.PUSH
+    push.type = zmq.PULL
+    assert push.type == zmq.PULL
+    assert push.getsockopt(zmq.TYPE) == zmq.PUSH
 
 
 # -- send / recv ---------------------------------------------------------------------------------

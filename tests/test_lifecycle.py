@@ -387,3 +387,33 @@ def test_context_instance_is_a_singleton():
     finally:
         with gevent.Timeout(TIMEOUT):
             replacement.term()
+
+
+# -- what a closed socket leaves behind ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("with_fd", [False, True], ids=["plain", "ZMQ_FD"])
+def test_closed_sockets_are_freed(context, with_fd):
+    # Each socket's two wake-ups started an async watcher that the loop kept -- and with it the
+    # socket's state -- after close (found by the options fuzz target's memory bound).
+    import gc
+
+    from greenmq._socket.wakeup import Wakeup
+
+    def live_wakeups():
+        gc.collect()
+        return sum(isinstance(obj, Wakeup) for obj in gc.get_objects())
+
+    def cycle(count):
+        for _ in range(count):
+            sock = context.socket(zmq.PAIR)
+            if with_fd:
+                sock.getsockopt(zmq.FD)
+            sock.close(linger=0)
+        for _ in range(3):  # a ZMQ_FD descriptor is closed two turns of the loop after its socket
+            gevent.sleep(0.01)
+
+    cycle(10)
+    before = live_wakeups()
+    cycle(200)
+    assert live_wakeups() - before < 10

@@ -80,7 +80,7 @@ def _parse_port(port, endpoint, wildcard_ok):
         if wildcard_ok:
             return 0
         raise zmq_error(Errno.EINVAL, endpoint)
-    if not port.isdigit():
+    if not (port.isascii() and port.isdigit()):  # str.isdigit() also takes "²" and other scripts' digits
         raise zmq_error(Errno.EINVAL, endpoint)
     number = int(port)
     if not 0 < number < 65536:

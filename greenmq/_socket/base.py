@@ -520,6 +520,8 @@ class SocketBase:
         self._monitor.stop()
         self._readable.set()
         self._writable.set()
+        self._readable.close()
+        self._writable.close()
         if self._fd is not None:
             self._fd.close_after_signal()
         lingering = self._endpoints.close(linger)

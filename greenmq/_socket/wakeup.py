@@ -84,6 +84,17 @@ class Wakeup:
     def clear(self) -> None:
         self.event.clear()
 
+    def close(self) -> None:
+        """The socket closed (after its last ``set()`` woke the waiters): stop the async watcher,
+        which the loop would otherwise keep -- and with it this object and what ``notify`` holds --
+        for as long as the loop lives. A later ``set()`` from another thread is then a no-op.
+        Only the owner's thread may touch its loop."""
+        if _thread_ident() == self._thread:
+            self._async.stop()
+        else:
+            loop: Any = self._hub.loop
+            loop.run_callback_threadsafe(self._async.stop)
+
     def is_set(self) -> bool:
         return self.event.is_set()
 

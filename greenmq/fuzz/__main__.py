@@ -1,0 +1,7 @@
+"""``python -m greenmq.fuzz``: see :mod:`greenmq.fuzz.cli`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
