@@ -612,7 +612,7 @@ def test_top_level_help_lists_every_command(cli):
     status, out, err = cli.run("--help")
     assert status == 0, err
     text = b"\n".join(out).decode()
-    for name in SUBCOMMANDS + ["demo", "bench", "run"]:
+    for name in SUBCOMMANDS + ["demo", "bench", "fuzz", "run"]:
         assert f"\n    {name} " in text
     assert "Exit status" in text
 
@@ -626,6 +626,16 @@ def test_each_subcommand_has_help_with_examples(cli, name):
     examples = text.partition("\nexamples:\n")[2]
     assert examples.startswith("  ") and f"greenmq {name}" in examples.partition("\n\n")[0]
     assert "Exit status" in text
+
+
+def test_fuzz_keeps_its_own_command_line(cli):
+    status, out, err = cli.run("fuzz", "--list")
+    assert status == 0, err
+    names = {line.split()[0].decode() for line in out if line.strip()}
+    assert {"frames", "greeting", "engine", "z85"} <= names
+    status, out, err = cli.run("fuzz", "z85", "--runs", "200", "--seed", "1", "--engine", "builtin")
+    assert status == 0, err
+    assert b"z85: no invariant broken" in out
 
 
 def test_bench_and_run_keep_their_own_command_lines(cli, tmp_path):

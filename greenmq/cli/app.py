@@ -4,8 +4,8 @@ Each subcommand module adds its parser with ``set_defaults(run=...)``;
 :func:`execute` gives the run function a :class:`Session` and turns every way
 a command can end into an exit status: a :class:`CliError` (or a
 ``ZMQError``, or a bad input line) into one line on stderr, Ctrl-C into 130
-without a traceback, a closed stdout into 141. ``bench`` and ``run`` have
-command lines of their own and get theirs untouched; ``demo`` runs as before.
+without a traceback, a closed stdout into 141. ``bench``, ``fuzz`` and ``run``
+have command lines of their own and get theirs untouched; ``demo`` runs as before.
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
                         description="Show greenmq at work: a PUSH/PULL pipeline and PAIR signalling.")
     commands.add_parser("bench", help="throughput and latency against pyzmq and zmq.green (see bench --help)",
                         add_help=False)
+    commands.add_parser("fuzz", help="fuzz greenmq's parsers, handshakes and engine (see fuzz --help)",
+                        add_help=False)
     commands.add_parser("run", help="run a pyzmq program on greenmq, unchanged (see run --help)", add_help=False)
     return parser
 
@@ -60,6 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..bench import main as bench_main
 
         return int(bench_main(argv[1:]) or 0)
+    if argv[:1] == ["fuzz"]:
+        from ..fuzz import main as fuzz_main
+
+        return int(fuzz_main(argv[1:]) or 0)
     if argv[:1] == ["run"]:
         # Everything after ``run`` belongs to the program that runs.
         from ..monkey import run_program
