@@ -125,7 +125,10 @@ class UdpReceiver:
             if resolved.multicast:
                 # Several DISHes of one host may join a group on one port: each gets every datagram.
                 sock.setsockopt(_pysocket.SOL_SOCKET, _pysocket.SO_REUSEPORT, 1)
-            sock.bind(resolved.local)
+            # A multicast DISH binds the wildcard address on the group's port; its source only
+            # names the interface that joins the group.
+            wildcard = "::" if resolved.family == _pysocket.AF_INET6 else "0.0.0.0"
+            sock.bind((wildcard, resolved.local[1]) if resolved.multicast else resolved.local)
             if resolved.multicast:
                 sock.setsockopt(*_membership(resolved))
         except OSError as error:
@@ -148,7 +151,9 @@ class UdpReceiver:
         while inbound is not None and not inbound.reader_closed:
             try:
                 datagram = sock.recv(MAX_DATAGRAM)
-            except OSError as error:  # an ICMP error queued on the socket, say: read on
+            except OSError as error:
+                if sock.fileno() < 0:
+                    return  # closed by close()
                 log.debug("greenmq: udp receive on %s failed: %s", self.endpoint, error)
                 continue
             msg = decode(datagram)
@@ -214,14 +219,18 @@ class UdpSender:
 
     def _closed(self, _greenlet: gevent.Greenlet) -> None:
         self._sock.close()
-        self.port.detach(self.peer)
+        if self.peer.outbound is not None:
+            self.peer.outbound.close_reader()  # what was not sent in time is dropped
 
     def close(self, linger: int) -> gevent.Greenlet:
-        """Stop; what is queued is still sent for up to ``linger`` ms (-1: until all is sent)."""
+        """The socket stops using this peer at once; what is queued is still sent for up to
+        ``linger`` ms (-1: until all is sent), as for a tcp connect."""
         self._closing = True
-        self._ready.set()
+        self.port.detach(self.peer, close_pipes=False)
         if linger == 0:
             self.greenlet.kill(block=False)
-        elif linger > 0:
+            return self.greenlet
+        self._ready.set()
+        if linger > 0:
             gevent.spawn_later(linger / 1000.0, self.greenlet.kill, block=False)
         return self.greenlet
