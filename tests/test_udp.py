@@ -329,3 +329,31 @@ def test_multicast_in_a_network_namespace(tmp_path):
     results = json.loads(done.stdout.decode().strip().splitlines()[-1])
     assert results["received"] == [["weather", "sunny"]] * 3
     assert results["after"] == ["rainy"] * 3
+
+
+def test_radio_with_tcp_and_udp_dishes(ctx, dish):
+    """One RADIO, a DISH over tcp (joins honoured at the RADIO) and one over udp (every group sent, filtered there)."""
+    radio = new_socket(ctx, zmq.RADIO)
+    radio.bind("tcp://127.0.0.1:*")
+    tcp_dish = new_socket(ctx, zmq.DISH, rcvtimeo=TIMEOUT * 1000)
+    tcp_dish.join(b"tcp-only")
+    tcp_dish.join(MARKER)
+    tcp_dish.connect(radio.last_endpoint)
+    radio.connect(dish.last_endpoint.decode())
+    dish.join(b"udp-only")
+    sent = 0
+    with gevent.Timeout(TIMEOUT):
+        while not tcp_dish.poll(20):  # its joins reach the RADIO after the handshake: until then it gets nothing
+            radio.send(b"", group=MARKER)
+            sent += 1
+    for _ in range(sent):  # the udp DISH got every marker
+        assert until_marker(dish) == []
+    radio.send(b"t", group=b"tcp-only")
+    radio.send(b"u", group=b"udp-only")
+    radio.send(b"end", group=MARKER)
+    assert until_marker(dish) == [(b"udp-only", b"u")]
+    got = []
+    with gevent.Timeout(TIMEOUT):
+        while not got or got[-1] != (MARKER, b"end"):
+            got.append(received(tcp_dish))
+    assert [message for message in got if message[0] != MARKER] == [(b"tcp-only", b"t")]
