@@ -24,7 +24,7 @@ import pytest
 import greenmq as zmq
 from greenmq._connection import udp
 
-from support import PROGRAM_TIMEOUT, ROOT, TIMEOUT, new_socket, raises_errno
+from support import PROGRAM_TIMEOUT, ROOT, TIMEOUT, needs_ipv6_loopback, new_socket, raises_errno
 
 MARKER = b"marker"
 
@@ -160,6 +160,22 @@ def test_radio_disconnect(ctx, dish, raw_receiver):
     raw_receiver.settimeout(0.05)
     with pytest.raises(socket.timeout):
         raw_receiver.recv(100)
+
+
+@needs_ipv6_loopback
+def test_ipv6_unicast(ctx):
+    """With IPV6 set, ``udp://[::1]:port`` works both ways; without it, an IPv6 address is EINVAL to a RADIO."""
+    dish = new_socket(ctx, zmq.DISH, ipv6=True, rcvtimeo=TIMEOUT * 1000)
+    dish.bind("udp://[::1]:*")
+    endpoint = dish.last_endpoint.decode()
+    assert endpoint.startswith("udp://[::1]:")
+    dish.join(b"six")
+    radio = new_socket(ctx, zmq.RADIO, ipv6=True)
+    radio.connect(endpoint)
+    radio.send(b"over ipv6", group=b"six")
+    with gevent.Timeout(TIMEOUT):
+        assert received(dish) == (b"six", b"over ipv6")
+    raises_errno(zmq.EINVAL, new_socket(ctx, zmq.RADIO).connect, endpoint)
 
 
 # -- who may bind and connect ---------------------------------------------------------------------
