@@ -298,7 +298,7 @@ class Peer:
     an inproc link) and drops it; ROUTER_HANDOVER uses it.
     """
 
-    __slots__ = ("inbound", "outbound", "endpoint", "metadata", "routing_id", "disconnect")
+    __slots__ = ("inbound", "outbound", "endpoint", "metadata", "routing_id", "disconnect", "all_groups")
 
     def __init__(self, endpoint: str | None = None, routing_id: bytes | None = None,
                  disconnect: Callable[[], None] = _ignore):
@@ -308,6 +308,8 @@ class Peer:
         self.metadata: Any = None  # a Metadata once the handshake (or inproc join) told it
         self.routing_id = routing_id
         self.disconnect = disconnect
+        # A RADIO sends this peer every group: nothing comes back over udp to say which it wants.
+        self.all_groups = False
 
     def use_pipes(self, inbound: Pipe | None, outbound: Pipe | None) -> None:
         """Give the peer its pipes (made after the peer, when their wake-ups name it)."""

@@ -19,7 +19,7 @@ from ..constants import ENODEV, Errno, SocketType
 from ..error import zmq_error
 from .interfaces import interface_address
 
-TRANSPORTS = ("tcp", "ipc", "inproc")
+TRANSPORTS = ("tcp", "ipc", "inproc", "udp")
 
 
 _UDP_SOCKET_TYPES = (SocketType.RADIO, SocketType.DISH, SocketType.DGRAM)
@@ -178,6 +178,75 @@ def socks_target(address, endpoint, ipv6):
     host, port = _split_host_port(address, endpoint)
     source_addr = None if source is None else _local_address(source, endpoint, ipv6, Errno.EINVAL, None)
     return host, int(port), source_addr
+
+
+class UdpAddress:
+    """A resolved udp endpoint, libzmq's ``[source;]host:port``: ``target`` is where a RADIO
+    sends (for a multicast DISH, the group it joins), ``local`` what a DISH binds (a multicast
+    DISH binds the wildcard address on the group's port; a multicast source names the
+    interface to use), ``interface`` the source's interface index (0: any; -1: the source
+    is not an interface name), all for sockets of ``family``."""
+
+    __slots__ = ("family", "target", "local", "multicast", "interface")
+
+    def __init__(self, family, target, local, multicast, interface):
+        self.family = family
+        self.target = target
+        self.local = local
+        self.multicast = multicast
+        self.interface = interface
+
+
+def _wildcard(ipv6):
+    return (_pysocket.AF_INET6, "::") if ipv6 else (_pysocket.AF_INET, "0.0.0.0")
+
+
+def _udp_source(source, endpoint, ipv6):
+    """A multicast source: ``*``, an address or an interface name (no DNS), and its interface index."""
+    if source == "*":
+        return (*_wildcard(ipv6), 0)
+    family, host = _resolve(source, endpoint, ipv6, Errno.EINVAL, None, interfaces=True)
+    try:
+        index = _pysocket.if_nametoindex(source)
+    except OSError:
+        index = -1
+    return family, host, index
+
+
+def parse_udp(address, endpoint, bind, ipv6, resolver=_pysocket.getaddrinfo):
+    """Resolve a udp address as libzmq's ``udp_address_t`` does.
+
+    A unicast address is what a DISH binds (``*`` is every interface) or a
+    RADIO sends to; a multicast one is the group, on the port given; a
+    ``source;`` part is only allowed with a multicast group, and names the
+    interface. A bind's port may be ``*`` or 0 (any free port).
+    """
+    errnum = ENODEV if bind else Errno.EINVAL
+    source = None
+    if ";" in address:
+        source, address = address.rsplit(";", 1)
+        if not source:
+            raise zmq_error(Errno.EINVAL, endpoint)
+    host, port_text = _split_host_port(address, endpoint)
+    port = _parse_port(port_text, endpoint, wildcard_ok=bind)
+    if bind and host == "*":
+        family, host = _wildcard(ipv6)
+    else:
+        family, host = _resolve(host, endpoint, ipv6, errnum, resolver, interfaces=bind)
+    multicast = ipaddress.ip_address(host.split("%")[0]).is_multicast
+    interface = 0
+    if source is not None:
+        source_family, source_host, interface = _udp_source(source, endpoint, ipv6)
+        if not multicast or _literal(source_host).is_multicast or source_family != family:
+            raise zmq_error(Errno.EINVAL, endpoint)
+        local = (source_host, port)
+    elif multicast or not bind:
+        local = (_wildcard(family == _pysocket.AF_INET6)[1], port)
+    else:
+        local = (host, port)
+    if family == _pysocket.AF_INET6 and multicast and interface < 0:
+        raise zmq_error(ENODEV, endpoint)  # IPv6 joins a group by interface index, not address
+    return UdpAddress(family, (host, port), local, multicast, interface)
 
 
 def ipc_path(address, endpoint=None):

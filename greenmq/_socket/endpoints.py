@@ -2,7 +2,8 @@
 
 A tcp or ipc bind is a :class:`~greenmq._connection.listener.Listener`, a
 tcp or ipc connect a :class:`~greenmq._connection.session.ConnectSession`
-(several connects to one endpoint are several sessions, as in libzmq), and
+(several connects to one endpoint are several sessions, as in libzmq), a
+udp bind or connect a :mod:`~greenmq._connection.udp` receiver or sender, and
 inproc names live in the context's
 :class:`~greenmq._connection.inproc.InprocNamespace`. Each gets the
 socket's :class:`~greenmq._socket.port.SocketPort` and the options snapshot
@@ -16,7 +17,7 @@ from typing import Any
 
 import gevent
 
-from .._connection import endpoint as _endpoint, tcp_ipc
+from .._connection import endpoint as _endpoint, tcp_ipc, udp
 from .._connection.listener import Listener
 from .._connection.session import ConnectSession
 from ..error import ZMQError, zmq_error
@@ -34,6 +35,7 @@ class Endpoints:
         self._listeners: dict[str, Listener] = {}  # concrete endpoint -> listener
         self._sessions: dict[str, list[ConnectSession]] = {}  # endpoint -> sessions
         self._inproc_names: dict[str, str] = {}  # endpoint -> inproc name
+        self._udp: dict[str, list[Any]] = {}  # endpoint -> its udp receivers or senders
 
     def parse(self, addr: str, name_address: bool = True) -> tuple:
         """``transport://address`` → (transport, address), with libzmq's errors."""
@@ -46,6 +48,11 @@ class Endpoints:
             self._registry.inproc.bind(self._port, address, addr, options)
             self._inproc_names[addr] = address
             return addr
+        if transport == "udp":
+            udp.check_role(self._socket_type, True, addr)
+            receiver = udp.UdpReceiver(self._port, options, address, addr)
+            self._udp.setdefault(receiver.endpoint, []).append(receiver)
+            return receiver.endpoint
         listener = Listener(self._port, options, transport, address)
         self._listeners[listener.endpoint] = listener
         return listener.endpoint
@@ -54,6 +61,10 @@ class Endpoints:
         transport, address = self.parse(addr)
         if transport == "inproc":
             self._registry.inproc.connect(self._port, address, addr, options)
+            return
+        if transport == "udp":
+            udp.check_role(self._socket_type, False, addr)
+            self._udp.setdefault(addr, []).append(udp.UdpSender(self._port, options, address, addr))
             return
         tcp_ipc.check_connect(transport, address, addr)
         session = ConnectSession(self._port, options, transport, address, addr)
@@ -66,6 +77,9 @@ class Endpoints:
             if self._inproc_names.pop(addr, None) is None:
                 raise zmq_error(errno.ENOENT)
             self._registry.inproc.unbind(self._port, address)
+            return
+        if transport == "udp":
+            self._end_udp(addr, linger)
             return
         listener = self._listeners.pop(addr, None)
         resolved = self._resolved(transport, address, ipv6)
@@ -92,14 +106,24 @@ class Endpoints:
         if transport == "inproc":
             self._registry.inproc.disconnect(self._port, addr)
             return
+        if transport == "udp":
+            self._end_udp(addr, linger)
+            return
         sessions = self._sessions.pop(addr, None)
         if not sessions:
             raise zmq_error(errno.ENOENT)
         self._registry.linger([session.disconnect(linger) for session in sessions])
 
+    def _end_udp(self, addr: str, linger: int) -> None:
+        ends = self._udp.pop(addr, None)
+        if not ends:
+            raise zmq_error(errno.ENOENT)
+        self._registry.linger([end.close(linger) for end in ends])
+
     def close(self, linger: int) -> list[gevent.Greenlet]:
         """The socket closes: end every endpoint; returns the greenlets still flushing messages."""
-        lingering: list[gevent.Greenlet] = []
+        lingering: list[gevent.Greenlet] = [end.close(linger) for ends in self._udp.values() for end in ends]
+        self._udp.clear()
         for listener in self._listeners.values():
             lingering.extend(listener.close(linger))
         self._listeners.clear()

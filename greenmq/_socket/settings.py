@@ -42,7 +42,7 @@ class EndpointOptions:
         "tcp_keepalive_cnt", "tcp_keepalive_idle", "tcp_keepalive_intvl", "tcp_maxrt", "use_fd", "bindtodevice",
         "socks_proxy", "socks_username", "socks_password", "sndhwm", "rcvhwm", "conflate",
         "stream_notify", "security", "raw", "takes_subscriptions", "fans_out", "connect_routing_id",
-        "router_notify", "hello_msg", "disconnect_msg", "hiccup_msg",
+        "router_notify", "hello_msg", "disconnect_msg", "hiccup_msg", "multicast_loop", "multicast_hops",
     )
 
     socket_type: SocketType
@@ -86,6 +86,8 @@ class EndpointOptions:
     hello_msg: bytes  # sent first on each connection (b"": none, or not for this socket type)
     disconnect_msg: bytes  # received from an accepted peer whose connection ended (b"": none)
     hiccup_msg: bytes  # received from a connected peer whose connection ended (b"": none)
+    multicast_loop: bool  # udp multicast: a RADIO's datagrams loop back to this host
+    multicast_hops: int  # udp multicast: the datagrams' TTL
 
     def __init__(self, **values: Any):
         for name in self.__slots__:
@@ -203,4 +205,6 @@ class SocketSettings:
             hello_msg=values[O.HELLO_MSG] if self.socket_type in _HELLO_TYPES else b"",
             disconnect_msg=values[O.DISCONNECT_MSG] if self.socket_type in _DISCONNECT_TYPES else b"",
             hiccup_msg=values[O.HICCUP_MSG] if self.socket_type in _HICCUP_TYPES else b"",
+            multicast_loop=bool(values[O.MULTICAST_LOOP]),
+            multicast_hops=values[O.MULTICAST_HOPS],
         )

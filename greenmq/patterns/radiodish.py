@@ -13,6 +13,9 @@ group (at most 255 bytes), then the body -- libzmq's form towards a ZMTP 3.0
 or 3.1 peer. A DISH checks that shape, drops anything else (libzmq drops the
 connection instead) and, as libzmq, filters what arrives by its own groups
 too. What a DISH receives carries its group (``Frame.group``).
+
+Over udp no JOIN comes back from the DISH, so a RADIO sends every message
+to each of its udp peers (the peer's ``all_groups``), as libzmq does.
 """
 
 from ..constants import Errno, SocketOption
@@ -35,16 +38,21 @@ class Radio(SinglePart):
         self._dist = Distributor()
         self._members = {}  # group -> outbound pipes of the DISHes that joined it
         self._groups_of = {}  # peer -> its groups, to forget them when it goes
+        self._all_groups = set()  # outbound pipes of udp peers, which get every group
         self.nodrop = False
 
     def attach(self, peer):
         self._dist.attach(peer.outbound)
+        if peer.all_groups:
+            self._all_groups.add(peer.outbound)
+            return True
         self._groups_of[peer] = set()
         self.inbound_activated(peer)  # what it sent before it was attached (inproc)
         return True
 
     def detach(self, peer):
         self._dist.detach(peer.outbound)
+        self._all_groups.discard(peer.outbound)
         for group in self._groups_of.pop(peer, ()):
             self._leave(peer, group)
 
@@ -80,6 +88,8 @@ class Radio(SinglePart):
     def send_addressed(self, msg, routing_id, group, over_hwm=False):
         body = body_of(outgoing(msg))
         targets = self._members.get(group)
+        if self._all_groups:
+            targets = self._all_groups.union(targets) if targets else self._all_groups
         if not targets:
             return True  # nobody joined the group: dropped, as by PUB
         if self.nodrop and not over_hwm and not Distributor.all_have_room(targets):
