@@ -5,7 +5,9 @@ Each test runs both ways: greenmq in one role and a draft libzmq process
 are wrapped in one small interface (:class:`GreenEnd`, :class:`DraftEnd`),
 so that one test body serves every combination: what it checks is what
 crosses the wire -- routing ids on received frames, groups, JOIN/LEAVE,
-the order of frames, and the messages the draft options make.
+the order of frames, and the messages the draft options make (HELLO_MSG,
+DISCONNECT_MSG, ROUTER_NOTIFY; libzmq 4.3.4 has no HICCUP_MSG) -- in the
+clear and over CURVE, and again after the bound side restarts.
 """
 
 from typing import NamedTuple
@@ -15,6 +17,7 @@ import pytest
 
 import greenmq as zmq
 
+from .draft_support import DraftRefused
 from .libzmq_peer import greenmq_socket
 
 pytestmark = pytest.mark.draft_interop
@@ -35,16 +38,27 @@ class Got(NamedTuple):
 class GreenEnd:
     """A greenmq socket of the test process."""
 
-    name = "greenmq"
-
     def __init__(self, ctx, socket_type, options):
-        self.sock = greenmq_socket(ctx, getattr(zmq, socket_type))
-        for option, value in options.items():
-            self.sock.setsockopt(getattr(zmq, option), value)
+        self._made = (ctx, socket_type, options)
+        self.sock = self._new_socket()
 
-    def bind(self):
-        self.sock.bind(TCP)
-        return self.sock.last_endpoint.decode()
+    def _new_socket(self):
+        ctx, socket_type, options = self._made
+        sock = greenmq_socket(ctx, getattr(zmq, socket_type))
+        for option, value in options.items():
+            sock.setsockopt(getattr(zmq, option), value)
+        return sock
+
+    def bind(self, endpoint=TCP):
+        self.sock.bind(endpoint)
+        self.endpoint = self.sock.last_endpoint.decode()
+        return self.endpoint
+
+    def restart(self):
+        """Close the socket; bind a new one like it where it was bound (the peer's reconnection finds it)."""
+        self.sock.close()
+        self.sock = self._new_socket()
+        _bind_again(self.bind, self.endpoint, zmq.ZMQError, lambda error: error.errno == zmq.EADDRINUSE)
 
     def connect(self, endpoint):
         self.sock.connect(endpoint)
@@ -88,31 +102,54 @@ class GreenEnd:
         self.sock.close()
 
 
-class DraftEnd:
-    """Socket 0 of a draft libzmq peer process."""
+def _bind_again(bind, endpoint, refusal, in_use):
+    """``bind(endpoint)``, tried again while the port is still in use (a closed socket frees it a little later)."""
+    for _ in range(500):
+        try:
+            return bind(endpoint)
+        except refusal as error:
+            if not in_use(error):
+                raise
+        gevent.sleep(0.01)
+    raise AssertionError(f"{endpoint} stayed in use")
 
-    name = "libzmq"
+
+class DraftEnd:
+    """A socket of a draft libzmq peer process (a new one after :meth:`restart`)."""
 
     def __init__(self, draft_peers, socket_type, options):
-        self.peer = draft_peers.start([{"op": "socket", "type": socket_type}])
+        self.peer = draft_peers.start()
         self.peer.ready()
-        for option, value in options.items():
-            self.peer.setsockopt(0, option, value)
+        self._made = (socket_type, options)
+        self.sock = self._new_socket()
 
-    def bind(self):
-        return self.peer.bind(0, TCP)
+    def _new_socket(self):
+        socket_type, options = self._made
+        sock = self.peer.socket(socket_type)
+        for option, value in options.items():
+            self.peer.setsockopt(sock, option, value)
+        return sock
+
+    def bind(self, endpoint=TCP):
+        self.endpoint = self.peer.bind(self.sock, endpoint)
+        return self.endpoint
+
+    def restart(self):
+        self.close()
+        self.sock = self._new_socket()
+        _bind_again(self.bind, self.endpoint, DraftRefused, lambda refused: refused.error == "EADDRINUSE")
 
     def connect(self, endpoint):
-        self.peer.connect(0, endpoint)
+        self.peer.connect(self.sock, endpoint)
 
     def connect_peer(self, endpoint):
-        return self.peer.connect_peer(0, endpoint)
+        return self.peer.connect_peer(self.sock, endpoint)
 
     def send(self, data, routing_id=None, group=None):
-        self.peer.send(0, data, routing_id=routing_id, group=group)
+        self.peer.send(self.sock, data, routing_id=routing_id, group=group)
 
     def recv(self):
-        got = self.peer.recv(0)
+        got = self.peer.recv(self.sock)
         assert not got.more
         return Got(got.data, got.routing_id, got.group)
 
@@ -120,22 +157,22 @@ class DraftEnd:
         return not self.poll_in(QUIET_MS)
 
     def poll_in(self, ms):
-        return self.peer.poll([(0, 1)], timeout=ms) == [1]  # ZMQ_POLLIN
+        return self.peer.poll([(self.sock, 1)], timeout=ms) == [1]  # ZMQ_POLLIN
 
     def send_multipart(self, frames):
-        self.peer.send_multipart(0, frames)
+        self.peer.send_multipart(self.sock, frames)
 
     def recv_multipart(self):
-        return self.peer.recv_multipart(0)
+        return self.peer.recv_multipart(self.sock)
 
     def join(self, group):
-        self.peer.join(0, group)
+        self.peer.join(self.sock, group)
 
     def leave(self, group):
-        self.peer.leave(0, group)
+        self.peer.leave(self.sock, group)
 
     def close(self):
-        self.peer.close_socket(0, linger=0)
+        self.peer.close_socket(self.sock, linger=0)
 
 
 class Ends:
@@ -403,3 +440,95 @@ def test_router_notify(ends, first, first_binds):
         assert router.recv_multipart() == [b"dealer-1", b"work"]
         dealer.close()
         assert router.recv_multipart() == [b"dealer-1", b""]
+
+
+# -- over CURVE --------------------------------------------------------------------------------------
+
+
+SERVER_PUBLIC, SERVER_SECRET = zmq.curve_keypair()
+CLIENT_PUBLIC, CLIENT_SECRET = zmq.curve_keypair()
+CURVE_SERVER = {"CURVE_SERVER": 1, "CURVE_SECRETKEY": SERVER_SECRET}
+CURVE_CLIENT = {"CURVE_SERVERKEY": SERVER_PUBLIC, "CURVE_PUBLICKEY": CLIENT_PUBLIC, "CURVE_SECRETKEY": CLIENT_SECRET}
+
+
+@SIDES
+@BINDS
+def test_radio_and_dish_over_curve(ends, first, first_binds):
+    """JOIN and LEAVE travel as CURVE MESSAGE commands (the RADIO is the CURVE server here), and the
+    two-frame group messages come back sealed: the groups work as in the clear."""
+    with gevent.Timeout(STEP):
+        radio, dish = _pair(ends, first, "RADIO", "DISH", first_binds, CURVE_SERVER, CURVE_CLIENT)
+        dish.join(b"weather")
+        _until_joined(radio, dish, b"weather", b"weather probe")
+        radio.send(b"sunny", group=b"weather")
+        assert _next_real(dish, b"weather probe") == Got(b"sunny", 0, b"weather")
+        dish.leave(b"weather")
+        dish.join(b"sports")
+        _until_joined(radio, dish, b"sports", b"sports probe")
+        radio.send(b"cloudy", group=b"weather")
+        radio.send(b"match", group=b"sports")
+        assert _next_real(dish, b"sports probe") == Got(b"match", 0, b"sports")
+
+
+@SIDES
+def test_client_and_server_over_curve(ends, first):
+    """A CURVE SERVER (first, bound) and CLIENT: the request keeps its routing id, the reply comes back."""
+    with gevent.Timeout(STEP):
+        server, client = _pair(ends, first, "SERVER", "CLIENT", True, CURVE_SERVER, CURVE_CLIENT)
+        client.send(b"secret request")
+        got = server.recv()
+        assert got.data == b"secret request" and got.routing_id != 0
+        server.send(b"secret reply", routing_id=got.routing_id)
+        assert client.recv() == Got(b"secret reply", 0, b"")
+
+
+# -- when the bound side restarts ---------------------------------------------------------------------
+
+RECONNECTING = {"RECONNECT_IVL": 20}  # ms: the connecting side finds the restarted socket soon
+
+
+RESTARTS = pytest.mark.parametrize("restarting", ["greenmq", "libzmq"], ids=lambda side: f"{side}-restarts")
+
+
+@RESTARTS
+def test_hello_again_after_the_server_restarts(ends, restarting):
+    """A connecting CLIENT with HELLO_MSG says hello again on its new connection to a restarted SERVER."""
+    with gevent.Timeout(STEP):
+        server, client = _pair(ends, restarting, "SERVER", "CLIENT", True,
+                               second_options={"HELLO_MSG": b"hello", **RECONNECTING})
+        assert server.recv().data == b"hello"
+        server.restart()
+        hello = server.recv()
+        assert hello.data == b"hello"
+        client.send(b"after")
+        assert server.recv() == Got(b"after", hello.routing_id, b"")
+
+
+@RESTARTS
+def test_dish_joins_again_after_the_radio_restarts(ends, restarting):
+    """A connecting DISH sends its groups again to a restarted RADIO, which sends it those only."""
+    with gevent.Timeout(STEP):
+        radio, dish = _pair(ends, restarting, "RADIO", "DISH", True, second_options=RECONNECTING)
+        dish.join(b"weather")
+        _until_joined(radio, dish, b"weather", b"probe")
+        radio.restart()
+        _until_joined(radio, dish, b"weather", b"probe again")
+        radio.send(b"goal", group=b"sports")
+        radio.send(b"sunny", group=b"weather")
+        assert _next_real(dish, b"probe again") == Got(b"sunny", 0, b"weather")
+
+
+@RESTARTS
+def test_router_notify_across_a_reconnection(ends, restarting):
+    """A connecting ROUTER with ROUTER_NOTIFY: the DEALER's going, then its coming back, each an empty frame
+    from its routing id, then its messages."""
+    with gevent.Timeout(STEP):
+        dealer, router = _pair(ends, restarting, "DEALER", "ROUTER", True, first_options={"ROUTING_ID": b"dealer-1"},
+                               second_options={"ROUTER_NOTIFY": zmq.NOTIFY_CONNECT | zmq.NOTIFY_DISCONNECT,
+                                               **RECONNECTING})
+        assert router.recv_multipart() == [b"dealer-1", b""]
+        dealer.restart()
+        assert router.recv_multipart() == [b"dealer-1", b""]  # disconnected
+        assert router.recv_multipart() == [b"dealer-1", b""]  # connected again
+        dealer.send_multipart([b"back"])
+        assert router.recv_multipart() == [b"dealer-1", b"back"]
