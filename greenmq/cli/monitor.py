@@ -42,6 +42,9 @@ command line.
 
 def describe_value(event: int, value: int) -> str:
     """An event's value as the line shows it."""
+    # parse_monitor_message gives the value as an Event flag (as pyzmq does), whose str() names
+    # flags on Python < 3.11: the line shows numbers.
+    event, value = int(event), int(value)
     if event == Event.HANDSHAKE_FAILED_PROTOCOL:
         try:
             name = Event(value).name

@@ -91,17 +91,6 @@ def scored_files(tree: Path) -> list[str]:
     return sorted(p.name for p in (tree / "tests").glob("test_*.py") if p.name not in OUT_OF_SCOPE)
 
 
-def deselected() -> dict[str, str]:
-    """Single tests left out of the score (``out_of_scope.txt``: node id, then the reason)."""
-    tests = {}
-    for line in (HERE / "out_of_scope.txt").read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            node, _, reason = line.partition("  ")
-            tests[node.strip()] = reason.strip()
-    return tests
-
-
 def run_suite(tree: Path, target: str, workdir: Path, timeout: int, extra: list[str]) -> dict[str, str]:
     """Run the scored files on *target* (``greenmq`` or ``pyzmq``): {node id: outcome}."""
     shutil.copytree(tree / "tests", workdir / "tests")
@@ -112,11 +101,12 @@ def run_suite(tree: Path, target: str, workdir: Path, timeout: int, extra: list[
             "-o", "junit_family=xunit1"]
     if target == "greenmq":
         args += ["-p", "greenmq_alias_plugin"]
-    for node in deselected():
-        args += ["--deselect", node]
+    # Whole node ids, not --deselect's prefixes (see exact_deselect.py).
+    args += ["-p", "exact_deselect"]
     args += [f"tests/{name}" for name in scored_files(tree)] + extra
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(HERE)] + [p for p in [env.get("PYTHONPATH")] if p])
+    env["GREENMQ_OUT_OF_SCOPE"] = str(HERE / "out_of_scope.txt")
     subprocess.run(args, cwd=workdir, env=env)
     if not report.exists():
         raise SystemExit("pytest wrote no report: the run did not start")
