@@ -3,7 +3,7 @@
 from ..constants import Errno
 from ..error import zmq_error
 from .pair import Pair
-from .singlepart import incoming, outgoing
+from .singlepart import next_single, outgoing
 
 
 class Channel(Pair):
@@ -16,7 +16,4 @@ class Channel(Pair):
         return super().send(outgoing(msg), over_hwm)
 
     def recv(self):
-        while True:
-            msg = super().recv()
-            if msg is None or incoming(msg) is not None:
-                return msg
+        return next_single(super().recv)

@@ -14,7 +14,7 @@ import os
 import struct
 from ..constants import Errno
 from ..error import zmq_error
-from .singlepart import SinglePart, incoming, outgoing
+from .singlepart import SinglePart, next_single, outgoing
 from .strategies import FairQueue, LoadBalancer
 
 
@@ -40,11 +40,7 @@ class Client(SinglePart):
         return self._lb.send(outgoing(msg), over_hwm)
 
     def recv(self):
-        receive = self._fq.recv
-        while True:
-            msg = receive()
-            if msg is None or incoming(msg) is not None:
-                return msg
+        return next_single(self._fq.recv)
 
     def source(self):
         return self._fq.last
@@ -114,11 +110,7 @@ class Server(SinglePart):
         if self._departed:
             for peer in [peer for peer in self._departed if not len(peer.inbound)]:
                 del self._departed[peer]
-        receive = self._fq.recv
-        while True:
-            msg = receive()
-            if msg is None or incoming(msg) is not None:
-                return msg
+        return next_single(self._fq.recv)
 
     def last_address(self):
         pipe = self._fq.last

@@ -6,7 +6,7 @@ other: libzmq's manual lists SCATTER-SCATTER and GATHER-GATHER, but the
 working pairs (and the ones greenmq's handshake accepts) are SCATTER-GATHER.
 """
 
-from .singlepart import SinglePart, incoming, outgoing
+from .singlepart import SinglePart, next_single, outgoing
 from .strategies import FairQueue, LoadBalancer
 
 
@@ -49,11 +49,7 @@ class Gather(SinglePart):
         pass  # the inbound pipe stays in the queue until drained (FairQueue drops it then)
 
     def recv(self):
-        receive = self._fq.recv
-        while True:
-            msg = receive()
-            if msg is None or incoming(msg) is not None:
-                return msg
+        return next_single(self._fq.recv)
 
     def source(self):
         return self._fq.last

@@ -7,7 +7,7 @@ that arrives from a peer is dropped whole. RADIO and DISH carry their group
 in a frame of its own on the wire; their modules handle that shape.
 """
 
-from typing import Any
+from typing import Any, Callable
 
 from ..constants import Errno
 from ..error import zmq_error
@@ -21,11 +21,12 @@ def outgoing(msg: Any) -> Any:
     raise zmq_error(Errno.EINVAL)
 
 
-def incoming(msg: Any) -> Any:
-    """``msg`` if it is one frame; None (dropped) otherwise."""
-    if msg.__class__ is bytes or len(msg) == 1:
-        return msg
-    return None
+def next_single(receive: Callable[[], Any]) -> Any:
+    """The next one-frame message that ``receive`` gives (or None), dropping multipart ones."""
+    while True:
+        msg = receive()
+        if msg is None or msg.__class__ is bytes or len(msg) == 1:
+            return msg
 
 
 def body_of(msg: Any) -> Any:
