@@ -111,6 +111,8 @@ class Result:
         self.slowest = 0.0
         self.slowest_input = b""
         self.peak_memory = 0
+        self.transient_peaks = 0
+        self.largest_transient = 0
         self.finding: Any = None
         self.interrupted = False  # stopped by SIGINT before its budget was spent
 
@@ -169,6 +171,8 @@ def _fill(result: Result, checker: Checker, coverage: Coverage, corpus: list[byt
     result.slowest = checker.slowest
     result.slowest_input = checker.slowest_input
     result.peak_memory = checker.peak_memory
+    result.transient_peaks = checker.transient_peaks
+    result.largest_transient = checker.largest_transient
 
 
 def _save(directory: Path, data: bytes) -> None:

@@ -109,6 +109,9 @@ def report(name: str, engine: str, result: builtin.Result, corpus: Path | None, 
           f"coverage {result.coverage} {result.coverage_unit}, corpus {result.corpus}, "
           f"slowest input {result.slowest * 1000:.1f} ms CPU ({len(result.slowest_input)} bytes), "
           f"peak memory per input {result.peak_memory / 1024:.1f} KiB", file=out)
+    if result.transient_peaks:
+        print(f"{name}: {result.transient_peaks} inputs went over the memory bound once (largest "
+              f"{result.largest_transient / 1024:.1f} KiB) and stayed within it when run again", file=out)
     finding = result.finding
     if finding is None:
         print(f"{name}: no invariant broken{' (interrupted)' if result.interrupted else ''}", file=out)

@@ -51,6 +51,8 @@ class Checker:
         self.slowest = 0.0
         self.slowest_input = b""
         self.peak_memory = 0
+        self.transient_peaks = 0  # inputs over the memory bound once that stayed within it on a re-run
+        self.largest_transient = 0
         self._started_tracing = False
 
     def __enter__(self) -> Checker:
@@ -69,7 +71,33 @@ class Checker:
             tracemalloc.stop()
 
     def check(self, data: bytes) -> None:
-        """Run one input; raise :class:`Finding` if it broke an invariant."""
+        """Run one input; raise :class:`Finding` if it broke an invariant.
+
+        An input whose allocations pass the bound runs once more before it counts as a finding: in
+        long runs a rare peak of about a megabyte comes from the process, not the input (none of the
+        inputs saved for it allocated more than 14 KiB when replayed, alone or in the fuzzing child).
+        An allocation that the input causes happens again on the re-run; a passing one is counted in
+        ``transient_peaks`` and reported, so it stays visible."""
+        target = self.target
+        grown, elapsed = self._run(data)
+        self.count += 1
+        if elapsed > self.slowest:
+            self.slowest = elapsed
+            self.slowest_input = data
+        if grown > self.limit:
+            again, _ = self._run(data)
+            if again > self.limit:
+                raise Finding("memory", f"{grown} bytes allocated ({again} on a re-run), bound {self.limit}", data)
+            self.transient_peaks += 1
+            self.largest_transient = max(self.largest_transient, grown)
+            grown = again
+        if grown > self.peak_memory:
+            self.peak_memory = grown
+        if elapsed > target.time_bound:
+            raise Finding("hang", f"took {elapsed:.3f} s of CPU, bound {target.time_bound} s", data)
+
+    def _run(self, data: bytes) -> tuple[int, float]:
+        """Run ``data`` through the target: the bytes allocated at the peak, and the CPU seconds taken."""
         target = self.target
         before = tracemalloc.get_traced_memory()[0]
         tracemalloc.reset_peak()
@@ -91,15 +119,4 @@ class Checker:
         except Exception as error:
             raise Finding("exception", "".join(traceback.format_exception_only(type(error), error)).strip()
                           + "\n" + "".join(traceback.format_tb(error.__traceback__)[-4:]), data) from error
-        elapsed = time.process_time() - started
-        grown = tracemalloc.get_traced_memory()[1] - before
-        self.count += 1
-        if grown > self.peak_memory:
-            self.peak_memory = grown
-        if elapsed > self.slowest:
-            self.slowest = elapsed
-            self.slowest_input = data
-        if grown > self.limit:
-            raise Finding("memory", f"{grown} bytes allocated, bound {self.limit}", data)
-        if elapsed > target.time_bound:
-            raise Finding("hang", f"took {elapsed:.3f} s of CPU, bound {target.time_bound} s", data)
+        return tracemalloc.get_traced_memory()[1] - before, time.process_time() - started

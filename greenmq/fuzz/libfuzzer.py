@@ -71,7 +71,9 @@ def child_main(argv: list[str]) -> None:
 
     def write(finding: Finding | None = None) -> None:
         figures: dict[str, Any] = {"inputs": checker.count, "slowest": checker.slowest,
-                                   "slowest_input": checker.slowest_input.hex(), "peak_memory": checker.peak_memory}
+                                   "slowest_input": checker.slowest_input.hex(), "peak_memory": checker.peak_memory,
+                                   "transient_peaks": checker.transient_peaks,
+                                   "largest_transient": checker.largest_transient}
         if finding is not None:
             figures["finding"] = {"kind": finding.kind, "detail": finding.detail, "data": finding.data.hex()}
         tmp = stats_path + ".tmp"
@@ -150,6 +152,8 @@ def run(target: Any, seconds: float, runs: int | None, seed: int | None, corpus_
         result.slowest = figures.get("slowest", 0.0)
         result.slowest_input = bytes.fromhex(figures.get("slowest_input", ""))
         result.peak_memory = figures.get("peak_memory", 0)
+        result.transient_peaks = figures.get("transient_peaks", 0)
+        result.largest_transient = figures.get("largest_transient", 0)
         found = figures.get("finding")
         if found is not None:
             result.finding = Finding(found["kind"], found["detail"], bytes.fromhex(found["data"]))

@@ -141,6 +141,48 @@ def test_runner_reports_a_broken_decoder(double, kind):
     assert again.value.kind == kind
 
 
+class OnceGreedy(Target):
+    """A double that allocates past the bound the first time it sees an input, and little the second
+    time: the process's own rare peak, which the checker re-runs an input to tell from the input's."""
+
+    errors = ()
+    max_message_size = 1024
+    memory_slack = 1024
+
+    def __init__(self):
+        self.seen = set()
+
+    def seeds(self):
+        return [b"x"]
+
+    def run(self, data):
+        first = data not in self.seen
+        self.seen.add(data)
+        return bytearray(64 * 1024 if first else 16)
+
+
+def test_a_peak_that_does_not_recur_is_counted_not_found():
+    with Checker(OnceGreedy()) as checker:
+        checker.check(b"input")
+    assert (checker.transient_peaks, checker.count) == (1, 1)
+    assert checker.largest_transient >= 64 * 1024 > checker.peak_memory
+
+
+def test_a_peak_that_recurs_is_a_finding():
+    target = OnceGreedy()
+    target.seen = _NeverSeen()
+    with Checker(target) as checker, pytest.raises(Finding) as found:
+        checker.check(b"input")
+    assert found.value.kind == "memory" and "on a re-run" in found.value.detail and checker.transient_peaks == 0
+
+
+class _NeverSeen(set):
+    """A ``seen`` set that forgets: every run is a first run."""
+
+    def __contains__(self, item):
+        return False
+
+
 def test_options_target_reports_an_error_pyzmq_would_not_raise():
     class TooStrict(OptionsTarget):
         ALLOWED = (TypeError, ValueError, OverflowError)  # a ZMQError now escapes as a finding
