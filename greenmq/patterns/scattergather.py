@@ -6,50 +6,27 @@ other: libzmq's manual lists SCATTER-SCATTER and GATHER-GATHER, but the
 working pairs (and the ones greenmq's handshake accepts) are SCATTER-GATHER.
 """
 
+from .pipeline import Pull, Push
 from .singlepart import SinglePart, next_single, outgoing
-from .strategies import FairQueue, LoadBalancer
 
 
-class Scatter(SinglePart):
-    """Round-robin out, one frame per message; receives nothing."""
-
-    receives = False
+class Scatter(SinglePart, Push):
+    """A PUSH of single frames: SinglePart refuses ``SNDMORE``, and what is sent goes as one frame."""
 
     def __init__(self, wake_readers):
         super().__init__(wake_readers)
-        self._lb = LoadBalancer()
-        self.can_send = self._lb.can_send
+        self.send = self._send_single  # in place of the balancer's send, which PUSH binds
 
-    def attach(self, peer):
-        self._lb.attach(peer.outbound)
-        return True
-
-    def detach(self, peer):
-        self._lb.detach(peer.outbound)
-
-    def send(self, msg, over_hwm=False):
+    def _send_single(self, msg, over_hwm=False):
         return self._lb.send(outgoing(msg), over_hwm)
 
 
-class Gather(SinglePart):
-    """Fair-queue in, dropping multipart messages; sends nothing."""
-
-    sends = False
+class Gather(SinglePart, Pull):
+    """A PULL of single frames: multipart messages from a peer are dropped."""
 
     def __init__(self, wake_readers):
         super().__init__(wake_readers)
-        self._fq = FairQueue()
-        self.can_recv = self._fq.can_recv
+        self.recv = self._recv_single  # in place of the fair queue's recv, which PULL binds
 
-    def attach(self, peer):
-        self._fq.attach(peer.inbound)
-        return True
-
-    def detach(self, peer):
-        pass  # the inbound pipe stays in the queue until drained (FairQueue drops it then)
-
-    def recv(self):
+    def _recv_single(self):
         return next_single(self._fq.recv)
-
-    def source(self):
-        return self._fq.last
