@@ -139,6 +139,8 @@ class SocketSettings:
             self.rcvtimeo = value
         elif option == O.SNDTIMEO:
             self.sndtimeo = value
+        elif option == O.ZAP_ENFORCE_DOMAIN:
+            value = int(value != 0)
         self._values[option] = value
 
     def get(self, option: O) -> Any:
