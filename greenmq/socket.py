@@ -21,7 +21,7 @@ from ._connection.endpoint import IPC_PATH_MAX, split as split_endpoint
 from ._socket import options as _options
 from ._shadow import Shadowable
 from ._socket.base import SocketBase
-from .constants import Errno, Event as MonitorEvent, PollEvent, SocketOption, SocketType
+from .constants import Errno, Event as MonitorEvent, PollEvent, ReconnectStop, SocketOption, SocketType
 from .error import ZMQBindError, ZMQError, zmq_error
 from .frame import COPY_THRESHOLD, MessageTracker
 from .poll import zmq_poll
@@ -293,6 +293,7 @@ class Socket(SocketBase, Shadowable, unknown_address_errno=Errno.ENOTSOCK):
         """Stop listening on an endpoint bound earlier (the concrete one from LAST_ENDPOINT)."""
         addr = self._endpoint_text(addr, check_type=False)
         self._endpoints.unbind(addr, self._settings[SocketOption.LINGER], bool(self._settings[SocketOption.IPV6]))
+        self._endpoint_undone()
 
     def connect(self, addr: str | bytes) -> SocketContext:
         """Connect to an endpoint; returns at once, the connection is made (and remade) in the background."""
@@ -324,6 +325,13 @@ class Socket(SocketBase, Shadowable, unknown_address_errno=Errno.ENOTSOCK):
         within LINGER, the socket connecting meanwhile (as libzmq)."""
         addr = self._endpoint_text(addr, check_type=False)
         self._endpoints.disconnect(addr, self._settings[SocketOption.LINGER])
+        self._endpoint_undone()
+
+    def _endpoint_undone(self) -> None:
+        """RECONNECT_STOP_AFTER_DISCONNECT, as libzmq: once the socket has undone an endpoint with
+        the bit set, its ipc connections stop retrying a refused connect."""
+        if self._settings[SocketOption.RECONNECT_STOP] & ReconnectStop.AFTER_DISCONNECT:
+            self._port.disconnected = True
 
     # -- the string, JSON, pickle and serializer forms ---------------------------------
 

@@ -27,7 +27,7 @@ from typing import Any, Callable
 import gevent
 
 from .._pipe import Peer, Pipe
-from ..constants import Event as MonitorEvent
+from ..constants import Event as MonitorEvent, ReconnectStop
 from ..zmtp import Connection, ZmtpConnection
 from . import failures
 from .handshake import perform_handshake
@@ -205,7 +205,10 @@ class ZmtpEngine(EngineBase):
         log.log(outcome.level, "greenmq: %s: %s", self.endpoint, outcome.text)
         if outcome.send_error:
             self._flush_error()
-        if outcome.give_up:
+        if outcome.give_up or (handshaking and outcome.event == MonitorEvent.HANDSHAKE_FAILED_NO_DETAIL
+                               and self.options.reconnect_stop & ReconnectStop.HANDSHAKE_FAILED):
+            # RECONNECT_STOP_HANDSHAKE_FAILED: as libzmq, a peer that hangs up or is silent
+            # during the handshake is then treated as one that broke the protocol.
             self.give_up = True
         if outcome.event is not None:
             self.port.event(outcome.event, outcome.value, self.endpoint)

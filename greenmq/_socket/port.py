@@ -29,10 +29,12 @@ class SocketPort:
 
     ``context`` is the socket's context (a ZAP client asks the handler bound
     in it); ``wake_writers`` wakes greenlets waiting to send (a peer has room
-    or arrived).
+    or arrived); ``disconnected`` is libzmq's flag for RECONNECT_STOP's
+    AFTER_DISCONNECT bit: the socket has undone an endpoint while the bit was set.
     """
 
-    __slots__ = ("context", "_pattern", "_wake_readers", "wake_writers", "_monitor", "_peers", "closed", "_hub")
+    __slots__ = ("context", "_pattern", "_wake_readers", "wake_writers", "_monitor", "_peers", "closed", "_hub",
+                 "disconnected")
 
     def __init__(self, context: Any, pattern: Any, wake_readers: Callable[[], None],
                  wake_writers: Callable[[], None], monitor: MonitorPublisher):
@@ -43,6 +45,7 @@ class SocketPort:
         self._monitor = monitor
         self._peers: dict[Peer, None] = {}
         self.closed = False
+        self.disconnected = False
         # The hub of the socket's own thread (a port is made with its socket, in that thread).
         self._hub = get_hub()
 
