@@ -451,3 +451,51 @@ def test_xsub_subscription_made_while_away_is_sent_once(ctx, tmp_path, transport
     with gevent.Timeout(TIMEOUT):
         assert sorted([second.recv(), second.recv()]) == [b"\x01before", b"\x01while away"]
     assert_nothing_arrives(second, 0.3)
+
+
+# -- HELLO_MSG and DISCONNECT_MSG over inproc --------------------------------------------------
+
+@pytest.mark.parametrize("bind_first", [True, False])
+@pytest.mark.parametrize("binder_type, connector_type", [(zmq.ROUTER, zmq.DEALER), (zmq.DEALER, zmq.ROUTER),
+                                                         (zmq.SERVER, zmq.CLIENT), (zmq.PEER, zmq.PEER)])
+def test_inproc_binder_hello_reaches_the_connector_first(ctx, bind_first, binder_type, connector_type):
+    binder = new_socket(ctx, binder_type, hello_msg=b"hello from the binder")
+    connector = new_socket(ctx, connector_type, hello_msg=b"not sent over inproc")
+    if bind_first:
+        binder.bind("inproc://hello")
+    connector.connect("inproc://hello")
+    if not bind_first:
+        binder.bind("inproc://hello")
+    with gevent.Timeout(TIMEOUT):
+        got = connector.recv_multipart()
+    assert got[-1] == b"hello from the binder"
+    # As libzmq's inproc: the connector's own HELLO_MSG is not sent.
+    assert_nothing_arrives(binder)
+
+
+@pytest.mark.parametrize("leave", ["disconnect", "close"])
+def test_inproc_connector_leaving_gives_the_binder_its_disconnect_msg(ctx, leave):
+    router = new_socket(ctx, zmq.ROUTER, disconnect_msg=b"gone")
+    router.bind("inproc://bye")
+    dealer = new_socket(ctx, zmq.DEALER, routing_id=b"d", disconnect_msg=b"not for a connector")
+    dealer.connect("inproc://bye")
+    dealer.send(b"first")
+    with gevent.Timeout(TIMEOUT):
+        assert router.recv_multipart() == [b"d", b"first"]
+        if leave == "disconnect":
+            dealer.disconnect("inproc://bye")
+        else:
+            dealer.close()
+        assert router.recv_multipart() == [b"d", b"gone"]
+
+
+def test_inproc_binder_leaving_gives_the_connector_nothing(ctx):
+    router = new_socket(ctx, zmq.ROUTER, disconnect_msg=b"gone", hiccup_msg=b"hiccup")
+    router.bind("inproc://left")
+    dealer = new_socket(ctx, zmq.DEALER, routing_id=b"d", hiccup_msg=b"hiccup")
+    dealer.connect("inproc://left")
+    dealer.send(b"first")
+    with gevent.Timeout(TIMEOUT):
+        assert router.recv_multipart() == [b"d", b"first"]
+    router.close()
+    assert_nothing_arrives(dealer)
