@@ -5,6 +5,7 @@ each transport, and on the wire against raw peers. (tests/test_draft_options.py 
 import errno
 import socket
 import struct
+import time
 
 import gevent
 import pytest
@@ -239,13 +240,13 @@ class Events:
     def quiet_for(self, seconds):
         """The events of the next ``seconds``."""
         later = []
-        self.sock.rcvtimeo = int(seconds * 1000)
-        try:
-            while True:
-                header, _endpoint = self.sock.recv_multipart()
-                later.append(struct.unpack("=HI", header)[0])
-        except zmq.Again:
-            return later
+        deadline = time.monotonic() + seconds
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.sock.poll(int(left * 1000) + 1):
+                return later
+            header, _endpoint = self.sock.recv_multipart()
+            later.append(struct.unpack("=HI", header)[0])
 
 
 def _refused_tcp_endpoint():
