@@ -435,6 +435,30 @@ class Socket(SocketBase, Shadowable, unknown_address_errno=Errno.ENOTSOCK):
             raise zmq_error(Errno.EPROTONOSUPPORT, addr)
         self._monitor.start(self.context, addr, events)
 
+    def monitor_versioned(self, addr: str | None, events: int = MonitorEvent.ALL_V2, version: int = 2,
+                          type: int = SocketType.PAIR) -> None:
+        """libzmq's draft ``zmq_socket_monitor_versioned`` (pyzmq has no such method): publish
+        ``events`` in format ``version`` on an inproc socket of ``type`` (PAIR, PUB or PUSH; a
+        PUB's topic is the event's first frame) bound at ``addr``; None stops monitoring.
+
+        Version 2 frames: the event (64-bit native), the number of values (64-bit), each value
+        (64-bit), the local endpoint, the remote endpoint. ``EINVAL`` for a version other than 1
+        or 2, events above 16 bits with version 1, or another socket type."""
+        self._check_usable()
+        if addr is None:
+            self._monitor.stop()
+            return
+        if split_endpoint(addr)[0] != "inproc":
+            raise zmq_error(Errno.EPROTONOSUPPORT, addr)
+        self._monitor.start(self.context, addr, events, version, type)
+
+    def monitor_pipes_stats(self) -> None:
+        """libzmq's draft ``zmq_socket_monitor_pipes_stats``: a ``PIPES_STATS`` event (version 2)
+        for each peer, its values the messages queued towards the peer and from it. ``EINVAL``
+        unless a monitor wants ``PIPES_STATS``, ``EAGAIN`` when there is no peer."""
+        self._check_usable()
+        self._port.pipes_stats()
+
     def get_monitor_socket(self, events: int | None = None, addr: str | None = None) -> Socket:
         """Start monitoring and return a connected PAIR socket that receives the events; while that
         socket is open, later calls return it again (as pyzmq: one monitor socket per socket)."""

@@ -175,7 +175,7 @@ class ZmtpEngine(EngineBase):
         traffic, messages = perform_handshake(self.sock, conn, options.handshake_ivl, zap_client, self.peer_address)
         self.conn = traffic
         if not traffic.legacy:  # libzmq reports no handshake for peers without a mechanism
-            self.port.event(MonitorEvent.HANDSHAKE_SUCCEEDED, 0, self.endpoint)
+            self.port.event(MonitorEvent.HANDSHAKE_SUCCEEDED, 0, self.endpoint, self.session.bound)
         return traffic, messages
 
     def _start_traffic(self, conn: Connection, peer: Peer, messages: list[Any]) -> ZmtpReader:
@@ -211,7 +211,7 @@ class ZmtpEngine(EngineBase):
             # during the handshake is then treated as one that broke the protocol.
             self.give_up = True
         if outcome.event is not None:
-            self.port.event(outcome.event, outcome.value, self.endpoint)
+            self.port.event(outcome.event, outcome.value, self.endpoint, self.session.bound)
 
     def _flush_error(self) -> None:
         """Best effort: send what the protocol queued (an ERROR command) before closing.

@@ -89,6 +89,7 @@ class InprocLink:
             to_binder.set_conflate()
             from_binder.set_conflate()
         binder_peer = Peer(self.endpoint, disconnect=lambda: self.cut(binder))
+        binder_peer.bound = True
         binder_peer.use_pipes(to_binder, from_binder)
         binder_peer.metadata = _metadata(connector_options)
         self.connector_peer.metadata = _metadata(options)

@@ -48,6 +48,7 @@ class _Session:
     endpoint: str
     engine: EngineBase | None = None
     peer: Peer | None = None
+    bound = False  # the session's endpoint is a bind of the socket (monitor events say so)
 
     def _new_peer(self, routing_id: bytes | None = None) -> Peer:
         options = self.options
@@ -56,7 +57,7 @@ class _Session:
         encode = None if options.raw or options.security.encrypts else encode_message
         return self.port.new_peer(self.endpoint, options, outbound_ready=self._outbound_ready,
                                   inbound_room=self._inbound_room, disconnect=self._drop_connection,
-                                  routing_id=routing_id, encode=encode)
+                                  routing_id=routing_id, encode=encode, bound=self.bound)
 
     def _outbound_ready(self) -> None:
         engine = self.engine
@@ -256,6 +257,8 @@ class ConnectSession(_Session):
 class AcceptSession(_Session):
     """The session of one accepted connection: its peer comes and goes with the engine."""
 
+    bound = True
+
     def __init__(self, listener: Any, sock: Any, peer_address: str | None):
         self.listener = listener
         self.port = listener.port
@@ -283,7 +286,7 @@ class AcceptSession(_Session):
         if peer is not None:
             self._last_words(peer, accepted=True)
             self.port.detach(peer)
-        self.port.event(MonitorEvent.DISCONNECTED, 0, self.endpoint)
+        self.port.event(MonitorEvent.DISCONNECTED, 0, self.endpoint, bound=True)
 
     def close(self, linger: int) -> gevent.Greenlet:
         if self.engine is not None:
