@@ -262,24 +262,27 @@ class XPub(Pub):
         else:
             self._remove(self._last_peer, topic)
 
-    def _targets(self, first):
-        last = self._last_peer
-        if not (self.manual and self.send_last and last is not None):
-            return super()._targets(first)
-        return self._last_value_targets(first, last)
-
-    def _last_value_targets(self, first, last):
-        """The last subscriber alone, if its subscriptions match (INVERT_MATCHING: all but it)."""
-        matched = any(last.outbound in pipes for pipes in self._subscribers.matching(first))
-        if self.invert:
-            return [pipe for pipe in self._dist.pipes if not (matched and pipe is last.outbound)]
-        return (last.outbound,) if matched else ()
-
     def send(self, msg, over_hwm=False):
-        sent = super().send(msg, over_hwm)
-        if sent and self.send_last and self.manual:
-            self._last_peer = None  # as libzmq: one send goes to the last subscriber only
-        return sent
+        """Pub.send, but under XPUB_MANUAL_LAST_VALUE the message after a notice goes to the
+        peer of that notice alone, if its subscriptions match (INVERT_MATCHING: to all but it),
+        as libzmq's ``_send_last_pipe``; then to every match again."""
+        last = self._last_peer
+        first = msg if msg.__class__ is bytes else first_frame(msg)
+        last_value = last is not None and self.send_last and self.manual
+        if last_value:
+            matched = any(last.outbound in pipes for pipes in self._subscribers.matching(first))
+            if self.invert:
+                targets = [pipe for pipe in self._dist.pipes if not (matched and pipe is last.outbound)]
+            else:
+                targets = (last.outbound,) if matched else ()
+        else:
+            targets = self._targets(first)
+        if self.nodrop and not over_hwm and not Distributor.all_have_room(targets):
+            return False
+        Distributor.send_to(msg, targets, over_hwm and self.nodrop)
+        if last_value:
+            self._last_peer = None
+        return True
 
     def recv(self):
         pending = self._pending
