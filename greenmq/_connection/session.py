@@ -286,7 +286,7 @@ class AcceptSession(_Session):
         if peer is not None:
             self._last_words(peer, accepted=True)
             self.port.detach(peer)
-        self.port.event(MonitorEvent.DISCONNECTED, 0, self.endpoint, bound=True)
+        self.port.event(MonitorEvent.DISCONNECTED, 0, self.endpoint, self.bound)
 
     def close(self, linger: int) -> gevent.Greenlet:
         if self.engine is not None:

@@ -208,8 +208,9 @@ class XPub(Pub):
     def __init__(self, wake_readers):
         super().__init__(wake_readers)
         self._pending = deque()
-        self._pending_peers = deque()  # beside each pending message: the peer of a notice, None, or
-        # False for data (XPUB_MANUAL applies SUBSCRIBE to the peer of the notice received last)
+        # Beside each pending message: the peer of a notice, None (a topic gone), or False (data);
+        # under XPUB_MANUAL, SUBSCRIBE applies to the peer of the notice received last.
+        self._pending_peers = deque()
         self.verbose = False
         self.verboser = False
         self.manual = False
