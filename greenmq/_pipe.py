@@ -298,7 +298,7 @@ class Peer:
     an inproc link) and drops it; ROUTER_HANDOVER uses it.
     """
 
-    __slots__ = ("inbound", "outbound", "endpoint", "metadata", "routing_id", "disconnect", "all_groups")
+    __slots__ = ("inbound", "outbound", "endpoint", "metadata", "routing_id", "disconnect", "all_groups", "bound")
 
     def __init__(self, endpoint: str | None = None, routing_id: bytes | None = None,
                  disconnect: Callable[[], None] = _ignore):
@@ -310,6 +310,7 @@ class Peer:
         self.disconnect = disconnect
         # A RADIO sends this peer every group: nothing comes back over udp to say which it wants.
         self.all_groups = False
+        self.bound = False  # the peer came through a bind of the socket (not a connect)
 
     def use_pipes(self, inbound: Pipe | None, outbound: Pipe | None) -> None:
         """Give the peer its pipes (made after the peer, when their wake-ups name it)."""

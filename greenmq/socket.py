@@ -21,7 +21,7 @@ from ._connection.endpoint import IPC_PATH_MAX, split as split_endpoint
 from ._socket import options as _options
 from ._shadow import Shadowable
 from ._socket.base import SocketBase
-from .constants import Errno, Event as MonitorEvent, PollEvent, SocketOption, SocketType
+from .constants import Errno, Event as MonitorEvent, PollEvent, ReconnectStop, SocketOption, SocketType
 from .error import ZMQBindError, ZMQError, zmq_error
 from .frame import COPY_THRESHOLD, MessageTracker
 from .poll import zmq_poll
@@ -293,6 +293,7 @@ class Socket(SocketBase, Shadowable, unknown_address_errno=Errno.ENOTSOCK):
         """Stop listening on an endpoint bound earlier (the concrete one from LAST_ENDPOINT)."""
         addr = self._endpoint_text(addr, check_type=False)
         self._endpoints.unbind(addr, self._settings[SocketOption.LINGER], bool(self._settings[SocketOption.IPV6]))
+        self._endpoint_undone()
 
     def connect(self, addr: str | bytes) -> SocketContext:
         """Connect to an endpoint; returns at once, the connection is made (and remade) in the background."""
@@ -324,6 +325,13 @@ class Socket(SocketBase, Shadowable, unknown_address_errno=Errno.ENOTSOCK):
         within LINGER, the socket connecting meanwhile (as libzmq)."""
         addr = self._endpoint_text(addr, check_type=False)
         self._endpoints.disconnect(addr, self._settings[SocketOption.LINGER])
+        self._endpoint_undone()
+
+    def _endpoint_undone(self) -> None:
+        """RECONNECT_STOP_AFTER_DISCONNECT, as libzmq: once the socket has undone an endpoint with
+        the bit set, its ipc connections stop retrying a refused connect."""
+        if self._settings[SocketOption.RECONNECT_STOP] & ReconnectStop.AFTER_DISCONNECT:
+            self._port.disconnected = True
 
     # -- the string, JSON, pickle and serializer forms ---------------------------------
 
@@ -426,6 +434,30 @@ class Socket(SocketBase, Shadowable, unknown_address_errno=Errno.ENOTSOCK):
         if split_endpoint(addr)[0] != "inproc":
             raise zmq_error(Errno.EPROTONOSUPPORT, addr)
         self._monitor.start(self.context, addr, events)
+
+    def monitor_versioned(self, addr: str | None, events: int = MonitorEvent.ALL_V2, version: int = 2,
+                          type: int = SocketType.PAIR) -> None:
+        """libzmq's draft ``zmq_socket_monitor_versioned`` (pyzmq has no such method): publish
+        ``events`` in format ``version`` on an inproc socket of ``type`` (PAIR, PUB or PUSH; a
+        PUB's topic is the event's first frame) bound at ``addr``; None stops monitoring.
+
+        Version 2 frames: the event (64-bit native), the number of values (64-bit), each value
+        (64-bit), the local endpoint, the remote endpoint. ``EINVAL`` for a version other than 1
+        or 2, events above 16 bits with version 1, or another socket type."""
+        self._check_usable()
+        if addr is None:
+            self._monitor.stop()
+            return
+        if split_endpoint(addr)[0] != "inproc":
+            raise zmq_error(Errno.EPROTONOSUPPORT, addr)
+        self._monitor.start(self.context, addr, events, version, type)
+
+    def monitor_pipes_stats(self) -> None:
+        """libzmq's draft ``zmq_socket_monitor_pipes_stats``: a ``PIPES_STATS`` event (version 2)
+        for each peer, its values the messages queued towards the peer and from it. ``EINVAL``
+        unless a monitor wants ``PIPES_STATS``, ``EAGAIN`` when there is no peer."""
+        self._check_usable()
+        self._port.pipes_stats()
 
     def get_monitor_socket(self, events: int | None = None, addr: str | None = None) -> Socket:
         """Start monitoring and return a connected PAIR socket that receives the events; while that

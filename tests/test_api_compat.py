@@ -416,14 +416,6 @@ def test_options_stored_for_transports_greenmq_lacks(ctx, name, default, good, b
     assert pytest.raises(zmq.ZMQError, pub.setsockopt, option, bad).value.errno == zmq.EINVAL
 
 
-@pytest.mark.parametrize("name, default", [("ZAP_ENFORCE_DOMAIN", 0)])  # USE_FD: test_tcp_options.py
-def test_unimplemented_options_read_their_default_and_refuse_a_value(ctx, name, default):
-    pub = new_socket(ctx, zmq.PUB)
-    option = getattr(zmq, name)
-    assert pub.getsockopt(option) == default
-    assert pytest.raises(zmq.ZMQError, pub.setsockopt, option, default).value.errno == zmq.EINVAL
-
-
 def test_constants_all_lists_the_names():
     assert {"SocketOption", "SocketType", "PUSH", "LINGER", "EVENT_CONNECTED"} <= set(zmq.constants.__all__)
     assert all(hasattr(zmq.constants, name) for name in zmq.constants.__all__)

@@ -190,6 +190,21 @@ def test_identity_sent_to_old_peer(ctx, revision, direction):
         assert peer_recv(peer) == [b"", b"request"]
 
 
+@each_revision
+@pytest.mark.parametrize("direction", DIRECTIONS)
+@pytest.mark.parametrize("greenmq_type, peer_type", [(zmq.DEALER, zmq.ROUTER), (zmq.ROUTER, zmq.DEALER)])
+def test_hello_msg_is_the_first_message_to_an_old_peer(ctx, revision, direction, greenmq_type, peer_type):
+    # HELLO_MSG is a message in the pipe in libzmq (its session sends it), not a ZMTP 3 feature.
+    with old_peer_of(ctx, greenmq_type, peer_type, revision, direction, identity=b"old",
+                     hello_msg=b"hi there") as (sock, peer):
+        assert peer_recv(peer) == [b"hi there"]
+        if greenmq_type == zmq.ROUTER:
+            sock.send_multipart([b"old", b"after"])
+        else:
+            sock.send(b"after")
+        assert peer_recv(peer) == [b"after"]
+
+
 # -- request-reply ----------------------------------------------------------------
 
 

@@ -27,7 +27,7 @@ from typing import Any, Callable
 import gevent
 
 from .._pipe import Peer, Pipe
-from ..constants import Event as MonitorEvent
+from ..constants import Event as MonitorEvent, ReconnectStop
 from ..zmtp import Connection, ZmtpConnection
 from . import failures
 from .handshake import perform_handshake
@@ -175,7 +175,7 @@ class ZmtpEngine(EngineBase):
         traffic, messages = perform_handshake(self.sock, conn, options.handshake_ivl, zap_client, self.peer_address)
         self.conn = traffic
         if not traffic.legacy:  # libzmq reports no handshake for peers without a mechanism
-            self.port.event(MonitorEvent.HANDSHAKE_SUCCEEDED, 0, self.endpoint)
+            self.port.event(MonitorEvent.HANDSHAKE_SUCCEEDED, 0, self.endpoint, self.session.bound)
         return traffic, messages
 
     def _start_traffic(self, conn: Connection, peer: Peer, messages: list[Any]) -> ZmtpReader:
@@ -205,10 +205,13 @@ class ZmtpEngine(EngineBase):
         log.log(outcome.level, "greenmq: %s: %s", self.endpoint, outcome.text)
         if outcome.send_error:
             self._flush_error()
-        if outcome.give_up:
+        if outcome.give_up or (handshaking and outcome.event == MonitorEvent.HANDSHAKE_FAILED_NO_DETAIL
+                               and self.options.reconnect_stop & ReconnectStop.HANDSHAKE_FAILED):
+            # RECONNECT_STOP_HANDSHAKE_FAILED: as libzmq, a peer that hangs up or is silent
+            # during the handshake is then treated as one that broke the protocol.
             self.give_up = True
         if outcome.event is not None:
-            self.port.event(outcome.event, outcome.value, self.endpoint)
+            self.port.event(outcome.event, outcome.value, self.endpoint, self.session.bound)
 
     def _flush_error(self) -> None:
         """Best effort: send what the protocol queued (an ERROR command) before closing.

@@ -9,6 +9,12 @@ An :class:`InprocLink` owns one such connection: it made the pipes, it
 wakes the binder's side once joined, and either side can cut it (close,
 ``disconnect()``, ROUTER_HANDOVER), after which the other side may still
 read what was already queued for it.
+
+Of the draft options that act on connections, inproc has what libzmq's
+inproc has: the binder's HELLO_MSG is the first message the connector gets,
+and the binder's DISCONNECT_MSG arrives from a connector that disconnects
+or closes. (The connector's HELLO_MSG, ROUTER_NOTIFY and HICCUP_MSG belong
+to libzmq's sessions and engines, which inproc does not have.)
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ class InprocLink:
         self._connector_options = options
         self.binder: Any = None
         self.binder_peer: Peer | None = None
+        self._disconnect_msg = b""  # the binder's DISCONNECT_MSG, once joined
         # Until the bind, the binder's ends of the pipes wake nobody.
         self._wake_binder_reader = _ignore
         self._wake_binder_writer = _ignore
@@ -82,6 +89,7 @@ class InprocLink:
             to_binder.set_conflate()
             from_binder.set_conflate()
         binder_peer = Peer(self.endpoint, disconnect=lambda: self.cut(binder))
+        binder_peer.bound = True
         binder_peer.use_pipes(to_binder, from_binder)
         binder_peer.metadata = _metadata(connector_options)
         self.connector_peer.metadata = _metadata(options)
@@ -91,6 +99,9 @@ class InprocLink:
         if not binder.attach(binder_peer):
             self.cut(connector)
             return False
+        if options.hello_msg:
+            from_binder.write(options.hello_msg)  # after what attaching queued (XPUB's welcome), as libzmq
+        self._disconnect_msg = options.disconnect_msg
         if not connector.peer_ready(self.connector_peer):
             self.cut(connector)
             return False
@@ -99,9 +110,11 @@ class InprocLink:
         connector.wake_writers()
         return True
 
-    def cut(self, port: Any) -> None:
+    def cut(self, port: Any, last_words: bool = False) -> None:
         """``port``'s side leaves: it reads and writes no more; the other side may still
-        drain what it was sent, then sees the link end."""
+        drain what it was sent, then sees the link end. ``last_words``: the connector
+        disconnects or closes, which gives the binder its DISCONNECT_MSG (libzmq's
+        ``send_disconnect_msg``)."""
         ours: Peer | None
         theirs: Peer | None
         if port is self.connector:
@@ -112,6 +125,8 @@ class InprocLink:
             sending, receiving = self.from_binder, self.to_binder
         if ours is not None:
             port.detach(ours, close_pipes=False)
+        if last_words and port is self.connector and self._disconnect_msg and not sending.writer_closed:
+            sending.write(self._disconnect_msg)
         sending.close_writer()
         receiving.close_reader()
         if other is not None and theirs is not None:
@@ -160,14 +175,14 @@ class InprocNamespace:
         if not links:
             raise zmq_error(errno.ENOENT)
         for link in links:
-            link.cut(port)
+            link.cut(port, last_words=True)
 
     def forget(self, port: Any) -> None:
         """A socket is closing: drop its names, and cut every link it is on from its side."""
         for name in [name for name, (bound, _) in self._bound.items() if bound is port]:
             del self._bound[name]
         for link in [link for link in self._links if port in (link.connector, link.binder)]:
-            link.cut(port)
+            link.cut(port, last_words=True)
 
     def forget_link(self, link: InprocLink) -> None:
         self._links.discard(link)

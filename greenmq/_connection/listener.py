@@ -30,7 +30,7 @@ class Listener:
         self.bound = tcp_ipc.ListeningSocket(transport, address, options)
         self.endpoint = self.bound.last_endpoint
         self.sessions: set[AcceptSession] = set()
-        port.event(MonitorEvent.LISTENING, self.bound.sock.fileno(), self.endpoint)
+        port.event(MonitorEvent.LISTENING, self.bound.sock.fileno(), self.endpoint, bound=True)
         self.greenlet = gevent.spawn(self._accept_loop)
 
     def _accept_loop(self) -> None:
@@ -40,14 +40,14 @@ class Listener:
             except OSError as error:
                 if self.bound.sock.fileno() < 0:
                     return
-                self.port.event(MonitorEvent.ACCEPT_FAILED, error.errno or 0, self.endpoint)
+                self.port.event(MonitorEvent.ACCEPT_FAILED, error.errno or 0, self.endpoint, bound=True)
                 if error.errno in _PEER_CAUSED:
                     log.debug("greenmq: accept on %s failed: %s", self.endpoint, error)
                 else:
                     log.warning("greenmq: accept on %s failed: %s", self.endpoint, error)
                     gevent.sleep(0.1)  # out of descriptors or memory: let the process recover
                 continue
-            self.port.event(MonitorEvent.ACCEPTED, sock.fileno(), self.endpoint)
+            self.port.event(MonitorEvent.ACCEPTED, sock.fileno(), self.endpoint, bound=True)
             self.sessions.add(AcceptSession(self, sock, peer_address))
 
     def session_ended(self, session: AcceptSession) -> None:
@@ -57,5 +57,5 @@ class Listener:
         """Stop accepting and close every connection accepted here; returns greenlets to join."""
         self.greenlet.kill(block=False)
         self.bound.close()
-        self.port.event(MonitorEvent.CLOSED, 0, self.endpoint)
+        self.port.event(MonitorEvent.CLOSED, 0, self.endpoint, bound=True)
         return [session.close(linger) for session in list(self.sessions)]

@@ -18,6 +18,7 @@ moment (there is none between two connections).
 
 from __future__ import annotations
 
+import errno
 import logging
 import random
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 import gevent
 
 from .._pipe import Peer
-from ..constants import Event as MonitorEvent
+from ..constants import Event as MonitorEvent, ReconnectStop
 from ..zmtp.framing import encode_message
 from . import tcp_ipc
 from .engine import EngineBase, ZmtpEngine
@@ -47,6 +48,7 @@ class _Session:
     endpoint: str
     engine: EngineBase | None = None
     peer: Peer | None = None
+    bound = False  # the session's endpoint is a bind of the socket (monitor events say so)
 
     def _new_peer(self, routing_id: bytes | None = None) -> Peer:
         options = self.options
@@ -55,7 +57,7 @@ class _Session:
         encode = None if options.raw or options.security.encrypts else encode_message
         return self.port.new_peer(self.endpoint, options, outbound_ready=self._outbound_ready,
                                   inbound_room=self._inbound_room, disconnect=self._drop_connection,
-                                  routing_id=routing_id, encode=encode)
+                                  routing_id=routing_id, encode=encode, bound=self.bound)
 
     def _outbound_ready(self) -> None:
         engine = self.engine
@@ -104,6 +106,7 @@ class ConnectSession(_Session):
         self.endpoint = endpoint
         self.closing = False
         self.lingering = False
+        self.stopped = False  # RECONNECT_STOP ended it: the socket forgets the endpoint
         # A STREAM peer is one TCP connection: it exists only while connected.
         self.immediate = options.immediate or options.raw
         if not self.immediate:
@@ -126,6 +129,12 @@ class ConnectSession(_Session):
             except (OSError, gevent.Timeout) as error:
                 log.debug("greenmq: connect to %s failed: %s", self.endpoint, error)
                 port.event(MonitorEvent.CONNECT_DELAYED, 0, self.endpoint)
+                if self._stops_after(error):
+                    log.debug("greenmq: not reconnecting to %s (RECONNECT_STOP)", self.endpoint)
+                    port.event(MonitorEvent.CLOSED, 0, self.endpoint)
+                    self.stopped = True
+                    self.detach()
+                    break
             except Exception as error:  # resolution errors come as ZMQError
                 log.debug("greenmq: cannot connect to %s: %s", self.endpoint, error)
             else:
@@ -145,6 +154,17 @@ class ConnectSession(_Session):
             port.event(MonitorEvent.CONNECT_RETRIED, int(delay * 1000), self.endpoint)
             if options.reconnect_ivl_max > interval:
                 interval = min(interval * 2, options.reconnect_ivl_max)
+
+    def _stops_after(self, error: BaseException) -> bool:
+        """RECONNECT_STOP, where libzmq's connecters check it: a refused tcp connect
+        (CONN_REFUSED; not through a SOCKS proxy), or a refused ipc connect once the socket
+        has disconnected or unbound an endpoint (AFTER_DISCONNECT)."""
+        if getattr(error, "errno", None) != errno.ECONNREFUSED:
+            return False
+        bits = self.options.reconnect_stop
+        if self.transport == "tcp":
+            return bool(bits & ReconnectStop.CONN_REFUSED) and not self.options.socks_proxy
+        return self.transport == "ipc" and bool(bits & ReconnectStop.AFTER_DISCONNECT) and self.port.disconnected
 
     @staticmethod
     def _next_delay(interval: int) -> float:
@@ -237,6 +257,8 @@ class ConnectSession(_Session):
 class AcceptSession(_Session):
     """The session of one accepted connection: its peer comes and goes with the engine."""
 
+    bound = True
+
     def __init__(self, listener: Any, sock: Any, peer_address: str | None):
         self.listener = listener
         self.port = listener.port
@@ -264,7 +286,7 @@ class AcceptSession(_Session):
         if peer is not None:
             self._last_words(peer, accepted=True)
             self.port.detach(peer)
-        self.port.event(MonitorEvent.DISCONNECTED, 0, self.endpoint)
+        self.port.event(MonitorEvent.DISCONNECTED, 0, self.endpoint, self.bound)
 
     def close(self, linger: int) -> gevent.Greenlet:
         if self.engine is not None:

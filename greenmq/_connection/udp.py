@@ -140,7 +140,7 @@ class UdpReceiver:
         self.endpoint = endpoint if port_text not in ("*", "0") else f"{head}:{bound_port}"
         self._room = Event()
         # No handshake: the DISH never sends this peer its joins (its metadata stays None).
-        self.peer = port.new_peer(self.endpoint, options, inbound_room=self._room.set)
+        self.peer = port.new_peer(self.endpoint, options, inbound_room=self._room.set, bound=True)
         port.attach(self.peer)
         self.greenlet = gevent.spawn(self._receive)
 

@@ -69,6 +69,16 @@ class Endpoints:
         tcp_ipc.check_connect(transport, address, addr)
         session = ConnectSession(self._port, options, transport, address, addr)
         self._sessions.setdefault(addr, []).append(session)
+        session.greenlet.link(lambda _greenlet: self._session_ended(addr, session))
+
+    def _session_ended(self, addr: str, session: ConnectSession) -> None:
+        """A session that RECONNECT_STOP ended is no endpoint any more (``disconnect`` then
+        says ENOENT), as libzmq's connecter terminates its endpoint."""
+        sessions = self._sessions.get(addr)
+        if session.stopped and sessions and session in sessions:
+            sessions.remove(session)
+            if not sessions:
+                del self._sessions[addr]
 
     def unbind(self, addr: str, linger: int, ipv6: bool) -> None:
         """Stop listening on an endpoint bound earlier (the concrete one from LAST_ENDPOINT)."""

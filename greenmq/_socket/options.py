@@ -70,6 +70,9 @@ _ROWS: list[tuple[Any, ...]] = [
     (O.XPUB_MANUAL, INT, 0, at_least(0), False, True, (T.XPUB,)),
     (O.XPUB_NODROP, INT, 0, at_least(0), False, True, (T.PUB, T.XPUB, T.RADIO)),
     (O.XPUB_WELCOME_MSG, BYTES, None, None, False, True, (T.XPUB,)),
+    (O.XPUB_MANUAL_LAST_VALUE, INT, 0, at_least(0), False, True, (T.XPUB,)),
+    # libzmq's PUB takes it too (its xpub_t reads subscriptions); a SUB does not.
+    (O.ONLY_FIRST_SUBSCRIBE, INT, 0, at_least(0), False, True, (T.PUB, T.XPUB, T.XSUB)),
     (O.INVERT_MATCHING, INT, 0, at_least(0), True, True, (T.PUB, T.XPUB, T.SUB)),
     (O.RATE, INT, 100, at_least(1)),
     (O.RECOVERY_IVL, INT, 10000, at_least(0)),
@@ -83,6 +86,8 @@ _ROWS: list[tuple[Any, ...]] = [
     (O.RECONNECT_IVL, INT, 100, at_least(-1)),
     (O.BACKLOG, INT, 100, at_least(0)),
     (O.RECONNECT_IVL_MAX, INT, 0, at_least(0)),
+    # ReconnectStop bits; libzmq stores any int and reads it back as given.
+    (O.RECONNECT_STOP, INT, 0),
     (O.MAXMSGSIZE, INT64, -1, at_least(-1)),
     (O.SNDHWM, INT, 1000, at_least(0)),
     (O.RCVHWM, INT, 1000, at_least(0)),
@@ -137,13 +142,13 @@ _ROWS: list[tuple[Any, ...]] = [
     (O.CURVE_SECRETKEY, BYTES, bytes(32)),
     (O.CURVE_SERVERKEY, BYTES, bytes(32)),
     (O.ZAP_DOMAIN, BYTES, b"", one_to_255),
+    # Any int, kept as 0 or 1 (libzmq's relaxed boolean).
+    (O.ZAP_ENFORCE_DOMAIN, INT, 0),
     (O.CONFLATE, INT, 0, boolean),
     # Stored for libzmq's transports greenmq lacks (PGM, UDP, Windows loopback), as libzmq stores them.
     (O.MULTICAST_MAXTPDU, INT, 1500, at_least(1)),
     (O.MULTICAST_LOOP, INT, 1, boolean),
     (O.LOOPBACK_FASTPATH, INT, 0, boolean),
-    # Readable at libzmq's defaults, but not implemented: setting it is refused rather than ignored.
-    (O.ZAP_ENFORCE_DOMAIN, INT, 0, None, True, False),
     # The tcp transport's OS-level options (greenmq._connection.tcp_ipc); lengths as libzmq checks them.
     (O.TCP_MAXRT, INT, 0, at_least(0)),
     (O.USE_FD, INT, -1, at_least(-1)),

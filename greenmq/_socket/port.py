@@ -16,6 +16,8 @@ from typing import Any, Callable
 from gevent import get_hub
 
 from .._pipe import Peer, Pipe, WirePipe
+from ..constants import Errno, Event
+from ..error import zmq_error
 from .monitor import MonitorPublisher
 from .settings import EndpointOptions
 
@@ -29,10 +31,12 @@ class SocketPort:
 
     ``context`` is the socket's context (a ZAP client asks the handler bound
     in it); ``wake_writers`` wakes greenlets waiting to send (a peer has room
-    or arrived).
+    or arrived); ``disconnected`` is libzmq's flag for RECONNECT_STOP's
+    AFTER_DISCONNECT bit: the socket has undone an endpoint while the bit was set.
     """
 
-    __slots__ = ("context", "_pattern", "_wake_readers", "wake_writers", "_monitor", "_peers", "closed", "_hub")
+    __slots__ = ("context", "_pattern", "_wake_readers", "wake_writers", "_monitor", "_peers", "closed", "_hub",
+                 "disconnected")
 
     def __init__(self, context: Any, pattern: Any, wake_readers: Callable[[], None],
                  wake_writers: Callable[[], None], monitor: MonitorPublisher):
@@ -43,6 +47,7 @@ class SocketPort:
         self._monitor = monitor
         self._peers: dict[Peer, None] = {}
         self.closed = False
+        self.disconnected = False
         # The hub of the socket's own thread (a port is made with its socket, in that thread).
         self._hub = get_hub()
 
@@ -71,13 +76,14 @@ class SocketPort:
     def new_peer(self, endpoint: str, options: EndpointOptions, *,
                  outbound_ready: Callable[[], None] = _ignore, inbound_room: Callable[[], None] = _ignore,
                  disconnect: Callable[[], None] = _ignore, routing_id: bytes | None = None,
-                 encode: Callable[[Any], bytes] | None = None) -> Peer:
+                 encode: Callable[[Any], bytes] | None = None, bound: bool = False) -> Peer:
         """A peer with the pipes this socket type needs, for a connection whose other end
         (an engine) is woken by ``outbound_ready`` (messages to send) and ``inbound_room``
         (room to deliver more). With ``encode``, a fan-out socket's outbound pipe carries
         messages already encoded by it (see :class:`~greenmq._pipe.WirePipe`)."""
         pattern = self._pattern
         peer = Peer(endpoint, routing_id, disconnect)
+        peer.bound = bound
         inbound: Pipe | None = None
         outbound: Pipe | None = None
         if pattern.receives:
@@ -115,9 +121,22 @@ class SocketPort:
             if peer.inbound is not None:
                 peer.inbound.close_writer()
 
-    def event(self, event: int, value: int, endpoint: str) -> None:
-        """Report a monitor event."""
-        self._monitor.emit(event, value, endpoint)
+    def event(self, event: int, value: int, endpoint: str, bound: bool = False) -> None:
+        """Report a monitor event about ``endpoint``, a bind of the socket (``bound``) or a connect."""
+        self._monitor.emit(event, value, endpoint, bound)
+
+    def pipes_stats(self) -> None:
+        """``zmq_socket_monitor_pipes_stats``: a PIPES_STATS event per peer, with the messages
+        queued towards it and from it. EINVAL unless a monitor wants the event, EAGAIN without
+        peers (libzmq's ``query_pipes_stats``)."""
+        if not self._monitor.wants(Event.PIPES_STATS):
+            raise zmq_error(Errno.EINVAL)
+        if not self._peers:
+            raise zmq_error(Errno.EAGAIN)
+        for peer in list(self._peers):
+            queued = (len(peer.outbound) if peer.outbound is not None else 0,
+                      len(peer.inbound) if peer.inbound is not None else 0)
+            self._monitor.emit_values(Event.PIPES_STATS, queued, peer.endpoint or "", peer.bound)
 
     def close(self) -> None:
         """The socket closed: refuse new peers and stop reading from the remaining ones."""

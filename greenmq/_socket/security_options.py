@@ -73,4 +73,5 @@ def config(options):
         secret_key=options[O.CURVE_SECRETKEY],
         server_key=options[O.CURVE_SERVERKEY],
         zap_domain=options[O.ZAP_DOMAIN],
+        zap_enforce_domain=bool(options[O.ZAP_ENFORCE_DOMAIN]),
     )

@@ -38,7 +38,7 @@ class EndpointOptions:
     __slots__ = (
         "socket_type", "wire_type", "routing_id", "metadata", "max_message_size", "handshake_ivl",
         "heartbeat_ivl", "heartbeat_timeout", "heartbeat_ttl", "reconnect_ivl", "reconnect_ivl_max",
-        "connect_timeout", "immediate", "ipv6", "backlog", "sndbuf", "rcvbuf", "tos", "tcp_keepalive",
+        "reconnect_stop", "connect_timeout", "immediate", "ipv6", "backlog", "sndbuf", "rcvbuf", "tos", "tcp_keepalive",
         "tcp_keepalive_cnt", "tcp_keepalive_idle", "tcp_keepalive_intvl", "tcp_maxrt", "use_fd", "bindtodevice",
         "socks_proxy", "socks_username", "socks_password", "sndhwm", "rcvhwm", "conflate",
         "stream_notify", "security", "raw", "takes_subscriptions", "fans_out", "connect_routing_id",
@@ -56,6 +56,7 @@ class EndpointOptions:
     heartbeat_ttl: int
     reconnect_ivl: int
     reconnect_ivl_max: int
+    reconnect_stop: int  # RECONNECT_STOP bits (constants.ReconnectStop)
     connect_timeout: int
     immediate: bool
     ipv6: bool
@@ -139,6 +140,8 @@ class SocketSettings:
             self.rcvtimeo = value
         elif option == O.SNDTIMEO:
             self.sndtimeo = value
+        elif option == O.ZAP_ENFORCE_DOMAIN:
+            value = int(value != 0)
         self._values[option] = value
 
     def get(self, option: O) -> Any:
@@ -175,6 +178,7 @@ class SocketSettings:
             heartbeat_ttl=values[O.HEARTBEAT_TTL],
             reconnect_ivl=values[O.RECONNECT_IVL],
             reconnect_ivl_max=values[O.RECONNECT_IVL_MAX],
+            reconnect_stop=values[O.RECONNECT_STOP],
             connect_timeout=values[O.CONNECT_TIMEOUT],
             immediate=bool(values[O.IMMEDIATE]),
             ipv6=bool(values[O.IPV6]),

@@ -10,6 +10,13 @@ PUB never blocks: a subscriber whose pipe is full misses the message
 counts its own subscriptions (subscribing twice to "A" needs two
 unsubscribes), tells every publisher about changes, repeats them all when a
 publisher (re)connects, and filters what it receives as well.
+
+A multipart message between an XSUB and an XPUB is read part by part, as
+libzmq reads it: each part that starts with ``0x00``/``0x01`` is a cancel or
+subscription and the others are data, unless ``ONLY_FIRST_SUBSCRIBE`` is set
+and the first part is data -- then the whole message is data (libzmq's code;
+its manual says "only the first part", but a message whose first part is a
+subscription has its later parts read as subscriptions too).
 """
 
 from collections import deque
@@ -18,9 +25,26 @@ from ..constants import Errno, SocketOption
 from ..error import zmq_error
 from ..zmtp.framing import Subscription
 from .base import Pattern
-from .message import as_frames, first_frame
+from .message import as_message, first_frame
 from .strategies import Distributor, FairQueue
 from .topics import TopicIndex
+
+
+def subscription_in(frame):
+    """(subscribe, topic) if a frame of a message is a subscription (``0x01`` + topic) or a
+    cancel (``0x00`` + topic); None for data."""
+    first = frame[:1]
+    if first == b"\x01" or first == b"\x00":
+        return first == b"\x01", bytes(frame[1:])
+    return None
+
+
+def read_parts(frames, only_first):
+    """libzmq's reading of a multipart message: (frame, subscription-or-None) for each part.
+    With ``only_first``, a message whose first part is data is data throughout."""
+    if only_first and subscription_in(frames[0]) is None:
+        return [(frame, None) for frame in frames]
+    return [(frame, subscription_in(frame)) for frame in frames]
 
 
 class Pub(Pattern):
@@ -35,6 +59,7 @@ class Pub(Pattern):
         self._subscribers = TopicIndex()  # topic -> set of outbound pipes
         self.nodrop = False
         self.invert = False
+        self.only_first = False  # ONLY_FIRST_SUBSCRIBE
 
     # -- subscriptions from peers ---------------------------------------------
 
@@ -62,24 +87,50 @@ class Pub(Pattern):
 
     def _handle(self, peer, msg):
         if msg.__class__ is Subscription:
-            subscribe, topic = msg.subscribe, msg.topic
-        else:
-            frames = as_frames(msg)
-            first = bytes(frames[0])
-            if len(frames) != 1 or not first or first[0] > 1:
-                self.data_from_peer(peer, msg)
+            notice = self.subscription_from_peer(peer, msg.subscribe, msg.topic)
+            if notice is not None:
+                self.notify(notice, peer)
+            return
+        if msg.__class__ is bytes:
+            subscription = subscription_in(msg)
+            if subscription is None:
+                self.data_from_peer(msg)
                 return
-            subscribe, topic = first[0] == 1, first[1:]
-        self.subscription_from_peer(peer, subscribe, topic)
+            notice = self.subscription_from_peer(peer, *subscription)
+            if notice is not None:
+                self.notify(notice, peer)
+            return
+        self._multipart_from_peer(peer, msg)
 
-    def data_from_peer(self, peer, msg):
+    def _multipart_from_peer(self, peer, frames):
+        """Part by part, as libzmq: a subscription's notice ends the message the application
+        receives (libzmq queues it without MORE), the data parts around it are kept."""
+        current = []
+        for frame, subscription in read_parts(frames, self.only_first):
+            if subscription is None:
+                current.append(frame)
+                continue
+            notice = self.subscription_from_peer(peer, *subscription)
+            if notice is not None:
+                current.append(notice)
+                self.notify(as_message(current), peer)
+                current = []
+        if current:
+            self.data_from_peer(as_message(current))
+
+    def data_from_peer(self, msg):
         """A message from a subscriber that is not a subscription: a PUB ignores it."""
 
+    def notify(self, msg, peer):
+        """A subscription notice for the application (``peer`` sent it): a PUB has none."""
+
     def subscription_from_peer(self, peer, subscribe, topic):
+        """Apply a peer's subscription or cancel; returns the notice for the application, if any."""
         if subscribe:
             self._add(peer, topic)
         else:
             self._remove(peer, topic)
+        return None
 
     def _add(self, peer, topic):
         """Subscribe ``peer``; True if no peer had this topic before."""
@@ -141,17 +192,29 @@ class Pub(Pattern):
             self.nodrop = bool(value)
         elif option == SocketOption.INVERT_MATCHING:
             self.invert = bool(value)
+        elif option == SocketOption.ONLY_FIRST_SUBSCRIBE:
+            self.only_first = bool(value)
 
 
 class XPub(Pub):
-    """A PUB that also hands subscriptions to the application as ``0x01``/``0x00`` + topic."""
+    """A PUB that also hands subscriptions to the application as ``0x01``/``0x00`` + topic.
+
+    Under XPUB_MANUAL the application applies each subscription itself: ``SUBSCRIBE`` after
+    receiving a notice subscribes the peer that sent it (libzmq's ``_last_pipe``, set when the
+    notice is received). XPUB_MANUAL_LAST_VALUE adds last-value caching: the next send after
+    such a notice goes to that peer alone (if it matches), then sends go to all again.
+    """
 
     def __init__(self, wake_readers):
         super().__init__(wake_readers)
         self._pending = deque()
+        # Beside each pending message: the peer of a notice, None (a topic gone), or False (data);
+        # under XPUB_MANUAL, SUBSCRIBE applies to the peer of the notice received last.
+        self._pending_peers = deque()
         self.verbose = False
         self.verboser = False
         self.manual = False
+        self.send_last = False  # XPUB_MANUAL_LAST_VALUE: the next send goes to the last subscriber only
         self.welcome = None
         self._last_peer = None
 
@@ -167,29 +230,30 @@ class XPub(Pub):
             self._last_peer = None
 
     def _topic_gone(self, topic):
-        self._notify(b"\x00" + topic)
+        self.notify(b"\x00" + topic, None)
 
-    def _notify(self, msg):
+    def notify(self, msg, peer):
         self._pending.append(msg)
+        self._pending_peers.append(peer)
         if len(self._pending) == 1:
             self.wake_readers()
 
-    def data_from_peer(self, peer, msg):
-        self._notify(msg)
+    def data_from_peer(self, msg):
+        self.notify(msg, False)  # a data message leaves the last subscriber as it is
 
     def subscription_from_peer(self, peer, subscribe, topic):
+        notice = (b"\x01" if subscribe else b"\x00") + topic
         if self.manual:
-            self._last_peer = peer
-            self._notify((b"\x01" if subscribe else b"\x00") + topic)
-            return
+            return notice
         if subscribe:
             if self._add(peer, topic) or self.verbose or self.verboser:
-                self._notify(b"\x01" + topic)
+                return notice
         elif self._remove(peer, topic) or self.verboser:
-            self._notify(b"\x00" + topic)
+            return notice
+        return None
 
     def subscription_option(self, subscribe, topic):
-        """XPUB_MANUAL: apply a subscription for the peer that last sent one (EINVAL otherwise)."""
+        """XPUB_MANUAL: apply a subscription for the peer of the notice received last (EINVAL otherwise)."""
         if not self.manual:
             raise zmq_error(Errno.EINVAL)
         if self._last_peer is None:
@@ -199,9 +263,37 @@ class XPub(Pub):
         else:
             self._remove(self._last_peer, topic)
 
+    def send(self, msg, over_hwm=False):
+        """Pub.send, but under XPUB_MANUAL_LAST_VALUE the message after a notice goes to the
+        peer of that notice alone, if its subscriptions match (INVERT_MATCHING: to all but it),
+        as libzmq's ``_send_last_pipe``; then to every match again."""
+        last = self._last_peer
+        first = msg if msg.__class__ is bytes else first_frame(msg)
+        last_value = last is not None and self.send_last and self.manual
+        if last_value:
+            matched = any(last.outbound in pipes for pipes in self._subscribers.matching(first))
+            if self.invert:
+                targets = [pipe for pipe in self._dist.pipes if not (matched and pipe is last.outbound)]
+            else:
+                targets = (last.outbound,) if matched else ()
+        else:
+            targets = self._targets(first)
+        if self.nodrop and not over_hwm and not Distributor.all_have_room(targets):
+            return False
+        Distributor.send_to(msg, targets, over_hwm and self.nodrop)
+        if last_value:
+            self._last_peer = None
+        return True
+
     def recv(self):
         pending = self._pending
-        return pending.popleft() if pending else None
+        if not pending:
+            return None
+        peer = self._pending_peers.popleft()
+        if self.manual and peer is not False:
+            # A notice of a peer that has gone since cannot be applied (libzmq's has_pipe check).
+            self._last_peer = peer if peer is not None and peer.outbound in self._dist.pipes else None
+        return pending.popleft()
 
     def can_recv(self):
         return bool(self._pending)
@@ -213,6 +305,8 @@ class XPub(Pub):
             self.verboser = bool(value)
         elif option == SocketOption.XPUB_MANUAL:
             self.manual = bool(value)
+        elif option == SocketOption.XPUB_MANUAL_LAST_VALUE:
+            self.manual = self.send_last = bool(value)
         elif option == SocketOption.XPUB_WELCOME_MSG:
             self.welcome = value or None
         else:
@@ -231,6 +325,7 @@ class XSub(Pattern):
         # peer becoming ready gets all of them at once (so none is sent twice).
         self._ready = Distributor()
         self._counts = {}  # topic -> subscriptions, to repeat them to a (re)connected publisher
+        self.only_first = False  # ONLY_FIRST_SUBSCRIBE
 
     def attach(self, peer):
         self._fq.attach(peer.inbound)
@@ -239,12 +334,22 @@ class XSub(Pattern):
         return True
 
     def peer_ready(self, peer):
-        # A connect-side peer outlives its connections: after a reconnection it is ready
-        # again with the same pipe, which then gets every subscription once more.
-        if peer.outbound not in self._ready.pipes:
-            self._ready.attach(peer.outbound)
+        """Send the peer every topic subscribed. A connect-side peer outlives its connections,
+        and what was queued while it was away goes first on the new connection: only the
+        topics that leaves out are sent again, so that a publisher sees each one once."""
+        outbound = peer.outbound
+        if outbound not in self._ready.pipes:
+            self._ready.attach(outbound)
+        queued = set()
+        for msg in outbound:
+            if msg.__class__ is Subscription:
+                if msg.subscribe:
+                    queued.add(msg.topic)
+                else:
+                    queued.discard(msg.topic)
         for topic in self._counts:
-            peer.outbound.write(Subscription(True, topic))
+            if topic not in queued:
+                outbound.write(Subscription(True, topic))
         return True
 
     def detach(self, peer):
@@ -278,21 +383,44 @@ class XSub(Pattern):
         return False
 
     def send(self, msg, over_hwm=False):
-        frames = as_frames(msg)
-        first = bytes(frames[0])
-        if len(frames) == 1 and first and first[0] <= 1:
-            topic = first[1:]
-            if first[0] == 1:
-                self._subscribe(topic)
-                self._announce(True, topic)
-            elif self._unsubscribe(topic):
-                self._announce(False, topic)
+        if msg.__class__ is not bytes and len(msg) > 1:
+            return self._send_multipart(msg)
+        frame = msg if msg.__class__ is bytes else msg[0]
+        subscription = subscription_in(frame)
+        if subscription is None:
+            Distributor.send_to(msg, self._ready.pipes)  # a publisher with a full pipe misses it
             return True
-        Distributor.send_to(msg, self._ready.pipes)  # a publisher with a full pipe misses it
+        subscribe, topic = subscription
+        if subscribe:
+            self._subscribe(topic)
+            self._announce(True, topic)
+        elif self._unsubscribe(topic):
+            self._announce(False, topic)
+        return True
+
+    def _send_multipart(self, frames):
+        """As libzmq, part by part: subscriptions are counted, cancels that leave the topic
+        subscribed are dropped, and what is left goes upstream as one message (subscriptions as
+        ``0x01`` + topic frames, where libzmq's parts carry them too)."""
+        upstream = []
+        for frame, subscription in read_parts(frames, self.only_first):
+            if subscription is not None:
+                subscribe, topic = subscription
+                if subscribe:
+                    self._subscribe(topic)
+                elif not self._unsubscribe(topic):
+                    continue
+            upstream.append(frame)
+        if upstream:
+            Distributor.send_to(as_message(upstream), self._ready.pipes)
         return True
 
     def can_send(self):
         return True
+
+    def option_changed(self, option, value):
+        if option == SocketOption.ONLY_FIRST_SUBSCRIBE:
+            self.only_first = bool(value)
 
 
 class Sub(XSub):

@@ -261,7 +261,7 @@ class ZmtpConnection:
         if revision != UNVERSIONED:
             self._send_greeting_up_to(REVISION_POS + 1)  # the peer waits for our revision first
         self.downgraded = LegacyConnection(self.socket_type, self._identity, self._max_message_size, revision,
-                                           self._output)
+                                           self._output, self._hello)
         self._output = []
         self.state = DOWNGRADED
 

@@ -233,6 +233,9 @@ class CurveServer(_CurveMechanism):
         if vouched[32:] != self._public:  # libzmq does not check this; RFC 26 says to
             raise _crypto_error("INITIATE vouch is for another server")
         self.accept_metadata(plaintext[32 + VOUCH_SIZE:])
+        if self.config.zap_enforce_domain and not self.config.zap_domain:
+            self._zap_admitted()  # libzmq: enforcing, ZAP is for a domain; without one, no question
+            return
         self._state = "waiting for zap"
         self.ask_zap([client_public])
 

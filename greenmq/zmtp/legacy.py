@@ -99,7 +99,9 @@ class LegacyConnection:
     (``receive``, ``take_events``, ``data_to_send``, ``encode_messages`` ...),
     so the engine's reader and writer drive either. ``revision`` is what
     :func:`~greenmq.zmtp.greeting.peer_revision` said; ``output`` what the
-    3.x connection had queued and not yet handed out; ``identity`` our routing id.
+    3.x connection had queued and not yet handed out; ``identity`` our routing id;
+    ``hello`` our HELLO_MSG, the first message once the peer's identity is in (libzmq's
+    session sends it whatever the peer's revision).
 
     States: ``HANDSHAKE`` (the rest of the peer's greeting and its identity frame) →
     ``READY``.
@@ -109,8 +111,9 @@ class LegacyConnection:
     legacy = True
     zap_request = None
 
-    def __init__(self, socket_type, identity, max_message_size, revision, output=()):
+    def __init__(self, socket_type, identity, max_message_size, revision, output=(), hello=b""):
         self.revision = revision
+        self._hello = hello
         self._framing = _Framing2 if revision == ZMTP_2_0 else _Framing1
         self.state = HANDSHAKE
         self.peer_metadata = None
@@ -214,3 +217,5 @@ class LegacyConnection:
         if self._subscribe_all:
             self._events.append(Subscription(True, b""))
         self.state = READY
+        if self._hello:
+            self._output.append(self.encode_message(self._hello))

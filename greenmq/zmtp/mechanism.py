@@ -9,11 +9,14 @@ the handshake is complete.
 A server that needs its ZAP handler's verdict sets :attr:`zap_request` and
 stops; the connection processes no more commands until the engine, which owns
 the I/O, answers through :meth:`zap_answered`. The policy for a missing
-handler differs per mechanism (:meth:`_no_zap_handler`), as in libzmq.
+handler differs per mechanism (:meth:`_no_zap_handler`), as in libzmq, and
+so does what ``ZAP_ENFORCE_DOMAIN`` changes: NULL asks only with a domain and,
+enforcing, fails without a handler; CURVE, enforcing, asks only with a domain
+and then needs a handler; PLAIN always needs one.
 """
 
 from ..constants import ProtocolError
-from .errors import ZapRefused, ZmtpError, ZmtpPeerError
+from .errors import ZapRefused, ZapUnavailable, ZmtpError, ZmtpPeerError
 from .framing import command_name, encode_command
 from .metadata import decode_properties
 
@@ -99,7 +102,10 @@ class Mechanism:
         raise ZapRefused(status)
 
     def _no_zap_handler(self):
-        """Default (NULL, CURVE): without a handler every peer is admitted."""
+        """Default (NULL, CURVE): without a handler every peer is admitted, unless
+        ZAP_ENFORCE_DOMAIN says a handler must answer (libzmq's EFAULT failure)."""
+        if self.config.zap_enforce_domain:
+            raise ZapUnavailable("ZAP_ENFORCE_DOMAIN is set and no ZAP handler is bound at inproc://zeromq.zap.01")
         self._zap_admitted()
 
     def _zap_admitted(self):

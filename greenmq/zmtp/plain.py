@@ -80,6 +80,10 @@ class PlainServer(Mechanism):
     def process(self, name, data):
         if self._state == "waiting for hello" and name == b"HELLO":
             username, password = decode_hello(data)
+            if self.config.zap_enforce_domain and not self.config.zap_domain:
+                # libzmq asserts here (a PLAIN server that enforces needs a domain); the
+                # connection fails instead, as without a handler.
+                raise ZapUnavailable("ZAP_ENFORCE_DOMAIN is set on a PLAIN server without a ZAP_DOMAIN")
             self._state = "waiting for zap"
             self.ask_zap([username, password])
             return False

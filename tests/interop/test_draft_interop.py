@@ -7,9 +7,13 @@ so that one test body serves every combination: what it checks is what
 crosses the wire -- routing ids on received frames, groups, JOIN/LEAVE,
 the order of frames, and the messages the draft options make (HELLO_MSG,
 DISCONNECT_MSG, ROUTER_NOTIFY; libzmq 4.3.4 has no HICCUP_MSG) -- in the
-clear and over CURVE, and again after the bound side restarts.
+clear and over CURVE, and again after the bound side restarts -- and what
+the publish-subscribe, reconnection and ZAP draft options change between
+the two (ONLY_FIRST_SUBSCRIBE, XPUB_MANUAL_LAST_VALUE, RECONNECT_STOP,
+ZAP_ENFORCE_DOMAIN; libzmq 4.3.4 has them all).
 """
 
+import time
 from typing import NamedTuple
 
 import gevent
@@ -92,6 +96,9 @@ class GreenEnd:
     def recv_multipart(self):
         return self.sock.recv_multipart()
 
+    def setsockopt(self, option, value):
+        self.sock.setsockopt(getattr(zmq, option), value)
+
     def join(self, group):
         self.sock.join(group)
 
@@ -164,6 +171,9 @@ class DraftEnd:
 
     def recv_multipart(self):
         return self.peer.recv_multipart(self.sock)
+
+    def setsockopt(self, option, value):
+        self.peer.setsockopt(self.sock, option, value)
 
     def join(self, group):
         self.peer.join(self.sock, group)
@@ -532,3 +542,97 @@ def test_router_notify_across_a_reconnection(ends, restarting):
         assert router.recv_multipart() == [b"dealer-1", b""]  # connected again
         dealer.send_multipart([b"back"])
         assert router.recv_multipart() == [b"dealer-1", b"back"]
+
+
+# -- the publish-subscribe, reconnection and ZAP draft options ---------------------------------------
+
+
+@SIDES
+@pytest.mark.parametrize("only_first", [1, 0], ids=["only-first", "every-part"])
+def test_only_first_subscribe(ends, first, only_first):
+    """An XSUB (the other side) sends a data message whose second part looks like a subscription: with
+    ONLY_FIRST_SUBSCRIBE on both it stays data, without it the XPUB (first) subscribes the XSUB to X."""
+    options = {"ONLY_FIRST_SUBSCRIBE": only_first}
+    with gevent.Timeout(STEP):
+        xpub, xsub = _pair(ends, first, "XPUB", "XSUB", True, options, options)
+        xsub.send_multipart([b"\x01ready"])
+        assert xpub.recv_multipart() == [b"\x01ready"]
+        xsub.send_multipart([b"data", b"\x01X"])
+        assert xpub.recv_multipart() == [b"data", b"\x01X"]
+        xpub.send_multipart([b"X"])
+        xpub.send_multipart([b"ready"])
+        if not only_first:
+            assert xsub.recv_multipart() == [b"X"]
+        assert xsub.recv_multipart() == [b"ready"]
+
+
+@SIDES
+def test_xpub_manual_last_value(ends, first):
+    """An XPUB (first) with XPUB_MANUAL_LAST_VALUE answers each new subscriber with the cached value: it
+    goes to that SUB alone; the next message goes to both."""
+    with gevent.Timeout(STEP):
+        xpub = ends.make(first, "XPUB", XPUB_MANUAL_LAST_VALUE=1)
+        endpoint = xpub.bind()
+        subs = []
+        for _ in range(2):
+            sub = ends.make(OTHER[first], "SUB", SUBSCRIBE=b"t")
+            sub.connect(endpoint)
+            subs.append(sub)
+            assert xpub.recv_multipart() == [b"\x01t"]
+            xpub.setsockopt("SUBSCRIBE", b"t")
+            xpub.send_multipart([b"t cached"])
+            assert sub.recv_multipart() == [b"t cached"]
+        assert subs[0].quiet()  # the first SUB did not get the value twice
+        xpub.send_multipart([b"t next"])
+        assert [sub.recv_multipart() for sub in subs] == [[b"t next"]] * 2
+
+
+@pytest.mark.parametrize("connector", ["greenmq", "libzmq"], ids=lambda side: f"{side}-connects")
+@pytest.mark.parametrize("stop", [True, False], ids=["stop", "retry"])
+def test_reconnect_stop_handshake_failed(ends, connector, stop):
+    """A DEALER (connector) whose handshakes a ROUTER refuses (a PLAIN server, no ZAP handler): with
+    RECONNECT_STOP_HANDSHAKE_FAILED it tries once, else again and again (counted on greenmq's side)."""
+    bits = 2 if stop else 0  # RECONNECT_STOP_HANDSHAKE_FAILED in 4.3.4 as in 4.3.5
+    with gevent.Timeout(STEP):
+        router = ends.make(OTHER[connector], "ROUTER", PLAIN_SERVER=1)
+        dealer = ends.make(connector, "DEALER", RECONNECT_STOP=bits, RECONNECT_IVL=10,
+                           PLAIN_USERNAME=b"user", PLAIN_PASSWORD=b"password")
+        green = router if connector == "libzmq" else dealer
+        monitor = green.sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_ACCEPTED
+                                                | zmq.EVENT_CONNECTED)
+        dealer.connect(router.bind())
+        attempts = _events_within(monitor, 0.5 if stop else None, 3)
+        assert attempts >= (1 if stop else 3)
+        if stop:
+            assert attempts == 1
+
+
+def _events_within(monitor, seconds, enough):
+    """How many connection attempts ``monitor`` reports (ACCEPTED or CONNECTED): all within ``seconds``,
+    or (None) as soon as there are ``enough``."""
+    count = 0
+    deadline = time.monotonic() + seconds if seconds else None
+    while deadline is not None or count < enough:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0 or not monitor.poll(int(left * 1000) + 1):
+                break
+        header, _endpoint = monitor.recv_multipart()
+        if int.from_bytes(header[:2], "little") in (zmq.EVENT_ACCEPTED, zmq.EVENT_CONNECTED):
+            count += 1
+    return count
+
+
+@SIDES
+@pytest.mark.parametrize("enforce", [1, 0], ids=["enforce", "lenient"])
+def test_zap_enforce_domain_without_a_handler(ends, first, enforce):
+    """A NULL PULL (first) with a ZAP_DOMAIN and no ZAP handler: enforcing, it lets no PUSH in;
+    lenient (libzmq's default), the message arrives."""
+    with gevent.Timeout(STEP):
+        pull, push = _pair(ends, first, "PULL", "PUSH", True, {"ZAP_DOMAIN": b"domain", "ZAP_ENFORCE_DOMAIN": enforce},
+                           {"LINGER": 0})
+        push.send_multipart([b"let me in"])
+        if enforce:
+            assert not pull.poll_in(300)
+        else:
+            assert pull.recv_multipart() == [b"let me in"]
