@@ -13,7 +13,8 @@ number (``leak_support.run_cycles`` does the counting):
   bound or connected, with or without ``ZMQ_FD`` read, with or without a
   monitor socket, the cycle number picking the combination;
 - ``context``: per cycle one context created and terminated, empty, with a
-  socket closed first, or destroyed with its sockets open.
+  socket closed first, destroyed with its sockets open, waiting for a socket
+  that another greenlet closes, or after a ``term()`` killed while it waited.
 
 ``tests/reliability/test_leaks.py`` runs a few thousand cycles of each; the
 full counts run from the command line, for instance::
@@ -136,7 +137,7 @@ class HangupCycles:
             self.ctx.term()
 
 
-def _port_nobody_listens_on() -> int:
+def port_nobody_listens_on() -> int:
     """A loopback port that was free a moment ago and on which nothing listens (connects are refused)."""
     with _stdlib_socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -152,7 +153,7 @@ class SocketCycles:
 
     def __init__(self) -> None:
         self.ctx = zmq.Context()
-        self.nowhere = f"tcp://127.0.0.1:{_port_nobody_listens_on()}"
+        self.nowhere = f"tcp://127.0.0.1:{port_nobody_listens_on()}"
 
     def __call__(self, number: int) -> None:
         socket_type, mode, read_fd, monitored = self.VARIANTS[number % len(self.VARIANTS)]
@@ -177,10 +178,12 @@ class SocketCycles:
 
 class ContextCycles:
     """Each cycle one context made and ended: terminated empty, terminated after its socket
-    closed, or destroyed with a connected inproc pair still open."""
+    closed, destroyed with a connected inproc pair still open, terminated while another greenlet
+    closes its socket, or by a term() killed while it waits for an open socket and a second one
+    after the socket closed."""
 
     def __call__(self, number: int) -> None:
-        kind = number % 3
+        kind = number % 5
         with gevent.Timeout(STEP_TIMEOUT):
             ctx = zmq.Context()
             if kind == 0:
@@ -189,13 +192,25 @@ class ContextCycles:
                 sock = ctx.socket(zmq.PUSH)
                 sock.close()
                 ctx.term()
-            else:
+            elif kind == 2:
                 pull = ctx.socket(zmq.PULL)
                 pull.bind("inproc://leak-context")
                 push = ctx.socket(zmq.PUSH)
                 push.connect("inproc://leak-context")
                 push.send(b"left unread")
                 ctx.destroy(linger=0)
+            elif kind == 3:
+                sock = ctx.socket(zmq.PULL)
+                closer = gevent.spawn(sock.close)  # runs once term() below waits
+                ctx.term()
+                assert closer.dead
+            else:
+                sock = ctx.socket(zmq.PULL)
+                waiting = gevent.spawn(ctx.term)
+                gevent.sleep(0)  # it starts, and waits for sock
+                waiting.kill()
+                sock.close()
+                ctx.term()
 
     def close(self) -> None:
         pass
