@@ -266,6 +266,40 @@ def test_term_blocked_by_an_open_socket_returns_when_another_greenlet_closes_it_
         peer.close()
 
 
+@pytest.mark.parametrize("how", ["close", "unbind"])
+def test_a_listener_frees_its_tcp_port_as_soon_as_it_is_closed(ctx, how):
+    """Bound again with no yield in between. gevent deferred closing the descriptor the accept
+    loop waited on to the hub's next turn, so this bind raised EADDRINUSE every time (libzmq
+    closes in its I/O thread, racing the application's next bind)."""
+    first = ctx.socket(zmq.PULL)
+    first.linger = 0
+    first.bind("tcp://127.0.0.1:*")
+    endpoint = first.last_endpoint.decode()
+    push = ctx.socket(zmq.PUSH)
+    push.linger = 0
+    push.connect(endpoint)
+    push.send(b"through the first")
+    with gevent.Timeout(TIMEOUT):
+        assert first.recv() == b"through the first"  # the accept loop has run and waits again
+    push.close()
+    if how == "close":
+        first.close()
+        second = ctx.socket(zmq.PULL)
+        second.linger = 0
+    else:
+        first.unbind(endpoint)
+        second = first
+    second.bind(endpoint)
+    late = ctx.socket(zmq.PUSH)
+    late.linger = 0
+    late.connect(endpoint)
+    late.send(b"through the second")
+    with gevent.Timeout(TIMEOUT):
+        assert second.recv() == b"through the second"
+    second.close()
+    late.close()
+
+
 # -- a socket closed, or its context terminated, while greenlets wait in it -----------------
 
 #: Types whose receive waits with no peer: every type that receives.
