@@ -52,11 +52,12 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 # warm-up the allocator still grows now and then -- pymalloc arenas (256 KiB) freed only when
 # entirely empty, so one surviving small object pins one; the kernel's lazy release of freed
 # pages; gevent's greenlet stacks copied to the heap. Measured on CPython 3.11 (Linux, gevent
-# 26.9): 100 000 tcp connect cycles end within about 1 MiB of where they started and a context
-# leaking 1 KiB per cycle (the registry's wake-up before its fix) grew 10 MiB in 20 000 cycles.
-# So a fixed slack of 8 MiB, plus 64 bytes a cycle for the long runs -- a quarter of an arena
-# per 4 000 cycles -- tolerates the allocator and still catches any per-cycle leak of a few
-# hundred bytes over 100 000 cycles.
+# 26.9): 100 000 tcp connect cycles ended 0.5 MiB above the baseline, 20 000 CURVE ones wandered
+# between +0.6 and +1.4 MiB without a trend, while contexts that each kept one wake-up (the
+# registry's, before its fix: about 500 bytes a context) grew 10 MiB in 20 000 cycles.
+# So a fixed slack of 8 MiB, plus 64 bytes a cycle for the long runs (one arena per 4 000
+# cycles): room for the allocator, and still a failure for any per-cycle leak of 150 bytes or
+# more over 100 000 cycles.
 RSS_SLACK = 8 * 1024 * 1024
 RSS_PER_CYCLE = 64
 
