@@ -169,6 +169,14 @@ class ListeningSocket:
         return conn, addr[0]
 
     def close(self):
+        """Close the listening socket and free its address now. gevent defers closing a descriptor
+        that a greenlet still waits on (the accept loop, killed but not yet run) to a later turn
+        of the hub; shutting it down first takes it out of the listening state at once, so the
+        port can be bound again right after ``close()`` or ``unbind()`` returns."""
+        try:
+            self.sock.shutdown(_pysocket.SHUT_RDWR)
+        except OSError:
+            pass  # not connected (an ipc listener on some systems): nothing to take back
         self.sock.close()
         if self._unlink:
             try:

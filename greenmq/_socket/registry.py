@@ -26,8 +26,9 @@ class SocketRegistry:
     def __init__(self) -> None:
         self._sockets: dict[Any, Callable[[], None]] = {}  # socket -> what interrupts it at term()
         self._lingering: list[gevent.Greenlet] = []
-        self._no_sockets = Wakeup()
-        self._no_sockets.set()
+        # One per term() waiting, made on the waiting thread's hub: a context that is never
+        # terminated, or has no socket left when it is, starts no watcher at all.
+        self._closing_waiters: list[Wakeup] = []
         self.terminating = False
         self.closed = False
         self.inproc = InprocNamespace()
@@ -47,14 +48,14 @@ class SocketRegistry:
 
     def add(self, socket: Any, interrupt: Callable[[], None]) -> None:
         self._sockets[socket] = interrupt
-        self._no_sockets.clear()
 
     def remove(self, socket: Any, lingering: Iterable[gevent.Greenlet]) -> None:
         """A socket closed; ``lingering`` greenlets still flush its messages."""
         self._sockets.pop(socket, None)
         self.linger(lingering)
         if not self._sockets:
-            self._no_sockets.set()
+            for waiter in list(self._closing_waiters):
+                waiter.set()  # thread-safe: the last socket may close in another thread
 
     def linger(self, greenlets: Iterable[gevent.Greenlet]) -> None:
         """Greenlets that ``term()`` must wait for (a closed endpoint flushing its queue)."""
@@ -68,8 +69,23 @@ class SocketRegistry:
             interrupt()
 
     def wait_until_closed(self) -> None:
-        """Wait for every socket to close, then for the lingering greenlets of this thread's hub."""
-        self._no_sockets.wait()
+        """Wait for every socket to close, then for the lingering greenlets of this thread's hub.
+
+        The caller may be any thread (a socket's thread, or one that only terminates), so it
+        waits on a wake-up of its own hub; the wake-up is listed before the sockets are
+        looked at, so a last close in another thread between the two still sets it."""
+        if self._sockets:
+            waiter = Wakeup()
+            self._closing_waiters.append(waiter)
+            try:
+                while True:
+                    waiter.clear()
+                    if not self._sockets:
+                        break
+                    waiter.wait()
+            finally:
+                self._closing_waiters.remove(waiter)
+                waiter.close()
         hub = gevent.get_hub()
         # Greenlets live on the hub of the thread that made them; only ours can be joined here.
         lingering = [g for g in self._lingering if not g.dead and g.parent is hub]
