@@ -43,10 +43,10 @@ class Program:
         env["PYTHONPATH"] = os.pathsep.join([ROOT, TESTS, HERE, env.get("PYTHONPATH", "")])
         self.name = name
         self.stderr_path = tmp_path / f"{name}-{os.urandom(4).hex()}.stderr"
-        self._stderr = open(self.stderr_path, "wb")
-        self.proc = gevent.subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "fault_programs.py"), name, json.dumps(args)],
-            stdin=gevent.subprocess.PIPE, stdout=gevent.subprocess.PIPE, stderr=self._stderr, env=env)
+        with open(self.stderr_path, "wb") as stderr:  # the child has its own copy of the descriptor
+            self.proc = gevent.subprocess.Popen(
+                [sys.executable, os.path.join(HERE, "fault_programs.py"), name, json.dumps(args)],
+                stdin=gevent.subprocess.PIPE, stdout=gevent.subprocess.PIPE, stderr=stderr, env=env)
 
     @property
     def pid(self):
@@ -91,7 +91,6 @@ class Program:
                 pipe.close()
             except OSError:
                 pass
-        self._stderr.close()
 
 
 class FaultProxy(Program):
