@@ -250,7 +250,7 @@ def raw_curve_hello(port):
     hang()
 
 
-def raw_curve_server_welcome(hello_only):
+def raw_curve_server(hello_only):
     """A CURVE server (RawCurve) that reads the client's greeting and HELLO and hangs, without
     answering (``hello_only``) or after its WELCOME, before the INITIATE."""
     from curve_support import RawCurve
@@ -376,7 +376,10 @@ def emfile_listener(spare):
     while not events["emfile"]:
         count_event()
     cpu_before, wall_before = time.process_time(), time.monotonic()
-    watcher = gevent.spawn(lambda: [count_event() for _ in iter(int, 1)])
+    def count_events():
+        while True:
+            count_event()
+    watcher = gevent.spawn(count_events)
     gevent.sleep(1.0)
     cpu, wall = time.process_time() - cpu_before, time.monotonic() - wall_before
     say(cpu=cpu, wall=wall, events=dict(events), closed=pull.closed)
@@ -389,7 +392,7 @@ def emfile_listener(spare):
 
 PROGRAMS = {function.__name__: function for function in (
     proxy, raw_half_frame, raw_half_greeting, raw_half_greeting_server, raw_curve_hello,
-    raw_curve_server_welcome, greenmq_big_sender, greenmq_counter, greenmq_echo, emfile_listener)}
+    raw_curve_server, greenmq_big_sender, greenmq_counter, greenmq_echo, emfile_listener)}
 
 if __name__ == "__main__":
     PROGRAMS[sys.argv[1]](**json.loads(sys.argv[2]))

@@ -17,6 +17,7 @@ so the kernel closes or freezes their sockets as it would in production.
 
 import errno
 import gc
+import select
 import time
 import tracemalloc
 
@@ -271,7 +272,7 @@ def test_curve_server_killed_mid_handshake_nothing_queued_is_lost(ctx, programs,
     Sees: HANDSHAKE_FAILED_NO_DETAIL, DISCONNECTED, CONNECT_RETRIED. Lost: nothing: the
     messages queued meanwhile wait in the pipe. Resumes: a CURVE PULL bound on the same port
     gets them all."""
-    raw = programs.start("raw_curve_server_welcome", hello_only=stage == "hello")
+    raw = programs.start("raw_curve_server", hello_only=stage == "hello")
     port = raw.line()["port"]
     push = curve_client_socket(ctx, zmq.PUSH)
     watched = events(push)
@@ -607,24 +608,26 @@ def block_hub(seconds=1.0):
 
 
 def test_blocked_hub_is_not_a_missed_heartbeat(ctx, programs, events):
-    """A REQ with HEARTBEAT_IVL 100 ms and HEARTBEAT_TIMEOUT 800 ms to a live REP process,
-    through the fault proxy. The link freezes long enough for a PING to be outstanding; the
-    proxy is told to resume and at once the test's hub blocks for one second: the PONG comes
-    during the block and waits in the kernel's buffer, while the PING's timeout expires.
+    """A REQ with HEARTBEAT_IVL 100 ms and HEARTBEAT_TIMEOUT 1 s to a live REP process, through
+    the fault proxy. The link freezes long enough for a PING to be outstanding; the proxy is
+    told to resume and at once the test's hub blocks, until the proxy has resumed and then
+    1.2 s more: the PONG comes during the block and waits in the kernel's buffer, while the
+    PING's timeout expires.
 
     Sees: nothing: the connection stays up. Lost: nothing. Resumes: the round trips before
     and after use the same connection."""
     echo = programs.start("greenmq_echo", socket_type="REP", options={})
     proxy = programs.proxy(port_of(echo.line()["endpoint"]))
-    req = new_socket(ctx, zmq.REQ, heartbeat_ivl=100, heartbeat_timeout=800, rcvtimeo=TIMEOUT * 1000)
+    req = new_socket(ctx, zmq.REQ, heartbeat_ivl=100, heartbeat_timeout=1000, rcvtimeo=TIMEOUT * 1000)
     watched = events(req)
     req.connect(proxy.endpoint)
     req.send(b"before")
     assert req.recv() == b"before"
     proxy.freeze()
-    gevent.sleep(0.15)  # a PING goes out and is held (some 250 ms before the block starts: < 800)
+    gevent.sleep(0.15)  # a PING goes out and is held (some 250 ms before the block starts: < 1 s)
     proxy.tell("resume")
-    block_hub()
+    select.select([proxy.proc.stdout], [], [], SHORT_TIMEOUT)  # blocks the hub too, until the proxy answers
+    block_hub(1.2)
     assert proxy.line()["open"] == 1
     req.send(b"after")
     assert req.recv() == b"after"
