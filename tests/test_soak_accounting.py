@@ -12,7 +12,7 @@ import pytest
 
 from greenmq.cli.app import main as greenmq_main
 from greenmq.soak import report
-from greenmq.soak.accounting import Ledger, Windows
+from greenmq.soak.accounting import Ledger, StallWatch, Windows
 from greenmq.soak.cli import main as soak_main
 from greenmq.soak.counters import Counters, bucket, bucket_top, percentile
 from greenmq.soak.tracker import Tracker, decode, encode
@@ -143,6 +143,24 @@ def test_what_the_receivers_miss_at_the_end_is_unexplained():
     assert ledger.unexplained({"push", "pull"}, {"push#1": 500, "push#3": 10}) == 10  # push#3 never heard
 
 
+def test_a_count_standing_still_is_a_stall_once_no_window_explains_it():
+    windows = Windows()
+    windows.open("pub", 0.0)
+    windows.close("pub", 5.0)
+    watch = StallWatch(windows, limit=8.0)
+    slots = ("pub", "sub")
+    assert watch.observe("sub#1", slots, 10, 1.0) is None
+    assert watch.observe("sub#1", slots, 10, 10.0) is None  # 9 s, but the pub's window was open at 1-5
+    assert watch.observe("sub#1", slots, 11, 11.0) is None  # progress
+    assert watch.observe("sub#1", slots, 11, 19.0) is None  # 8 s: not more than the limit
+    stall = watch.observe("sub#1", slots, 11, 20.0)
+    assert stall is not None and stall.startswith("sub#1 made no progress for 9 s")
+    assert watch.observe("sub#1", slots, 11, 30.0) is None  # told once
+    assert watch.observe("other#1", ("other",), 0, 0.0) is None
+    windows.open("other", 12.0)  # a restart in the pattern excuses the pause
+    assert watch.observe("other#1", ("other",), 0, 20.0) is None
+
+
 def test_counters_outlive_the_process_that_wrote_them(tmp_path):
     path = tmp_path / "peer.counters"
     writer = Counters(path)
@@ -181,11 +199,12 @@ def test_the_verdict_names_every_reason_to_fail():
              "corrupt": 0, "timeouts": 0}
     result = {"patterns": {"reqrep": dict(tally), "pubsub": dict(tally, lost_unexplained=3),
                            "pushpull": dict(tally, received=0, duplicated=1)},
-              "crashes": ["pull#2 exited with status 1"]}
+              "crashes": ["pull#2 exited with status 1"], "stalls": ["sub-1#1 made no progress"]}
     assert report.failures(result) == ["PUB/SUB: lost unexplained 3", "PUSH/PULL: duplicated 1",
-                                       "PUSH/PULL: no traffic", "crash: pull#2 exited with status 1"]
+                                       "PUSH/PULL: no traffic", "crash: pull#2 exited with status 1",
+                                       "stall: sub-1#1 made no progress"]
     result["patterns"] = {name: dict(tally) for name in ("reqrep", "pubsub", "pushpull")}
-    result["crashes"] = []
+    result["crashes"] = result["stalls"] = []
     assert report.failures(result) == []
 
 

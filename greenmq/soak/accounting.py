@@ -28,6 +28,12 @@ A REQ client's request whose reply does not come in time is a lost message
 client or of the REP, unexplained otherwise. A client killed while waiting
 loses that attempt too, allowed.
 
+A peer can also stop making progress without losing anything it counted: a
+receiver that hangs (and would later be killed, its tail excused) or a
+sender blocked for good. :class:`StallWatch` flags a peer whose count has
+not moved for longer than a restart could explain while no peer of its
+pattern was in a window.
+
 ``lost`` is what was sent minus what arrived (exact: the counters outlive
 SIGKILL); ``unexplained`` is the sum of the heads, gaps, tails and timeouts
 that no window excuses; ``allowed`` is the rest.
@@ -131,3 +137,27 @@ class Ledger:
                     got = last.get(sender, seen.get((sender, receiver), -1))
                     total += max(0, sent - 1 - got)
         return total
+
+
+class StallWatch:
+    """Notices a peer whose progress count (messages sent, or received) stands still while all are up."""
+
+    def __init__(self, windows: Windows, limit: float):
+        self._windows = windows
+        self._limit = limit  # seconds without progress that no restart explains
+        self._marks: dict[str, tuple[int, float, bool]] = {}  # peer -> (count, since when, reported)
+
+    def observe(self, peer: str, slots: tuple[str, ...], count: int, now: float) -> str | None:
+        """The peer's count now; a description of the stall the first time it is one, else None.
+
+        ``slots`` are those whose windows excuse a pause (its pattern's: a SUB waits for its PUBs).
+        """
+        mark = self._marks.get(peer)
+        if mark is None or mark[0] != count:
+            self._marks[peer] = (count, now, False)
+            return None
+        _, since, reported = mark
+        if reported or now - since <= self._limit or self._windows.overlaps(slots, since, now):
+            return None
+        self._marks[peer] = (count, since, True)
+        return f"{peer} made no progress for {now - since:.0f} s while every peer of its pattern was up"

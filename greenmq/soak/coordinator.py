@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
-from .accounting import Ledger, Tally
+from .accounting import Ledger, StallWatch, Tally
 from .counters import percentile
 from .plan import PATTERNS, Options, Slot
 from .process import PeerProcess
@@ -56,6 +56,8 @@ class Coordinator:
         self.restarts: Counter[str] = Counter()  # by signal
         self.restarted: Counter[str] = Counter()  # by slot
         self.crashes: list[str] = []
+        self.stalls: list[str] = []
+        self.stall_watch = StallWatch(self.ledger.windows, options.settle + options.request_timeout + MAX_DOWN)
         self.rss: dict[str, list[tuple[float, int]]] = {}
         self.started = self.elapsed_end = 0.0
         self.ending = False
@@ -174,6 +176,7 @@ class Coordinator:
             now = time.monotonic()
             if now >= next_sample:
                 self._sample_rss(now)
+                self._watch_progress(now)
                 next_sample = now + RSS_PERIOD
             if next_restart <= now < last_restart:
                 self._restart()
@@ -185,6 +188,18 @@ class Coordinator:
 
     def _restart_delay(self) -> float:
         return self.rng.uniform(0.5, 1.5) * self.options.restart_every
+
+    def _watch_progress(self, now: float) -> None:
+        """Each peer's progress count (sent for PUB and PUSH, received for the others) must move."""
+        for peer in self.current.values():
+            if peer.role == "rep":  # it answers what comes; the clients' counts show a REP that hangs
+                continue
+            slot = self.options.slot(peer.slot)
+            pattern = tuple(other.name for other in self.options.slots if other.pattern == slot.pattern)
+            count = peer.counts()["sent" if peer.role in ("pub", "push") else "received"]
+            stall = self.stall_watch.observe(peer.name, pattern, count, now)
+            if stall is not None:
+                self.stalls.append(stall)
 
     def _sample_rss(self, now: float) -> None:
         for name, peer in self.current.items():
@@ -285,5 +300,6 @@ class Coordinator:
             "restarts": dict(self.restarts),
             "restarted": dict(self.restarted),
             "crashes": list(self.crashes),
+            "stalls": list(self.stalls),
             "rss": {name: list(samples) for name, samples in self.rss.items()},
         }

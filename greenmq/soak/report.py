@@ -32,6 +32,7 @@ def figures(report: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
         "restarts_total": sum(report["restarts"].values()),
         "restarted": report["restarted"],
         "crashes": report["crashes"],
+        "stalls": report["stalls"],
         "rss": {name: rss_summary(samples) for name, samples in report["rss"].items() if samples},
     }
     result["failures"] = failures(result)
@@ -40,7 +41,8 @@ def figures(report: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def failures(result: dict[str, Any]) -> list[str]:
-    """Why the run failed: losses no restart explains, duplicates, damage, crashed peers, a silent pattern."""
+    """Why the run failed: losses no restart explains, duplicates, damage, crashed or stalled peers, a
+    silent pattern."""
     found = []
     for pattern, tally in result["patterns"].items():
         for field in ("lost_unexplained", "duplicated", "corrupt"):
@@ -49,6 +51,7 @@ def failures(result: dict[str, Any]) -> list[str]:
         if not tally["received"]:
             found.append(f"{_TITLES[pattern]}: no traffic")
     found.extend(f"crash: {crash}" for crash in result["crashes"])
+    found.extend(f"stall: {stall}" for stall in result["stalls"])
     return found
 
 
