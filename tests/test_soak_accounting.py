@@ -192,6 +192,10 @@ def test_rss_growth_is_measured_over_the_last_half():
     mb = 1024 * 1024
     summary = report.rss_summary([(0.0, 30 * mb), (10.0, 40 * mb), (50.0, 41 * mb), (100.0, 43 * mb)])
     assert summary == {"start_mb": 30.0, "max_mb": 43.0, "end_mb": 43.0, "growth_last_half_mb": 2.0}
+    samples = [(float(second), (30 + second // 10) * mb) for second in range(101)]
+    series = report.rss_series(samples, points=11)
+    assert series[0] == [0.0, 30.0] and series[-1] == [100.0, 40.0] and len(series) == 11
+    assert report.rss_series(samples[:3], points=11) == [[0.0, 30.0], [1.0, 30.0], [2.0, 30.0]]
 
 
 def test_the_verdict_names_every_reason_to_fail():

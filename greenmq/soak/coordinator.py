@@ -147,7 +147,8 @@ class Coordinator:
     def _crashed(self, peer: PeerProcess) -> None:
         """A peer ended by itself: a failure of the run; start it again so that the rest goes on."""
         self.crashes.append(peer.describe_exit())
-        if self.current.get(peer.slot) is peer and not self.ending:
+        # One that never got ready is left to _await_ready, which ends the run: it would only fail again.
+        if self.current.get(peer.slot) is peer and peer.ready_at is not None and not self.ending:
             self.ledger.windows.open(peer.slot, time.monotonic())
             self._await_ready(self._spawn(self.options.slot(peer.slot)))
 

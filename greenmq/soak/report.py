@@ -19,6 +19,15 @@ def rss_summary(samples: list[tuple[float, int]]) -> dict[str, float]:
             "end_mb": samples[-1][1] / MB, "growth_last_half_mb": (samples[-1][1] - middle) / MB}
 
 
+def rss_series(samples: list[tuple[float, int]], points: int = 21) -> list[list[float]]:
+    """About ``points`` of the samples, evenly spread from the first to the last: [seconds, MB] each."""
+    step = max(1, (len(samples) - 1) // (points - 1))
+    chosen = samples[::step]
+    if chosen[-1] is not samples[-1]:
+        chosen.append(samples[-1])
+    return [[round(elapsed, 1), round(rss / MB, 2)] for elapsed, rss in chosen]
+
+
 def figures(report: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
     """The report as the JSON file has it: the run's settings, the tallies, latency in ms, RSS in MB, verdict."""
     latency = {key: (value * 1000 if value is not None else None) for key, value in report["latency"].items()}
@@ -34,6 +43,7 @@ def figures(report: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
         "crashes": report["crashes"],
         "stalls": report["stalls"],
         "rss": {name: rss_summary(samples) for name, samples in report["rss"].items() if samples},
+        "rss_over_time": {name: rss_series(samples) for name, samples in report["rss"].items() if samples},
     }
     result["failures"] = failures(result)
     result["ok"] = not result["failures"]

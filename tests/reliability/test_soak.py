@@ -48,6 +48,7 @@ def test_a_minute_of_traffic_with_restarts_loses_nothing_it_should_not(cli, tmp_
     for name, rss in figures["rss"].items():
         assert rss["start_mb"] > 0 and rss["max_mb"] >= rss["end_mb"], (name, rss)
         assert rss["growth_last_half_mb"] < RSS_GROWTH_LIMIT_MB, (name, text)
+        assert len(figures["rss_over_time"][name]) >= 10
     assert "soak: ok" in text
 
 
