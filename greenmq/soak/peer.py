@@ -49,13 +49,18 @@ def _die_with_parent(parent: int) -> None:
         except (OSError, AttributeError):
             pass  # the watchdog below does the same, a little later
     if os.getppid() != parent:
-        os._exit(3)
+        _orphaned()
 
 
 def _watchdog(parent: int) -> None:
     while os.getppid() == parent:
         gevent.sleep(WATCHDOG_PERIOD)
-    os._exit(3)
+    _orphaned()
+
+
+def _orphaned() -> None:
+    """The coordinator is gone: end at once, as PR_SET_PDEATHSIG would (no one is left to tell)."""
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _emit(event: dict[str, Any]) -> None:
