@@ -73,18 +73,8 @@ class Worker:
             text=True,
             env=_worker_env(),
         )
-        self._reader = threading.Thread(target=self._read, args=(events,), daemon=True)
+        self._reader = threading.Thread(target=forward_events, args=(self, self.process.stdout, events), daemon=True)
         self._reader.start()
-
-    def _read(self, events):
-        """Forward each stdout line as an event; an unparsable line is kept as text."""
-        for line in self.process.stdout:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                event = {"event": "output", "text": line.rstrip()}
-            events.put((self, event))
-        events.put((self, {"event": "exit"}))
 
     def finish(self, grace):
         """Wait up to ``grace`` seconds for a clean exit; kill otherwise. True if it exited.
@@ -130,6 +120,18 @@ class Worker:
     def close(self):
         self.kill()
         self._stderr.close()
+
+
+def forward_events(source, stream, events):
+    """Put ``(source, event)`` on ``events`` for each JSON line of ``stream`` (an unparsable line is kept
+    as text), then ``(source, {"event": "exit"})`` when the stream ends."""
+    for line in stream:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            event = {"event": "output", "text": line.rstrip()}
+        events.put((source, event))
+    events.put((source, {"event": "exit"}))
 
 
 def _worker_env():

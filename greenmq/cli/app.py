@@ -4,7 +4,7 @@ Each subcommand module adds its parser with ``set_defaults(run=...)``;
 :func:`execute` gives the run function a :class:`Session` and turns every way
 a command can end into an exit status: a :class:`CliError` (or a
 ``ZMQError``, or a bad input line) into one line on stderr, Ctrl-C into 130
-without a traceback, a closed stdout into 141. ``bench``, ``fuzz`` and ``run``
+without a traceback, a closed stdout into 141. ``bench``, ``fuzz``, ``soak`` and ``run``
 have command lines of their own and get theirs untouched; ``demo`` runs as before.
 """
 
@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
                         add_help=False)
     commands.add_parser("fuzz", help="fuzz greenmq's parsers, handshakes and engine (see fuzz --help)",
                         add_help=False)
+    commands.add_parser("soak", help="mixed traffic with peers restarting at random; counts losses (see soak --help)",
+                        add_help=False)
     commands.add_parser("run", help="run a pyzmq program on greenmq, unchanged (see run --help)", add_help=False)
     return parser
 
@@ -66,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..fuzz import main as fuzz_main
 
         return int(fuzz_main(argv[1:]) or 0)
+    if argv[:1] == ["soak"]:
+        from ..soak import main as soak_main
+
+        return int(soak_main(argv[1:]) or 0)
     if argv[:1] == ["run"]:
         # Everything after ``run`` belongs to the program that runs.
         from ..monkey import run_program

@@ -121,14 +121,15 @@ def raise_nofile():
     return [soft, resource.getrlimit(resource.RLIMIT_NOFILE)[0]]
 
 
-def rss_bytes():
-    """This process's resident set size now (VmRSS), or None where /proc is not there.
+def rss_bytes(pid="self"):
+    """The resident set size now (VmRSS) of this process, or of process ``pid``; None where /proc is not
+    there (or the process has gone).
 
     Not ``getrusage``'s ``ru_maxrss``: that is the peak, and the benchmark wants
     what a set of connections adds, read before and after they come up.
     """
     try:
-        with open("/proc/self/status") as status:
+        with open(f"/proc/{pid}/status") as status:
             for line in status:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) * 1024
