@@ -21,6 +21,7 @@ tcp and ipc an engine sits on the other end.
 from __future__ import annotations
 
 from collections import deque
+from itertools import repeat
 from typing import Any, Callable, cast
 from collections.abc import Iterable, Iterator
 
@@ -234,7 +235,7 @@ class Pipe:
         if count <= limit:
             return self.read_all() if count else ()
         popleft = queue.popleft
-        taken = [popleft() for _ in range(limit)]
+        taken = [popleft() for _ in repeat(None, limit)]  # (repeat: no int object per message)
         if self._writer_waits and len(queue) <= self._lwm:
             self._writer_waits = False
             self._wake_writer()

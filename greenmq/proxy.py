@@ -251,7 +251,13 @@ def proxy(frontend: Socket, backend: Socket, capture: Socket | None = None) -> i
 
     Forwards whole messages from ``frontend`` to ``backend`` and back, each
     direction in its own greenlet, and copies each message to ``capture``
-    (a PUB, DEALER, PUSH or PAIR socket) if one is given, before forwarding it.
+    (a PUB, DEALER, PUSH or PAIR socket) if one is given.
+
+    A direction moves every message already queued on its source at once,
+    as many as its destination has room for; while the destination is full
+    it takes nothing (back-pressure, as libzmq's proxy). A direction from or
+    to a REQ or REP socket forwards one message at a time with
+    ``recv_multipart``/``send_multipart`` instead (see :mod:`greenmq.proxy`).
 
     Blocks the calling greenlet until the context of a socket is terminated,
     then raises :class:`ContextTerminated` (any other error of a socket is
