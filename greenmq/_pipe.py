@@ -21,6 +21,7 @@ tcp and ipc an engine sits on the other end.
 from __future__ import annotations
 
 from collections import deque
+from itertools import repeat
 from typing import Any, Callable, cast
 from collections.abc import Iterable, Iterator
 
@@ -124,6 +125,23 @@ class Pipe:
         self._writer_waits = True
         return False
 
+    def room(self, limit: int) -> int:
+        """How many of ``limit`` more messages fit under the high-water mark.
+
+        As with :meth:`has_room`, an answer of 0 also has the pipe wake the
+        writer once there is room again. (The proxy asks how many it may move
+        before it takes them from the other socket: back-pressure without
+        holding messages.)
+        """
+        hwm = self._hwm
+        if hwm <= 0:
+            return limit
+        free = hwm - len(self._queue)
+        if free <= 0:
+            self._writer_waits = True
+            return 0
+        return free if free < limit else limit
+
     def try_write(self, msg: Any) -> bool:
         """Queue ``msg`` if it fits; if not, queue nothing, return False and wake the writer
         once it fits again."""
@@ -145,8 +163,9 @@ class Pipe:
             self._wake_in_line()
 
     def write_batch(self, messages: Any) -> bool:
-        """Queue everything an engine just read, past the mark if need be; True while
-        there is still room, else False and the writer is woken at the low-water mark."""
+        """Queue a batch of messages, past the mark if need be, waking the reader at most
+        once; True while there is still room, else False and the writer is woken at the
+        low-water mark. (What an engine just read; what the proxy moves, after :meth:`room`.)"""
         queue = self._queue
         queue.extend(messages)
         if self._reader_idle and queue:
@@ -208,6 +227,19 @@ class Pipe:
             self._writer_waits = False
             self._wake_writer()
         return msg
+
+    def read_many(self, limit: int) -> Any:
+        """Take up to ``limit`` of the oldest messages at once (a sequence, perhaps empty)."""
+        queue = self._queue
+        count = len(queue)
+        if count <= limit:
+            return self.read_all() if count else ()
+        popleft = queue.popleft
+        taken = [popleft() for _ in repeat(None, limit)]  # (repeat: no int object per message)
+        if self._writer_waits and len(queue) <= self._lwm:
+            self._writer_waits = False
+            self._wake_writer()
+        return taken
 
     def take_single(self) -> Any:
         """The queued message if it is the only one (taken), else None: an engine's cue

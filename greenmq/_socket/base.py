@@ -479,6 +479,40 @@ class SocketBase:
         """The frames of a received message not yet handed out are dropped (REQ_RELAXED sends anew)."""
         self._recv_parts = None
 
+    # -- forwarding (the proxy's fast path) ------------------------------------
+
+    def forward(self, destination: SocketBase, limit: int) -> tuple[Any, int]:
+        """Move up to ``limit`` whole messages already queued on this socket to ``destination``
+        without waiting: ``(taken, sent)``.
+
+        ``taken`` are the messages received, in the order and with the rules of
+        ``recv_multipart`` (fair queueing, ROUTER's routing id, SUB's filter), in
+        greenmq's own form (``greenmq.patterns.message``: ``bytes`` or a list of
+        frames); no more are taken than ``destination`` has room for, so a full
+        destination leaves them where they are (back-pressure). The first ``sent``
+        of them were queued on ``destination`` as ``send_multipart`` would, each
+        peer's writer woken once; the caller sends the rest (there are none
+        unless a type's room was an estimate, or a message of ``destination`` was
+        started with ``SNDMORE``) the ordinary way. Nothing taken, nothing sent:
+        nothing was queued, or ``destination`` had no room.
+        """
+        if not self._usable:
+            self._check_usable()
+        if not destination._usable:
+            destination._check_usable()
+        if self._recv_parts is not None:  # the rest of a message a recv() began
+            return [self.recv_multipart(DONTWAIT)], 0
+        if destination._send_parts:  # the next message ends the one started with SNDMORE
+            return self._pattern.recv_many(1), 0
+        target = destination._pattern
+        room = target.room(limit)
+        if not room:
+            return (), 0
+        taken = self._pattern.recv_many(room)
+        if not taken:
+            return taken, 0
+        return taken, target.send_many(taken)
+
     # -- waiting -----------------------------------------------------------------
 
     def _wait_until(self, wakeup: Wakeup, attempt: Callable[[], Any], timeout: int, flags: int) -> Any:

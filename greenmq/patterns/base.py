@@ -113,6 +113,38 @@ class Pattern:
     def recv(self) -> Any:
         raise zmq_error(Errno.ENOTSUP)
 
+    # -- batches (the proxy's fast path: greenmq.proxy via SocketBase.forward) ---------
+    # The defaults are recv/send/can_send one message at a time, so they keep every rule
+    # of the type; the strategies' types override them to move a batch in one step.
+
+    def recv_many(self, limit: int) -> Any:
+        """Up to ``limit`` messages, as successive :meth:`recv` calls would return them
+        (a sequence, perhaps empty)."""
+        recv = self.recv
+        taken: list[Any] = []
+        while len(taken) < limit:
+            msg = recv()
+            if msg is None:
+                break
+            taken.append(msg)
+        return taken
+
+    def room(self, limit: int) -> int:
+        """How many of ``limit`` messages :meth:`send_many` would queue now without
+        waiting: as many as the type can tell, at least 1 whenever :meth:`can_send`."""
+        return 1 if self.can_send() else 0
+
+    def send_many(self, messages: Any) -> int:
+        """Queue ``messages`` (no more than :meth:`room` allowed) as successive :meth:`send`
+        calls would; returns how many were queued (the rest would have made the sender wait)."""
+        send = self.send
+        count = 0
+        for msg in messages:
+            if not send(msg):
+                break
+            count += 1
+        return count
+
     def source(self) -> Pipe | None:
         """The pipe the last received message came from (for its peer's metadata), or None."""
         return None

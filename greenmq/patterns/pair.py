@@ -49,6 +49,26 @@ class Pair(Pattern):
     def source(self):
         return self._inbound
 
+    def recv_many(self, limit):
+        pipe = self._inbound
+        if pipe is None:
+            return ()
+        taken = pipe.read_many(limit)
+        if not taken and pipe.writer_closed and self.peer is None:
+            self._inbound = None
+        return taken
+
+    def room(self, limit):
+        pipe = self._outbound
+        return 0 if pipe is None else pipe.room(limit)
+
+    def send_many(self, messages):
+        pipe = self._outbound
+        if pipe is None:
+            return 0
+        pipe.write_batch(messages)
+        return len(messages)
+
     def can_send(self):
         pipe = self._outbound
         return pipe is not None and pipe.has_room()

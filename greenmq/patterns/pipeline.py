@@ -14,6 +14,8 @@ class Push(Pattern):
         self._lb = LoadBalancer()
         self.send = self._lb.send
         self.can_send = self._lb.can_send
+        self.room = self._lb.room
+        self.send_many = self._lb.send_many
 
     def attach(self, peer):
         self._lb.attach(peer.outbound)
@@ -33,6 +35,7 @@ class Pull(Pattern):
         self._fq = FairQueue()
         self.recv = self._fq.recv
         self.can_recv = self._fq.can_recv
+        self.recv_many = self._fq.recv_many
 
     def source(self):
         return self._fq.last

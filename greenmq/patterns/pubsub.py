@@ -183,6 +183,10 @@ class Pub(Pattern):
     def can_send(self):
         return not self.nodrop or Distributor.all_have_room(self._dist.pipes)
 
+    def room(self, limit):
+        # Never waits without XPUB_NODROP (a full subscriber misses the message).
+        return limit if not self.nodrop else super().room(limit)
+
     def topics_count(self):
         """The topics some subscriber has (libzmq counts its trie's prefixes)."""
         return len(self._subscribers)
@@ -422,6 +426,9 @@ class XSub(Pattern):
         if option == SocketOption.ONLY_FIRST_SUBSCRIBE:
             self.only_first = bool(value)
 
+    def room(self, limit):
+        return limit  # never waits: a publisher with a full pipe misses the message
+
 
 class Sub(XSub):
     """Subscribe with the SUBSCRIBE option; receive only matching messages."""
@@ -432,6 +439,8 @@ class Sub(XSub):
         self.can_recv = self._can_recv
         self._filter = TopicIndex()  # the counted subscriptions, for local filtering
         self.invert = False
+
+    room = Pattern.room  # can_send: nothing
 
     def check_send(self, first_frame=None):
         raise zmq_error(Errno.ENOTSUP)

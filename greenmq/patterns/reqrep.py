@@ -50,6 +50,15 @@ class Dealer(Pattern):
     def source(self):
         return self._fq.last
 
+    def recv_many(self, limit):
+        return self._fq.recv_many(limit)
+
+    def room(self, limit):
+        return self._lb.room(limit)
+
+    def send_many(self, messages):
+        return self._lb.send_many(messages)
+
     def option_changed(self, option, value):
         if option == SocketOption.PROBE_ROUTER:
             self.probe_router = bool(value)
@@ -160,6 +169,10 @@ class Router(Pattern):
             return True  # never blocks: unroutable messages are dropped
         return any(peer.outbound.has_room() for peer in self.peers.values())
 
+    def room(self, limit):
+        # Without ROUTER_MANDATORY a send never waits; with it, each message's peer decides.
+        return limit if not self.mandatory else super().room(limit)
+
     def source(self):
         return self._fq.last
 
@@ -176,6 +189,11 @@ class Req(Dealer):
     """Strict request/reply alternation over a DEALER, replies taken only from the asked peer."""
 
     wants_message_pending = True  # its state changes at a reply's last frame
+
+    # One message at a time, through REQ's own rules (not the DEALER's batches).
+    recv_many = Pattern.recv_many
+    room = Pattern.room
+    send_many = Pattern.send_many
 
     def __init__(self, wake_readers):
         super().__init__(wake_readers)
@@ -332,6 +350,8 @@ class Stream(Router):
     """
 
     raw = True
+
+    room = Pattern.room  # a send to a full peer waits: one message at a time
 
     def _identify(self, peer):
         if peer.routing_id is None or peer.routing_id in self.peers:

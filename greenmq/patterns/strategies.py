@@ -84,6 +84,35 @@ class LoadBalancer:
     def can_send(self) -> bool:
         return any(pipe.has_room() for pipe in self.pipes)
 
+    def room(self, limit: int) -> int:
+        """How many of ``limit`` messages :meth:`send` would queue now, over all pipes
+        (0: none, and every pipe wakes the writer once it has room)."""
+        pipe = self._only
+        if pipe is not None:
+            return pipe.room(limit)
+        total = 0
+        for pipe in self.pipes:
+            total += pipe.room(limit - total)
+            if total >= limit:
+                return limit
+        return total
+
+    def send_many(self, messages: Any) -> int:
+        """Queue ``messages`` (no more than :meth:`room` allowed), in turn as :meth:`send`
+        would; the reader of a pipe is woken once. Returns how many were queued."""
+        pipe = self._only
+        if pipe is not None:
+            pipe.write_batch(messages)
+            self.last = pipe
+            return len(messages)
+        send = self.send
+        count = 0
+        for msg in messages:
+            if not send(msg):
+                break
+            count += 1
+        return count
+
 
 class FairQueue:
     """Take incoming messages from each pipe in turn (PULL, DEALER, ROUTER ...).
@@ -181,6 +210,26 @@ class FairQueue:
                     self.detach(pipe)
             return msg
         return None
+
+    def recv_many(self, limit: int) -> Any:
+        """Up to ``limit`` messages in the order :meth:`recv` would return them (a sequence,
+        perhaps empty). One pipe is emptied in one step; several take turns message by message."""
+        pipe = self._only
+        if pipe is not None:
+            taken = pipe.read_many(limit)
+            if taken:
+                self.last = pipe
+            elif pipe.writer_closed:
+                self.detach(pipe)
+            return taken
+        recv = self.recv
+        taken = []
+        while len(taken) < limit:
+            msg = recv()
+            if msg is None:
+                break
+            taken.append(msg)
+        return taken
 
     def can_recv(self) -> bool:
         pipe = self._only
