@@ -119,7 +119,12 @@ def test_greenmq_stops_reconnecting_after_socket_type_mismatch(ctx, peers):
         wrong.wait_for_events("DISCONNECTED", 1)
         wrong.collect_events(0.5)  # 50 reconnect intervals
         attempts = wrong.event_count("ACCEPTED")
-        assert attempts == 1, f"greenmq connected {attempts} times in 0.5 s (libzmq: once)"
+        # Usually once. When libzmq's reset arrives before greenmq has read libzmq's READY (a
+        # loaded machine), the kernel drops that READY and the attempt ends as a reset connection,
+        # not a refusal: a reset is retried, by libzmq too. So: a few attempts, then none.
+        assert attempts <= 3, f"greenmq connected {attempts} times in 0.5 s (libzmq: once)"
+        wrong.collect_events(0.5)
+        assert wrong.event_count("ACCEPTED") == attempts, "greenmq still reconnects to a peer that refused it"
     sock.close()
 
 
