@@ -427,13 +427,7 @@ class Socket(SocketBase, Shadowable, unknown_address_errno=Errno.ENOTSOCK):
     def monitor(self, addr: str | None, events: int = MonitorEvent.ALL) -> None:
         """Publish this socket's events on an inproc PAIR bound at ``addr`` (``zmq_socket_monitor``);
         ``addr`` None stops monitoring."""
-        self._check_usable()
-        if addr is None:
-            self._monitor.stop()
-            return
-        if split_endpoint(addr)[0] != "inproc":
-            raise zmq_error(Errno.EPROTONOSUPPORT, addr)
-        self._monitor.start(self.context, addr, events)
+        self.monitor_versioned(addr, events, 1, SocketType.PAIR)
 
     def monitor_versioned(self, addr: str | None, events: int = MonitorEvent.ALL_V2, version: int = 2,
                           type: int = SocketType.PAIR) -> None:

@@ -7,6 +7,7 @@ from typing import Any, Callable
 from .._pipe import Peer, Pipe
 from ..constants import Errno
 from ..error import zmq_error
+from .strategies import send_each
 
 
 class Pattern:
@@ -137,13 +138,7 @@ class Pattern:
     def send_many(self, messages: Any) -> int:
         """Queue ``messages`` (no more than :meth:`room` allowed) as successive :meth:`send`
         calls would; returns how many were queued (the rest would have made the sender wait)."""
-        send = self.send
-        count = 0
-        for msg in messages:
-            if not send(msg):
-                break
-            count += 1
-        return count
+        return send_each(self.send, messages)
 
     def source(self) -> Pipe | None:
         """The pipe the last received message came from (for its peer's metadata), or None."""

@@ -19,6 +19,17 @@ from collections.abc import Iterable
 from .._pipe import Pipe, write_each
 
 
+def send_each(send: Any, messages: Iterable[Any]) -> int:
+    """Queue ``messages`` with ``send`` one at a time until one finds no room (``send`` returns a
+    false value); returns how many were queued. The one-by-one form of ``send_many``."""
+    count = 0
+    for msg in messages:
+        if not send(msg):
+            break
+        count += 1
+    return count
+
+
 class LoadBalancer:
     """Round-robin outgoing messages over the pipes that have room (PUSH, DEALER, REQ).
 
@@ -105,13 +116,7 @@ class LoadBalancer:
             pipe.write_batch(messages)
             self.last = pipe
             return len(messages)
-        send = self.send
-        count = 0
-        for msg in messages:
-            if not send(msg):
-                break
-            count += 1
-        return count
+        return send_each(self.send, messages)
 
 
 class FairQueue:
