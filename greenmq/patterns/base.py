@@ -7,7 +7,7 @@ from typing import Any, Callable
 from .._pipe import Peer, Pipe
 from ..constants import Errno
 from ..error import zmq_error
-from .strategies import send_each
+from .strategies import recv_each, send_each
 
 
 class Pattern:
@@ -121,14 +121,7 @@ class Pattern:
     def recv_many(self, limit: int) -> Any:
         """Up to ``limit`` messages, as successive :meth:`recv` calls would return them
         (a sequence, perhaps empty)."""
-        recv = self.recv
-        taken: list[Any] = []
-        while len(taken) < limit:
-            msg = recv()
-            if msg is None:
-                break
-            taken.append(msg)
-        return taken
+        return recv_each(self.recv, limit)
 
     def room(self, limit: int) -> int:
         """How many of ``limit`` messages :meth:`send_many` would queue now without

@@ -19,6 +19,18 @@ from collections.abc import Iterable
 from .._pipe import Pipe, write_each
 
 
+def recv_each(recv: Any, limit: int) -> list[Any]:
+    """Up to ``limit`` messages from ``recv`` one at a time, until it returns None. The
+    one-by-one form of ``recv_many``."""
+    taken: list[Any] = []
+    while len(taken) < limit:
+        msg = recv()
+        if msg is None:
+            break
+        taken.append(msg)
+    return taken
+
+
 def send_each(send: Any, messages: Iterable[Any]) -> int:
     """Queue ``messages`` with ``send`` one at a time until one finds no room (``send`` returns a
     false value); returns how many were queued. The one-by-one form of ``send_many``."""
@@ -227,14 +239,7 @@ class FairQueue:
             elif pipe.writer_closed:
                 self.detach(pipe)
             return taken
-        recv = self.recv
-        taken = []
-        while len(taken) < limit:
-            msg = recv()
-            if msg is None:
-                break
-            taken.append(msg)
-        return taken
+        return recv_each(self.recv, limit)
 
     def can_recv(self) -> bool:
         pipe = self._only
