@@ -10,6 +10,7 @@ address or a connect's source address may name a network interface
 from __future__ import annotations
 
 import errno
+import functools
 import ipaddress
 import os
 import socket as _pysocket
@@ -88,7 +89,10 @@ def _parse_port(port, endpoint, wildcard_ok):
     return number
 
 
+@functools.lru_cache(maxsize=256)
 def _literal(host):
+    """The address ``host`` spells (an IPv6 one may carry a ``%scope``), or None for a name.
+    Cached: a program reconnects to the same few hosts, and parsing costs a few microseconds."""
     try:
         return ipaddress.ip_address(host.split("%")[0])
     except ValueError:

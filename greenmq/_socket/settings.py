@@ -35,16 +35,6 @@ _CONFLATING_TYPES = (SocketType.PUSH, SocketType.PULL, SocketType.PUB, SocketTyp
 class EndpointOptions:
     """What one endpoint's connections know of their socket, fixed when the endpoint is made."""
 
-    __slots__ = (
-        "socket_type", "wire_type", "routing_id", "metadata", "max_message_size", "handshake_ivl",
-        "heartbeat_ivl", "heartbeat_timeout", "heartbeat_ttl", "reconnect_ivl", "reconnect_ivl_max",
-        "reconnect_stop", "connect_timeout", "immediate", "ipv6", "backlog", "sndbuf", "rcvbuf", "tos", "tcp_keepalive",
-        "tcp_keepalive_cnt", "tcp_keepalive_idle", "tcp_keepalive_intvl", "tcp_maxrt", "use_fd", "bindtodevice",
-        "socks_proxy", "socks_username", "socks_password", "sndhwm", "rcvhwm", "conflate",
-        "stream_notify", "security", "raw", "takes_subscriptions", "fans_out", "connect_routing_id",
-        "router_notify", "hello_msg", "disconnect_msg", "hiccup_msg", "multicast_loop", "multicast_hops",
-    )
-
     socket_type: SocketType
     wire_type: bytes  # the Socket-Type a handshake announces
     routing_id: bytes  # the ROUTING_ID we announce (Identity)
@@ -91,15 +81,47 @@ class EndpointOptions:
     multicast_hops: int  # udp multicast: the datagrams' TTL
 
     def __init__(self, **values: Any):
-        for name in self.__slots__:
-            setattr(self, name, values.pop(name))
-        if values:
-            raise TypeError(f"unknown endpoint options: {sorted(values)}")
+        # One update rather than an attribute at a time: an endpoint is made on every connect.
+        if values.keys() != _ENDPOINT_FIELDS:
+            raise TypeError(f"endpoint options differ from the fields: {sorted(values.keys() ^ _ENDPOINT_FIELDS)}")
+        self.__dict__.update(values)
 
     def handshake(self) -> dict[str, Any]:
         """The keyword arguments of :class:`~greenmq.zmtp.ZmtpConnection` for this endpoint."""
         return {"socket_type": self.wire_type, "identity": self.routing_id, "metadata": self.metadata,
                 "max_message_size": self.max_message_size, "security": self.security, "hello": self.hello_msg}
+
+
+_ENDPOINT_FIELDS = frozenset(EndpointOptions.__annotations__)
+
+
+# The endpoint fields that are an option's value as stored, and their options.
+_COPIED_OPTIONS = (
+    ("routing_id", O.ROUTING_ID), ("max_message_size", O.MAXMSGSIZE), ("handshake_ivl", O.HANDSHAKE_IVL),
+    ("heartbeat_ivl", O.HEARTBEAT_IVL), ("heartbeat_timeout", O.HEARTBEAT_TIMEOUT),
+    ("heartbeat_ttl", O.HEARTBEAT_TTL), ("reconnect_ivl", O.RECONNECT_IVL),
+    ("reconnect_ivl_max", O.RECONNECT_IVL_MAX), ("reconnect_stop", O.RECONNECT_STOP),
+    ("connect_timeout", O.CONNECT_TIMEOUT), ("backlog", O.BACKLOG), ("sndbuf", O.SNDBUF), ("rcvbuf", O.RCVBUF),
+    ("tos", O.TOS), ("tcp_keepalive", O.TCP_KEEPALIVE), ("tcp_keepalive_cnt", O.TCP_KEEPALIVE_CNT),
+    ("tcp_keepalive_idle", O.TCP_KEEPALIVE_IDLE), ("tcp_keepalive_intvl", O.TCP_KEEPALIVE_INTVL),
+    ("tcp_maxrt", O.TCP_MAXRT), ("use_fd", O.USE_FD), ("bindtodevice", O.BINDTODEVICE),
+    ("socks_proxy", O.SOCKS_PROXY), ("socks_username", O.SOCKS_USERNAME), ("socks_password", O.SOCKS_PASSWORD),
+    ("sndhwm", O.SNDHWM), ("rcvhwm", O.RCVHWM), ("multicast_hops", O.MULTICAST_HOPS),
+)
+
+
+def _new_socket_values(socket_type: SocketType) -> dict[Any, Any]:
+    """The option values of a new socket of ``socket_type``."""
+    values: dict[Any, Any] = {spec.option: spec.default for spec in _options.OPTIONS.values()}
+    values[O.TYPE] = socket_type
+    if socket_type == SocketType.DISH:
+        values[O.LINGER] = 0  # libzmq's DISH does not wait to send its joins on close
+    _security.defaults(values)
+    return values
+
+
+# A new socket copies its type's defaults (all immutable values) from here: sockets are made often.
+_NEW_SOCKET_VALUES = {socket_type: _new_socket_values(socket_type) for socket_type in SocketType}
 
 
 class SocketSettings:
@@ -109,11 +131,7 @@ class SocketSettings:
 
     def __init__(self, socket_type: SocketType):
         self.socket_type = socket_type
-        self._values: dict[Any, Any] = {spec.option: spec.default for spec in _options.OPTIONS.values()}
-        self._values[O.TYPE] = socket_type
-        if socket_type == SocketType.DISH:
-            self._values[O.LINGER] = 0  # libzmq's DISH does not wait to send its joins on close
-        _security.defaults(self._values)
+        self._values: dict[Any, Any] = dict(_NEW_SOCKET_VALUES[socket_type])
         self._metadata: list[tuple[str, bytes]] = []
         # Read on every blocking wait: kept as plain attributes.
         self.rcvtimeo = -1
@@ -166,38 +184,15 @@ class SocketSettings:
         if connecting:
             connect_routing_id = values[O.CONNECT_ROUTING_ID] or None
             values[O.CONNECT_ROUTING_ID] = b""
+        socket_type = self.socket_type
+        fields = {name: values[option] for name, option in _COPIED_OPTIONS}
         return EndpointOptions(
-            socket_type=self.socket_type,
-            wire_type=WIRE_NAMES[self.socket_type],
-            routing_id=values[O.ROUTING_ID],
+            **fields,
+            socket_type=socket_type,
+            wire_type=WIRE_NAMES[socket_type],
             metadata=list(self._metadata),
-            max_message_size=values[O.MAXMSGSIZE],
-            handshake_ivl=values[O.HANDSHAKE_IVL],
-            heartbeat_ivl=values[O.HEARTBEAT_IVL],
-            heartbeat_timeout=values[O.HEARTBEAT_TIMEOUT],
-            heartbeat_ttl=values[O.HEARTBEAT_TTL],
-            reconnect_ivl=values[O.RECONNECT_IVL],
-            reconnect_ivl_max=values[O.RECONNECT_IVL_MAX],
-            reconnect_stop=values[O.RECONNECT_STOP],
-            connect_timeout=values[O.CONNECT_TIMEOUT],
             immediate=bool(values[O.IMMEDIATE]),
             ipv6=bool(values[O.IPV6]),
-            backlog=values[O.BACKLOG],
-            sndbuf=values[O.SNDBUF],
-            rcvbuf=values[O.RCVBUF],
-            tos=values[O.TOS],
-            tcp_keepalive=values[O.TCP_KEEPALIVE],
-            tcp_keepalive_cnt=values[O.TCP_KEEPALIVE_CNT],
-            tcp_keepalive_idle=values[O.TCP_KEEPALIVE_IDLE],
-            tcp_keepalive_intvl=values[O.TCP_KEEPALIVE_INTVL],
-            tcp_maxrt=values[O.TCP_MAXRT],
-            use_fd=values[O.USE_FD],
-            bindtodevice=values[O.BINDTODEVICE],
-            socks_proxy=values[O.SOCKS_PROXY],
-            socks_username=values[O.SOCKS_USERNAME],
-            socks_password=values[O.SOCKS_PASSWORD],
-            sndhwm=values[O.SNDHWM],
-            rcvhwm=values[O.RCVHWM],
             conflate=self.conflates(),
             stream_notify=bool(values[O.STREAM_NOTIFY]),
             security=_security.config(values),
@@ -205,10 +200,9 @@ class SocketSettings:
             takes_subscriptions=pattern.takes_subscriptions,
             fans_out=pattern.fans_out,
             connect_routing_id=connect_routing_id,
-            router_notify=values[O.ROUTER_NOTIFY] if self.socket_type == SocketType.ROUTER else 0,
-            hello_msg=values[O.HELLO_MSG] if self.socket_type in _HELLO_TYPES else b"",
-            disconnect_msg=values[O.DISCONNECT_MSG] if self.socket_type in _DISCONNECT_TYPES else b"",
-            hiccup_msg=values[O.HICCUP_MSG] if self.socket_type in _HICCUP_TYPES else b"",
+            router_notify=values[O.ROUTER_NOTIFY] if socket_type == SocketType.ROUTER else 0,
+            hello_msg=values[O.HELLO_MSG] if socket_type in _HELLO_TYPES else b"",
+            disconnect_msg=values[O.DISCONNECT_MSG] if socket_type in _DISCONNECT_TYPES else b"",
+            hiccup_msg=values[O.HICCUP_MSG] if socket_type in _HICCUP_TYPES else b"",
             multicast_loop=bool(values[O.MULTICAST_LOOP]),
-            multicast_hops=values[O.MULTICAST_HOPS],
         )
