@@ -225,7 +225,7 @@ class ConnectSession(_Session):
             self.lingering = True
             if linger > 0:
                 gevent.spawn_later(linger / 1000.0, self.greenlet.kill, block=False)
-        self.greenlet.link(self._drop_queued)
+        self.greenlet.rawlink(self._drop_queued)
         return self.greenlet
 
     def disconnect(self, linger: int) -> gevent.Greenlet:

@@ -69,7 +69,7 @@ class Endpoints:
         tcp_ipc.check_connect(transport, address, addr)
         session = ConnectSession(self._port, options, transport, address, addr)
         self._sessions.setdefault(addr, []).append(session)
-        session.greenlet.link(lambda _greenlet: self._session_ended(addr, session))
+        session.greenlet.rawlink(lambda _greenlet: self._session_ended(addr, session))
 
     def _session_ended(self, addr: str, session: ConnectSession) -> None:
         """A session that RECONNECT_STOP ended is no endpoint any more (``disconnect`` then
