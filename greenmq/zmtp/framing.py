@@ -42,6 +42,7 @@ MORE = 0x01
 LONG = 0x02
 COMMAND = 0x04
 _RESERVED = 0xF8
+_LONG_MORE = LONG | MORE
 
 # Bodies of at least this size are written from their own buffer, not joined.
 LARGE_BODY = 65536
@@ -184,7 +185,14 @@ def encode_messages(messages, out, large=LARGE_BODY, subscription_commands=True)
                 append(msg)
                 total += size + 2
                 continue
-            msg = [msg]
+            append(_pack_long_header(LONG, size))
+            if size < large:
+                append(msg)
+            else:
+                append(memoryview(msg))
+                large_count += 1
+            total += size + 9
+            continue
         elif msg.__class__ is Subscription:
             if subscription_commands:
                 wire = encode_command(b"SUBSCRIBE" if msg.subscribe else b"CANCEL", msg.topic)
@@ -294,18 +302,20 @@ class FrameDecoder:
         parts = self._parts
         max_size = self.max_size
         short_ok = max_size < 0 or max_size >= 255
+        long_limit = max_size if max_size >= 0 else MEMORY_LIMIT
         commands = self.commands
         append = messages.append
         while pos < n:
             flags = data[pos]
             # Fast paths: a data frame (flags 0 or MORE, short or LONG) that is all here.
             start = 0  # where its body starts, once a fast path applies
-            if flags <= MORE and short_ok and pos + 1 < n:
-                start = pos + 2
-                end = start + data[pos + 1]
-            elif (flags & ~MORE) == LONG and pos + 9 <= n:
+            if flags <= MORE:
+                if short_ok and pos + 1 < n:
+                    start = pos + 2
+                    end = start + data[pos + 1]
+            elif flags <= _LONG_MORE and pos + 9 <= n:  # LONG, with or without MORE
                 size = _unpack_long_size(data, pos + 1)[0]
-                if max_size < 0 or size <= max_size:  # else the general path refuses it
+                if size <= long_limit:  # else the general path refuses it
                     start = pos + 9
                     end = start + size
             if start and end <= n:
