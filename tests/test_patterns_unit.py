@@ -1178,6 +1178,43 @@ def test_sub_filters_what_it_receives():
     assert len(peer.inbound) == 0  # non-matching messages were dropped
 
 
+@pytest.mark.parametrize("invert", [False, True])
+def test_sub_filters_alike_with_few_and_with_many_subscriptions(invert):
+    # Few topics are tested with one bytes.startswith, many through the topic index: the
+    # same messages must pass either way, as subscriptions come and go across the limit.
+    peer = make_peer()
+    sub = attached(Sub, peer)
+    sub.option_changed(zmq.INVERT_MATCHING, int(invert))
+    many = [b"T%02d" % i for i in range(40)]
+    probes = [b"T05x", b"T39", b"T4", b"U05", b"", b"T01z", [b"T07", b"more"], [b"X", b"T07"]]
+
+    def received(topics):
+        for probe in probes:
+            peer.inbound.write(probe)
+        got = []
+        while (msg := sub.recv()) is not None:
+            got.append(msg)
+        expected = [p for p in probes
+                    if any((p if isinstance(p, bytes) else p[0]).startswith(t) for t in topics) is not invert]
+        assert got == expected
+        return got
+
+    sub.subscription_option(True, b"T01")
+    sub.subscription_option(True, b"T05")
+    received([b"T01", b"T05"])
+    sub.subscription_option(False, b"T01")
+    assert received([b"T05"]) == ([b"T05x"] if not invert else [b"T39", b"T4", b"U05", b"", b"T01z",
+                                                                [b"T07", b"more"], [b"X", b"T07"]])
+    for topic in many:
+        sub.subscription_option(True, topic)
+    received(many)
+    for topic in many[2:]:
+        sub.subscription_option(False, topic)
+    received([b"T00", b"T01", b"T05"])
+    sub.subscription_option(False, b"T01")
+    assert b"T01z" not in received([b"T00", b"T05"]) or invert
+
+
 def test_sub_without_subscriptions_receives_nothing():
     peer = make_peer()
     sub = attached(Sub, peer)

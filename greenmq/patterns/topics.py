@@ -38,6 +38,13 @@ class TopicIndex:
     def topics(self):
         return [topic for bucket in self._buckets.values() for topic in bucket]
 
+    def few_topics(self, limit):
+        """Every topic, as a tuple, when there are at most ``limit`` (``bytes.startswith`` takes
+        such a tuple and tests them all in C); None when there are more."""
+        if sum(len(bucket) for bucket in self._buckets.values()) > limit:
+            return None
+        return tuple(self.topics())
+
     def any_prefix(self, data):
         """Whether some topic is a prefix of ``data`` (a subscriber's filter: no list is built)."""
         size = len(data)
