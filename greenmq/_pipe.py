@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import deque
 from itertools import repeat
-from typing import Any, Callable, cast
+from typing import Any, Callable
 from collections.abc import Iterable, Iterator
 
 
@@ -315,7 +315,7 @@ def write_each(msg: Any, pipes: Iterable[Pipe], over_hwm: bool = False) -> None:
             continue
         if pipe.carries_wire:
             if encoded is None:
-                encoded = cast(WirePipe, pipe)._encode(msg)
+                encoded = pipe._encode(msg)  # type: ignore[attr-defined]  # a WirePipe's
             queue.append(encoded)
         else:
             queue.append(msg)

@@ -767,6 +767,38 @@ def test_pub_takes_subscriptions_as_they_arrive():
     assert len(peer.inbound) == 0
 
 
+@pytest.mark.parametrize("invert", [False, True])
+def test_pub_matches_alike_with_one_topic_and_with_several(invert):
+    # One topic is matched with bytes.startswith, several through the topic index: the
+    # peers reached must be the same as subscriptions come and go between the two.
+    first, second = make_peer(), make_peer()
+    pub = attached(Pub, first, second)
+    pub.option_changed(zmq.INVERT_MATCHING, int(invert))
+
+    def change(peer, subscribe, topic):
+        peer.inbound.write(Subscription(subscribe, topic))
+        pub.inbound_activated(peer)
+
+    def reached(msg):
+        pub.send(msg)
+        return [sent(first) == [msg], sent(second) == [msg]]
+
+    def expect(*wanted):  # what each peer would get without INVERT_MATCHING
+        return [want is not invert for want in wanted]
+
+    change(first, True, b"A")
+    assert reached(b"A1") == expect(True, False)
+    change(second, True, b"B")
+    assert reached(b"B1") == expect(False, True)
+    assert reached(b"A2") == expect(True, False)
+    change(first, False, b"A")
+    assert reached(b"A3") == expect(False, False)
+    assert reached(b"B2") == expect(False, True)
+    change(second, False, b"B")
+    change(first, True, b"")
+    assert reached(b"C") == expect(True, False)
+
+
 def test_pub_unsubscribe_in_message_form():
     peer = subscribed(make_peer(), b"x")
     pub = attached(Pub, peer)

@@ -57,6 +57,9 @@ class Pub(Pattern):
         super().__init__(wake_readers)
         self._dist = Distributor()  # every subscriber's outbound pipe
         self._subscribers = TopicIndex()  # topic -> set of outbound pipes
+        # (topic, its pipes) while there is exactly one topic -- often b"", or a shared prefix:
+        # then a message is matched with one bytes.startswith.
+        self._sole_topic = None
         self.nodrop = False
         self.invert = False
         self.only_first = False  # ONLY_FIRST_SUBSCRIBE
@@ -137,6 +140,7 @@ class Pub(Pattern):
         pipes = self._subscribers.get(topic)
         if pipes is None:
             self._subscribers.set(topic, {peer.outbound})
+            self._topics_changed()
             return True
         pipes.add(peer.outbound)
         return False
@@ -149,13 +153,21 @@ class Pub(Pattern):
         pipes.discard(peer.outbound)
         if not pipes:
             self._subscribers.remove(topic)
+            self._topics_changed()
             return True
         return False
+
+    def _topics_changed(self):
+        topics = self._subscribers.few_topics(1)
+        self._sole_topic = (topics[0], self._subscribers.get(topics[0])) if topics else None
 
     # -- sending ----------------------------------------------------------------
 
     def _targets(self, first):
         """The outbound pipes of the peers a message starting with ``first`` goes to."""
+        sole = self._sole_topic
+        if sole is not None and not self.invert:
+            return sole[1] if first.startswith(sole[0]) else ()
         matched = self._subscribers.matching(first)
         if not self.invert:
             if len(matched) == 1:
