@@ -179,20 +179,7 @@ def encode_messages(messages, out, large=LARGE_BODY, subscription_commands=True)
     append = out.append
     for msg in messages:
         if msg.__class__ is bytes:
-            size = len(msg)
-            if size < 256:
-                append(_SHORT_LAST[size])
-                append(msg)
-                total += size + 2
-                continue
-            append(_pack_long_header(LONG, size))
-            if size < large:
-                append(msg)
-            else:
-                append(memoryview(msg))
-                large_count += 1
-            total += size + 9
-            continue
+            body = msg
         elif msg.__class__ is Subscription:
             if subscription_commands:
                 wire = encode_command(b"SUBSCRIBE" if msg.subscribe else b"CANCEL", msg.topic)
@@ -208,37 +195,39 @@ def encode_messages(messages, out, large=LARGE_BODY, subscription_commands=True)
             append(wire)
             total += len(wire)
             continue
-        last = len(msg) - 1
-        if last == 0:
-            body = msg[0]
-            size = len(body)
-            if size < 256:
-                append(_SHORT_LAST[size])
-                append(body)
-                total += size + 2
+        else:
+            last = len(msg) - 1
+            if last:
+                for index, body in enumerate(msg):
+                    size = len(body)
+                    if size < 256:
+                        append(_SHORT_MORE[size] if index < last else _SHORT_LAST[size])
+                        total += 2
+                    else:
+                        append(_pack_long_header(LONG | MORE if index < last else LONG, size))
+                        total += 9
+                    if size < large:
+                        append(body)
+                    else:
+                        append(memoryview(body))
+                        large_count += 1
+                    total += size
                 continue
-            append(_pack_long_header(LONG, size))
-            if size < large:
-                append(body)
-            else:
-                append(memoryview(body))
-                large_count += 1
-            total += size + 9
+            body = msg[0]
+        # A single-frame message (bytes, or a list of one frame): the common case, written out.
+        size = len(body)
+        if size < 256:
+            append(_SHORT_LAST[size])
+            append(body)
+            total += size + 2
             continue
-        for index, body in enumerate(msg):
-            size = len(body)
-            if size < 256:
-                append(_SHORT_MORE[size] if index < last else _SHORT_LAST[size])
-                total += 2
-            else:
-                append(_pack_long_header(LONG | MORE if index < last else LONG, size))
-                total += 9
-            if size < large:
-                append(body)
-            else:
-                append(memoryview(body))
-                large_count += 1
-            total += size
+        append(_pack_long_header(LONG, size))
+        if size < large:
+            append(body)
+        else:
+            append(memoryview(body))
+            large_count += 1
+        total += size + 9
     return total, large_count
 
 
