@@ -35,7 +35,11 @@ from .._pipe import Pipe
 from ..zmtp import Connection, GroupCommand, Ping, Subscription
 from .failures import PeerClosed
 
-READ_SIZE = 262144
+# What one read asks for. 64 KiB measured better than 256 KiB (greenmq's size until then) for
+# 4 KiB messages over tcp (about 1.5x the messages per second) and 64 KiB ones over ipc (2x),
+# and no worse for 16 B or 1 MiB: a read's buffer is allocated afresh each time, and a big
+# one costs more to allocate and to touch than it saves in system calls.
+READ_SIZE = 65536
 # A readable connection is read at most this often per loop turn (fairness between connections).
 READS_PER_TURN = 8
 # A read shorter than this most likely emptied the kernel's buffer: rather than a second read
