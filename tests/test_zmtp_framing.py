@@ -720,6 +720,24 @@ def test_huge_announced_frame_keeps_only_the_bytes_received(monkeypatch):
     assert not d.idle
 
 
+def test_frame_dripped_a_byte_at_a_time_costs_about_its_size():
+    # A peer may send a frame a byte per read: memory while it is collected and put together
+    # stays near the frame's size, not a list entry (and a join buffer entry) per byte.
+    body = b"d" * 8000
+    wire = b"\x02" + len(body).to_bytes(8, "big") + body
+    d = FrameDecoder()
+    tracemalloc.start()
+    try:
+        got = []
+        for index in range(len(wire)):
+            got.extend(d.feed(wire[index:index + 1]))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert got == [body]
+    assert peak < 64 << 10  # a list entry and a join entry per byte would be about 700 KB
+
+
 @pytest.mark.parametrize("path", ["feed", "engine"])
 def test_large_frame_assembled_from_many_reads(path):
     body = bytes(range(256)) * (20 * 4096)  # 20 MiB: more than one engine read (16 MiB)
